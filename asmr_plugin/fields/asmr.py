@@ -1,0 +1,139 @@
+"""ASMR: activation-sharing multi-resolution coordinate network (paper Eq. 1 and Eq. 2)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from einops import einsum, rearrange
+from jaxtyping import Float
+from torch import Tensor, nn
+
+from asmr_plugin import decomposition
+from asmr_plugin.field_components.decomposition_encoding import CoordinateDecomposition
+from asmr_plugin.field_components.modulation import HierarchicalModulation
+from asmr_plugin.field_components.sine import SineLayer, siren_init_
+from asmr_plugin.fields.base import GridField, crop, grid_coords
+from asmr_plugin.macs import MacCount, asmr_macs
+
+
+def _axis_names(prefix: str, num_axes: int) -> str:
+    return " ".join(f"{prefix}{axis}" for axis in range(num_axes))
+
+
+def _merged_axis_names(num_axes: int) -> str:
+    """'(c0 b0) (c1 b1)': on every axis the coarse cell index is the more significant one."""
+    return " ".join(f"(c{axis} b{axis})" for axis in range(num_axes))
+
+
+def upsample_add_tile(
+    coarse: Float[Tensor, "*cells H"], fine: Float[Tensor, "*digits H"]
+) -> Float[Tensor, "*finer H"]:
+    """U(coarse, B) + R(fine, C) of Eq. 2, one grid with C*B entries per axis.
+
+    Every coarse cell is repeated B times (nearest neighbour) and the fine table is tiled C
+    times, so entry c*B + b of an axis holds coarse[c] + fine[b]. Broadcasting does both at once.
+    """
+    num_axes = coarse.dim() - 1
+    cells, digits = _axis_names("c", num_axes), _axis_names("b", num_axes)
+    spread_coarse = rearrange(coarse, f"{cells} h -> {' '.join(f'c{a} 1' for a in range(num_axes))} h")
+    spread_fine = rearrange(fine, f"{digits} h -> {' '.join(f'1 b{a}' for a in range(num_axes))} h")
+    pairs = " ".join(f"c{axis} b{axis}" for axis in range(num_axes))
+    return rearrange(spread_coarse + spread_fine, f"{pairs} h -> {_merged_axis_names(num_axes)} h")
+
+
+class ASMRField(GridField):
+    """ASMR on the grid given by ``bases``: L levels, L-1 modulated sine layers and a linear output.
+
+    Args:
+        bases: one list of bases per axis, e.g. ``[[4, 4, 4, 8], [4, 4, 6, 8]]`` for 512 x 768;
+            shorter lists are padded with 1s. The grid size per axis is the product of its bases.
+        hidden_dim: width of the sine layers.
+        out_dim: number of output channels.
+        omega0: SIREN frequency of the sine layers and the modulators.
+    """
+
+    def __init__(
+        self, bases: Sequence[Sequence[int]], hidden_dim: int = 256, out_dim: int = 1, omega0: float = 30.0
+    ) -> None:
+        super().__init__()
+        self.encoding = CoordinateDecomposition(bases)
+        self.bases = self.encoding.bases
+        self.grid_shape = decomposition.grid_shape(self.bases)
+        self.hidden_dim, self.out_dim, self.omega0 = hidden_dim, out_dim, omega0
+        self.init_kwargs = {
+            "bases": [list(axis_bases) for axis_bases in self.bases],
+            "hidden_dim": hidden_dim,
+            "out_dim": out_dim,
+            "omega0": omega0,
+        }
+        num_axes, levels = len(self.bases), self.encoding.num_levels
+        widths = [num_axes] + [hidden_dim] * (levels - 1)
+        self.sine_layers = nn.ModuleList(
+            SineLayer(d_in, d_out, omega0, is_first=index == 0)
+            for index, (d_in, d_out) in enumerate(zip(widths[:-1], widths[1:]))
+        )
+        self.modulation = HierarchicalModulation(num_axes, hidden_dim, levels, omega0)
+        self.output = nn.Linear(widths[-1], out_dim)
+        siren_init_(self.output, omega0, is_first=levels == 1)
+
+    def forward(self, coords: Float[Tensor, "*batch D"]) -> Float[Tensor, "*batch C"]:
+        """Eq. 1, point by point."""
+        levels = self.encoding.levels(coords)
+        z = levels[..., 0, :]
+        for level, layer in enumerate(self.sine_layers, start=1):
+            z = layer(z, self.modulation.level(level, levels[..., level, :]))
+        return self.output(z)
+
+    def level_digits(self, level: int) -> Float[Tensor, "*digits D"]:
+        """The scaled digits of every digit combination of ``level``: ``[B_{0,l}, ..., B_{D-1,l}, D]``."""
+        device = self.output.weight.device
+        digit = grid_coords(decomposition.level_bases(self.bases, level), device).long()
+        one_level = tuple((axis_bases[level],) for axis_bases in self.bases)
+        return decomposition.scale_digits(digit.unsqueeze(-2), one_level).squeeze(-2)
+
+    def render(self, shape: Sequence[int] | None = None) -> Float[Tensor, "*shape C"]:
+        """The whole grid by activation sharing (Eq. 2), cropped to ``shape``.
+
+        Layer i runs once per level-(i-1) cell; the last sine layer and the output layer are
+        fused with sin(a + m) = sin a cos m + cos a sin m, so no full-resolution hidden layer
+        is ever formed: the output is one matrix product of [sin a, cos a] per coarse cell
+        with a table built from the last modulation and the output weights.
+        """
+        shape = self.check_shape(shape)
+        if not self.sine_layers:
+            return crop(self.output(self.level_digits(0)), shape)
+        z = self.level_digits(0)
+        last = len(self.sine_layers)
+        for level, layer in enumerate(self.sine_layers[:-1], start=1):
+            shift = self.modulation.level(level, self.level_digits(level))
+            z = torch.sin(layer.omega0 * upsample_add_tile(layer.linear(z), shift))
+        coarse = self.sine_layers[-1].pre_activation(z)
+        fine = self.sine_layers[-1].omega0 * self.modulation.level(last, self.level_digits(last))
+        return crop(self._fused_output(coarse, fine), shape)
+
+    def _fused_output(
+        self, coarse: Float[Tensor, "*cells H"], fine: Float[Tensor, "*digits H"]
+    ) -> Float[Tensor, "*grid C"]:
+        """W sin(U(coarse) + R(fine)) + b without forming the sine at full resolution."""
+        num_axes = coarse.dim() - 1
+        cells, digits = _axis_names("c", num_axes), _axis_names("b", num_axes)
+        weight = self.output.weight
+        table = torch.cat(
+            [
+                einsum(torch.cos(fine), weight, f"{digits} h, o h -> h {digits} o"),
+                einsum(torch.sin(fine), weight, f"{digits} h, o h -> h {digits} o"),
+            ]
+        )
+        features = torch.cat([torch.sin(coarse), torch.cos(coarse)], dim=-1)
+        out = rearrange(features, f"{cells} h -> ({cells}) h") @ rearrange(table, f"h {digits} o -> h ({digits} o)")
+        out = rearrange(
+            out,
+            f"({cells}) ({digits} o) -> {cells} {digits} o",
+            **dict(zip(cells.split(), coarse.shape[:-1])),
+            **dict(zip(digits.split(), fine.shape[:-1])),
+        )
+        return rearrange(out, f"{cells} {digits} o -> {_merged_axis_names(num_axes)} o") + self.output.bias
+
+    def macs(self, shape: Sequence[int] | None = None) -> MacCount:
+        return asmr_macs(self.bases, self.hidden_dim, self.out_dim, self.check_shape(shape))

@@ -1,0 +1,67 @@
+"""The interface every network of this package implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Dict, Sequence, Tuple
+
+import torch
+from einops import rearrange
+from jaxtyping import Float
+from torch import Tensor, nn
+
+from asmr_plugin.macs import MacCount
+
+
+def grid_coords(shape: Sequence[int], device: torch.device | str | None = None) -> Float[Tensor, "*shape D"]:
+    """Integer coordinates of every grid point, ``[*shape, D]``, in pixel/sample units."""
+    axes = [torch.arange(size, device=device, dtype=torch.float32) for size in shape]
+    return torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1)
+
+
+def crop(values: Float[Tensor, "*grid C"], shape: Sequence[int]) -> Float[Tensor, "*shape C"]:
+    """The first ``shape`` entries of each axis of a (padded) grid of values."""
+    return values[tuple(slice(0, size) for size in shape)]
+
+
+class GridField(nn.Module, ABC):
+    """A coordinate network on a signal grid.
+
+    ``forward`` maps ``[..., D]`` coordinates in pixel/sample units (continuous allowed) to
+    ``[..., C]``; ``render`` gives the whole grid by the fastest exact path; ``macs`` and
+    ``num_params`` give the paper's counts. ``init_kwargs`` rebuilds the field from a checkpoint.
+    """
+
+    grid_shape: Tuple[int, ...]
+    out_dim: int
+    init_kwargs: Dict[str, Any]
+
+    def check_shape(self, shape: Sequence[int] | None) -> Tuple[int, ...]:
+        if shape is None:
+            return self.grid_shape
+        shape = tuple(int(size) for size in shape)
+        if len(shape) != len(self.grid_shape) or any(s > g for s, g in zip(shape, self.grid_shape)):
+            raise ValueError(f"cannot render shape {shape}: this field's grid is {self.grid_shape}")
+        return shape
+
+    render_chunk_size = 2**16
+    """Points per forward pass in the default ``render``."""
+
+    def render(self, shape: Sequence[int] | None = None) -> Float[Tensor, "*shape C"]:
+        """Every grid point of ``shape`` (default: the whole grid), evaluated in chunks."""
+        shape = self.check_shape(shape)
+        device = next(self.parameters()).device
+        coords = rearrange(grid_coords(shape, device), "... d -> (...) d")
+        values = torch.cat([self(chunk) for chunk in coords.split(self.render_chunk_size)])
+        return values.unflatten(0, shape)
+
+    def num_params(self) -> int:
+        return sum(parameter.numel() for parameter in self.parameters())
+
+    @abstractmethod
+    def forward(self, coords: Float[Tensor, "*batch D"]) -> Float[Tensor, "*batch C"]:
+        """Values at pixel/sample coordinates."""
+
+    @abstractmethod
+    def macs(self, shape: Sequence[int] | None = None) -> MacCount:
+        """Analytic multiply-accumulates per sample to render ``shape`` (default: the grid)."""

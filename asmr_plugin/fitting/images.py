@@ -1,0 +1,92 @@
+"""Image files as float grids ``[H, W, C]`` in [0, 1], and back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from einops import rearrange
+from jaxtyping import Float
+from PIL import Image, ImageOps, UnidentifiedImageError
+from torch import Tensor
+
+from asmr_plugin.fitting.files import atomic_path
+
+
+
+def default_image() -> Path:
+    """The Cameraman photo (512 x 512, grey) that scikit-image ships, used by the paper's Table 2."""
+    import skimage.data
+
+    return Path(skimage.data.__file__).parent / "camera.png"
+
+
+def _sixteen_bit_colour(path: Path) -> np.ndarray | None:
+    """Colour pixels of a 16-bit RGB(A) file, which Pillow would truncate to 8 bits; else None."""
+    pixels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if pixels is None or pixels.dtype != np.uint16 or pixels.ndim != 3:
+        return None
+    return cv2.cvtColor(pixels, cv2.COLOR_BGRA2RGBA if pixels.shape[-1] == 4 else cv2.COLOR_BGR2RGB)
+
+
+def _to_unit_range(image: Image.Image, path: Path) -> np.ndarray:
+    """Pixels of a Pillow image as float32 ``[H, W, C]`` in [0, 1]."""
+    mode = image.mode
+    if mode == "1":
+        return np.asarray(image, dtype=np.float32)[..., None]
+    if mode in ("P", "PA"):
+        has_alpha = mode == "PA" or "transparency" in image.info
+        return _to_unit_range(image.convert("RGBA" if has_alpha else "RGB"), path)
+    if mode in ("L", "LA", "RGB", "RGBA"):
+        pixels = np.asarray(image, dtype=np.float32) / 255.0
+    elif mode.startswith("I;16") or mode == "I":
+        pixels = np.asarray(image, dtype=np.float32)
+        if pixels.min() < 0 or pixels.max() > 65535:
+            raise ValueError(f"{path}: 32-bit integer pixels outside the 16-bit range are not supported")
+        pixels = pixels / 65535.0
+    elif mode == "F":
+        pixels = np.asarray(image, dtype=np.float32)
+        if pixels.min() < 0 or pixels.max() > 1:
+            raise ValueError(f"{path}: floating-point pixels must lie in [0, 1], found [{pixels.min()}, {pixels.max()}]")
+    else:  # CMYK, YCbCr, LAB, HSV
+        return _to_unit_range(image.convert("RGB"), path)
+    return pixels if pixels.ndim == 3 else pixels[..., None]
+
+
+def load_image(path: Path) -> Float[Tensor, "H W C"]:
+    """Read a PNG, JPEG, TIFF (or any format Pillow knows) as float32 ``[H, W, C]`` in [0, 1].
+
+    Channels are kept as stored: grey 1, grey + alpha 2, RGB 3, RGBA 4; palette images are
+    expanded to RGB(A); 8-bit values are divided by 255 and 16-bit values by 65535. JPEG EXIF
+    orientation is applied. Multi-frame files give their first frame.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"image {path} does not exist or is not a file")
+    if path.stat().st_size == 0:
+        raise ValueError(f"image {path} is empty (0 bytes)")
+    try:
+        with Image.open(path) as image:
+            image.load()
+            oriented = ImageOps.exif_transpose(image)
+            colour16 = _sixteen_bit_colour(path) if oriented.mode in ("RGB", "RGBA") else None
+            pixels = colour16.astype(np.float32) / 65535.0 if colour16 is not None else _to_unit_range(oriented, path)
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise ValueError(f"{path} is not a readable image (PNG, JPEG, TIFF, ...): {error}") from error
+    if pixels.shape[0] == 0 or pixels.shape[1] == 0:
+        raise ValueError(f"image {path} has no pixels ({pixels.shape[1]} x {pixels.shape[0]})")
+    return torch.from_numpy(np.ascontiguousarray(pixels))
+
+
+def save_image(path: Path, image: Float[Tensor, "H W C"]) -> None:
+    """Write ``[H, W, C]`` values in [0, 1] (clamped) as an 8-bit PNG, atomically."""
+    channels = image.shape[-1]
+    if channels not in (1, 2, 3, 4):
+        raise ValueError(f"cannot save an image with {channels} channels as PNG (1-4 channels)")
+    pixels = (image.detach().clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
+    if channels == 1:
+        pixels = rearrange(pixels, "h w 1 -> h w")
+    with atomic_path(path) as temporary:
+        Image.fromarray(pixels).save(temporary, format="PNG")

@@ -1,0 +1,22 @@
+"""Reconstruction metrics on signal grids ``[*shape, C]`` via torchmetrics."""
+
+from __future__ import annotations
+
+from einops import rearrange
+from jaxtyping import Float
+from torch import Tensor
+from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+
+def psnr(prediction: Float[Tensor, "*shape C"], target: Float[Tensor, "*shape C"], data_range: float = 1.0) -> Tensor:
+    """PSNR in dB over every sample and channel."""
+    return peak_signal_noise_ratio(prediction, target, data_range=data_range)
+
+
+def ssim(prediction: Float[Tensor, "H W C"], target: Float[Tensor, "H W C"], data_range: float = 1.0) -> Tensor:
+    """SSIM of an image (Gaussian window 11, sigma 1.5), averaged over channels."""
+    if prediction.dim() != 3:
+        raise ValueError(f"SSIM needs an image [H, W, C], got shape {tuple(prediction.shape)}")
+    return structural_similarity_index_measure(
+        rearrange(prediction, "h w c -> 1 c h w"), rearrange(target, "h w c -> 1 c h w"), data_range=data_range
+    )
