@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Sequence, Tuple
 
 import torch
 from einops import einsum, rearrange
@@ -51,12 +51,18 @@ class ASMRField(GridField):
         hidden_dim: width of the sine layers.
         out_dim: number of output channels.
         omega0: SIREN frequency of the sine layers and the modulators.
+        value_range: the signal's range, to which the network's [-1, 1] is mapped.
     """
 
     def __init__(
-        self, bases: Sequence[Sequence[int]], hidden_dim: int = 256, out_dim: int = 1, omega0: float = 30.0
+        self,
+        bases: Sequence[Sequence[int]],
+        hidden_dim: int = 256,
+        out_dim: int = 1,
+        omega0: float = 30.0,
+        value_range: Tuple[float, float] = (-1.0, 1.0),
     ) -> None:
-        super().__init__()
+        super().__init__(value_range)
         self.encoding = CoordinateDecomposition(bases)
         self.bases = self.encoding.bases
         self.grid_shape = decomposition.grid_shape(self.bases)
@@ -66,6 +72,7 @@ class ASMRField(GridField):
             "hidden_dim": hidden_dim,
             "out_dim": out_dim,
             "omega0": omega0,
+            "value_range": list(self.value_range),
         }
         num_axes, levels = len(self.bases), self.encoding.num_levels
         widths = [num_axes] + [hidden_dim] * (levels - 1)
@@ -83,14 +90,14 @@ class ASMRField(GridField):
         z = levels[..., 0, :]
         for level, layer in enumerate(self.sine_layers, start=1):
             z = layer(z, self.modulation.level(level, levels[..., level, :]))
-        return self.output(z)
+        return self.to_values(self.output(z))
 
     def level_digits(self, level: int) -> Float[Tensor, "*digits D"]:
         """The scaled digits of every digit combination of ``level``: ``[B_{0,l}, ..., B_{D-1,l}, D]``."""
-        device = self.output.weight.device
-        digit = grid_coords(decomposition.level_bases(self.bases, level), device).long()
+        weight = self.output.weight
+        digit = grid_coords(decomposition.level_bases(self.bases, level), weight.device).long()
         one_level = tuple((axis_bases[level],) for axis_bases in self.bases)
-        return decomposition.scale_digits(digit.unsqueeze(-2), one_level).squeeze(-2)
+        return decomposition.scale_digits(digit.unsqueeze(-2), one_level).squeeze(-2).to(weight.dtype)
 
     def render(self, shape: Sequence[int] | None = None) -> Float[Tensor, "*shape C"]:
         """The whole grid by activation sharing (Eq. 2), cropped to ``shape``.
@@ -102,7 +109,7 @@ class ASMRField(GridField):
         """
         shape = self.check_shape(shape)
         if not self.sine_layers:
-            return crop(self.output(self.level_digits(0)), shape)
+            return crop(self.to_values(self.output(self.level_digits(0))), shape)
         z = self.level_digits(0)
         last = len(self.sine_layers)
         for level, layer in enumerate(self.sine_layers[:-1], start=1):
@@ -110,7 +117,7 @@ class ASMRField(GridField):
             z = torch.sin(layer.omega0 * upsample_add_tile(layer.linear(z), shift))
         coarse = self.sine_layers[-1].pre_activation(z)
         fine = self.sine_layers[-1].omega0 * self.modulation.level(last, self.level_digits(last))
-        return crop(self._fused_output(coarse, fine), shape)
+        return crop(self.to_values(self._fused_output(coarse, fine)), shape)
 
     def _fused_output(
         self, coarse: Float[Tensor, "*cells H"], fine: Float[Tensor, "*digits H"]

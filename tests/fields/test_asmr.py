@@ -1,0 +1,106 @@
+import pytest
+import torch
+
+from asmr_plugin.fields import ASMRField
+from asmr_plugin.fields.base import grid_coords
+
+EXACTNESS_CASES = {
+    "1d-uniform": [[4, 4, 4]],
+    "1d-audio-like": [[10, 10, 16, 20]],
+    "2d-uniform": [[8, 8, 8], [8, 8, 8]],
+    "2d-kodak": [[4, 4, 4, 8], [4, 4, 6, 8]],
+    "2d-unequal-axes": [[2, 3, 5], [4, 2, 2]],
+    "2d-bases-of-one": [[1, 4, 1, 3], [2, 1, 1, 5]],
+    "2d-single-level": [[6], [5]],
+    "2d-two-levels": [[3, 4], [5, 2]],
+    "3d-uniform": [[2, 2, 2, 2], [2, 2, 2, 2], [2, 2, 2, 2]],
+    "3d-video-like": [[5, 3, 1, 2], [4, 2, 2, 2], [4, 2, 2, 4]],
+    "3d-padded-lists": [[3, 2], [2, 2, 2], [4]],
+    "all-ones": [[1, 1], [1, 1]],
+}
+
+
+def order_one_field(bases, hidden_dim=64, out_dim=3) -> ASMRField:
+    """A freshly initialized field whose outputs are of order 1, so 1e-4 is a relative bound."""
+    torch.manual_seed(0)
+    field = ASMRField(bases, hidden_dim=hidden_dim, out_dim=out_dim)
+    with torch.no_grad():
+        scale = field(grid_coords(field.grid_shape)).abs().max()
+        field.output.weight /= scale
+        field.output.bias /= scale
+    return field
+
+
+@pytest.mark.parametrize("bases", EXACTNESS_CASES.values(), ids=EXACTNESS_CASES.keys())
+def test_render_equals_per_point_forward(bases):
+    field = order_one_field(bases)
+    with torch.no_grad():
+        shared = field.render()
+        per_point = field(grid_coords(field.grid_shape))
+    assert shared.shape == per_point.shape == (*field.grid_shape, 3)
+    assert per_point.abs().max() > 0.5
+    assert (shared - per_point).abs().max() <= 1e-4
+
+
+def test_render_equals_forward_at_full_width_on_kodak_grid():
+    field = order_one_field([[4, 4, 4, 8], [4, 4, 6, 8]], hidden_dim=256)
+    with torch.no_grad():
+        assert (field.render() - field(grid_coords((512, 768)))).abs().max() <= 1e-4
+
+
+def test_render_gradients_equal_per_point_gradients():
+    bases = [[2, 3, 4], [4, 2, 2]]
+    field = order_one_field(bases, hidden_dim=32, out_dim=2)
+    target = torch.rand(*field.grid_shape, 2)
+    ((field.render() - target) ** 2).mean().backward()
+    shared = {name: p.grad.clone() for name, p in field.named_parameters()}
+    field.zero_grad()
+    ((field(grid_coords(field.grid_shape)) - target) ** 2).mean().backward()
+    for name, parameter in field.named_parameters():
+        assert (shared[name] - parameter.grad).abs().max() <= 1e-4 * parameter.grad.abs().max(), name
+
+
+def test_render_in_double_precision_is_exact_to_1e_12():
+    field = order_one_field([[3, 2, 4], [2, 2, 3], [1, 2, 2]]).double()
+    with torch.no_grad():
+        assert (field.render() - field(grid_coords(field.grid_shape).double())).abs().max() <= 1e-12
+
+
+def test_render_crops_a_padded_grid():
+    field = order_one_field([[4, 4, 8], [2, 3, 4]])  # grid 128 x 24
+    with torch.no_grad():
+        cropped = field.render((125, 23))
+        assert cropped.shape == (125, 23, 3)
+        assert (cropped - field(grid_coords((125, 23)))).abs().max() <= 1e-4
+    with pytest.raises(ValueError, match="grid is"):
+        field.render((129, 24))
+
+
+def test_forward_floors_continuous_coordinates():
+    field = order_one_field([[4, 4], [4, 4]])
+    coords = torch.tensor([[3.0, 7.0], [3.99, 7.5]])
+    with torch.no_grad():
+        out = field(coords)
+    torch.testing.assert_close(out[0], out[1])
+
+
+@pytest.mark.parametrize(
+    "bases, hidden_dim, out_dim, params",
+    [
+        ([[4, 4, 4, 8]] * 2, 256, 1, 134_145),
+        ([[8, 8, 8]] * 2, 256, 1, 67_841),
+        ([[4, 4, 4, 8], [4, 4, 6, 8]], 256, 3, 134_659),
+        ([[10, 10, 16, 20]], 128, 1, 33_793),
+    ],
+)
+def test_parameter_counts(bases, hidden_dim, out_dim, params):
+    assert ASMRField(bases, hidden_dim, out_dim).num_params() == params
+
+
+def test_modulators_are_bias_free_and_scaled():
+    field = ASMRField([[4, 4, 4, 8]] * 2, 256, 1)
+    assert field.modulation.num_modulators == 3
+    assert field.modulation.weight.abs().max() <= 2**-0.5
+    digits = torch.tensor([1.0, 0.0])
+    torch.testing.assert_close(field.modulation.level(2, digits), 30.0 * field.modulation.weight[1] @ digits)
+    assert torch.all(field.modulation.level(1, torch.zeros(2)) == 0)

@@ -1,0 +1,129 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from asmr_plugin.fields import ASMRField, SIRENField
+from asmr_plugin.fitting.checkpoint import load_checkpoint, save_checkpoint
+from asmr_plugin.fitting.image_fitting import FitImageConfig, run
+from asmr_plugin.fitting.images import default_image, load_image
+from asmr_plugin.fitting.trainer import FitConfig, fit
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def smooth_image(height: int, width: int, channels: int) -> torch.Tensor:
+    y, x = torch.meshgrid(torch.linspace(0, 1, height), torch.linspace(0, 1, width), indexing="ij")
+    return torch.stack([(torch.sin(3 * x + k) * torch.cos(2 * y - k) + 1) / 2 for k in range(channels)], dim=-1)
+
+
+@pytest.mark.parametrize("batch_size", [None, 256])
+@pytest.mark.parametrize(
+    "make_field",
+    [
+        lambda: ASMRField([[2, 4, 4], [2, 4, 4]], 64, 1, value_range=(0, 1)),
+        lambda: SIRENField((32, 32), 64, 3, 1, value_range=(0, 1)),
+    ],
+    ids=["asmr", "siren"],
+)
+def test_short_fit_raises_psnr(make_field, batch_size):
+    torch.manual_seed(0)
+    field = make_field()
+    patch = load_image(default_image())[200:232, 200:232]
+    history = fit(field, patch, FitConfig(steps=100, lr=1e-3, batch_size=batch_size, progress=False))
+    assert history.steps[-1] == 100
+    assert history.psnr[-1] > history.psnr[0] + 5
+    assert history.best_psnr >= history.psnr[-1]
+
+
+def test_fit_config_rejects_bad_values():
+    with pytest.raises(ValueError, match="steps"):
+        FitConfig(steps=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        FitConfig(batch_size=0)
+
+
+def test_checkpoint_round_trip_renders_identically(tmp_path):
+    field = ASMRField([[3, 4], [5, 2]], 16, 2, value_range=(0, 1))
+    save_checkpoint(tmp_path / "model.pt", field, (12, 10), step=7, metadata={"data": "x.png"})
+    loaded = load_checkpoint(tmp_path / "model.pt")
+    assert loaded.model == "asmr" and loaded.signal_shape == (12, 10) and loaded.step == 7
+    with torch.no_grad():
+        assert torch.equal(loaded.field.render(), field.render())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
+
+
+def test_bad_checkpoints(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        load_checkpoint(tmp_path / "missing.pt")
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    with pytest.raises(ValueError, match="junk.pt is not a readable"):
+        load_checkpoint(tmp_path / "junk.pt")
+
+
+def write_test_image(path: Path, size=(16, 24)) -> Path:
+    pixels = (smooth_image(*size, 3).numpy() * 255).astype(np.uint8)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+def test_run_writes_every_output(tmp_path):
+    image = write_test_image(tmp_path / "tiny.png", (13, 21))  # sizes that need padding
+    config = FitImageConfig(data=image, steps=30, hidden_dim=32, lr=1e-3, out=tmp_path / "out", progress=False)
+    results = run(config)
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "psnr.png", "reconstruction.png", "results.json"]
+    saved = json.loads((out / "results.json").read_text())
+    for key in ("final_psnr", "best_psnr", "ssim", "params", "macs_weights", "macs_with_bias", "steps", "seconds", "device"):
+        assert saved[key] == results[key]
+    assert load_image(out / "reconstruction.png").shape == (13, 21, 3)
+    checkpoint = load_checkpoint(out / "checkpoint.pt")
+    with torch.no_grad():
+        rendered = checkpoint.field.render(checkpoint.signal_shape).clamp(0, 1)
+    reference = torch.from_numpy(np.asarray(Image.open(out / "reconstruction.png"), dtype=np.float32) / 255)
+    assert (rendered - reference).abs().max() <= 0.5 / 255 + 1e-6
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"bases": ("4,4",)}, r"--bases do not fit the image of shape \(16, 24\)"),
+        ({"bases": ("4,4,1", "4,6,1"), "num_layers": 4}, "--num-layers 4 disagrees with --bases"),
+        ({"bases": ("4,x",)}, "comma-separated integers"),
+        ({"model": "siren", "bases": ("4,4",)}, "--bases applies to --model asmr only"),
+        ({"data": Path("nowhere.png")}, "does not exist"),
+    ],
+)
+def test_bad_options_fail_before_writing(tmp_path, overrides, message):
+    image = write_test_image(tmp_path / "image.png")
+    config = FitImageConfig(**{"data": image, "steps": 2, "out": tmp_path / "out", "progress": False, **overrides})
+    with pytest.raises(ValueError, match=message):
+        run(config)
+    assert not (tmp_path / "out").exists()
+
+
+def test_existing_output_is_never_overwritten_without_consent(tmp_path):
+    image = write_test_image(tmp_path / "image.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.json").write_text("mine")
+    config = FitImageConfig(data=image, steps=2, hidden_dim=8, out=out, progress=False)
+    with pytest.raises(ValueError, match="--overwrite"):
+        run(config)
+    assert (out / "results.json").read_text() == "mine"
+
+
+def test_script_with_preset_and_override(tmp_path):
+    image = write_test_image(tmp_path / "image.png", (32, 32))
+    command = [sys.executable, str(ROOT / "scripts" / "fit_image.py"), "--preset", "cameraman-siren3", "--data", str(image),
+               "--steps", "3", "--hidden-dim", "16", "--out", str(tmp_path / "out"), "--no-progress"]
+    subprocess.run(command, check=True, capture_output=True, text=True)
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["model"] == "siren" and results["init_kwargs"]["num_layers"] == 3 and results["steps"] == 3
+    failed = subprocess.run(command[:2] + ["--data", str(tmp_path / "missing.png")], capture_output=True, text=True)
+    assert failed.returncode != 0 and "missing.png does not exist" in failed.stderr
