@@ -31,13 +31,34 @@ class SineLayer(nn.Module):
     def pre_activation(
         self, z: Float[Tensor, "*batch in_dim"], shift: Float[Tensor, "*batch out_dim"] | None = None
     ) -> Float[Tensor, "*batch out_dim"]:
-        """omega0 * (W z + b + shift): the argument of the sine."""
-        out = self.linear(z)
-        if shift is not None:
-            out = out + shift
-        return self.omega0 * out
+        """omega0 * (W z + b + shift): the argument of the sine.
+
+        omega0 scales the (small) weights rather than the (large) activations.
+        """
+        out = nn.functional.linear(z, self.omega0 * self.linear.weight, self.omega0 * self.linear.bias)
+        return out if shift is None else out + self.omega0 * shift
 
     def forward(
         self, z: Float[Tensor, "*batch in_dim"], shift: Float[Tensor, "*batch out_dim"] | None = None
     ) -> Float[Tensor, "*batch out_dim"]:
         return torch.sin(self.pre_activation(z, shift))
+
+
+class _SinCos(torch.autograd.Function):
+    """sin and cos of one tensor; the backward reuses both instead of recomputing them."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> tuple[Tensor, Tensor]:  # type: ignore[override]
+        sin, cos = torch.sin(x), torch.cos(x)
+        ctx.save_for_backward(sin, cos)
+        return sin, cos
+
+    @staticmethod
+    def backward(ctx, grad_sin: Tensor, grad_cos: Tensor) -> Tensor:  # type: ignore[override]
+        sin, cos = ctx.saved_tensors
+        return torch.addcmul(grad_sin * cos, grad_cos, sin, value=-1.0)
+
+
+def sin_cos(x: Float[Tensor, "*batch"]) -> tuple[Float[Tensor, "*batch"], Float[Tensor, "*batch"]]:
+    """(sin x, cos x), differentiable, evaluating each once in the forward and none in the backward."""
+    return _SinCos.apply(x)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence, Tuple
+from typing import Sequence
 
 import torch
 from einops import einsum, rearrange
@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from asmr_plugin import decomposition
 from asmr_plugin.field_components.decomposition_encoding import CoordinateDecomposition
 from asmr_plugin.field_components.modulation import HierarchicalModulation
-from asmr_plugin.field_components.sine import SineLayer, siren_init_
+from asmr_plugin.field_components.sine import SineLayer, sin_cos, siren_init_
 from asmr_plugin.fields.base import GridField, crop, grid_coords
 from asmr_plugin.macs import MacCount, asmr_macs
 
@@ -51,7 +51,6 @@ class ASMRField(GridField):
         hidden_dim: width of the sine layers.
         out_dim: number of output channels.
         omega0: SIREN frequency of the sine layers and the modulators.
-        value_range: the signal's range, to which the network's [-1, 1] is mapped.
     """
 
     def __init__(
@@ -60,9 +59,8 @@ class ASMRField(GridField):
         hidden_dim: int = 256,
         out_dim: int = 1,
         omega0: float = 30.0,
-        value_range: Tuple[float, float] = (-1.0, 1.0),
     ) -> None:
-        super().__init__(value_range)
+        super().__init__()
         self.encoding = CoordinateDecomposition(bases)
         self.bases = self.encoding.bases
         self.grid_shape = decomposition.grid_shape(self.bases)
@@ -72,7 +70,6 @@ class ASMRField(GridField):
             "hidden_dim": hidden_dim,
             "out_dim": out_dim,
             "omega0": omega0,
-            "value_range": list(self.value_range),
         }
         num_axes, levels = len(self.bases), self.encoding.num_levels
         widths = [num_axes] + [hidden_dim] * (levels - 1)
@@ -90,7 +87,7 @@ class ASMRField(GridField):
         z = levels[..., 0, :]
         for level, layer in enumerate(self.sine_layers, start=1):
             z = layer(z, self.modulation.level(level, levels[..., level, :]))
-        return self.to_values(self.output(z))
+        return self.output(z)
 
     def level_digits(self, level: int) -> Float[Tensor, "*digits D"]:
         """The scaled digits of every digit combination of ``level``: ``[B_{0,l}, ..., B_{D-1,l}, D]``."""
@@ -104,43 +101,45 @@ class ASMRField(GridField):
 
         Layer i runs once per level-(i-1) cell; the last sine layer and the output layer are
         fused with sin(a + m) = sin a cos m + cos a sin m, so no full-resolution hidden layer
-        is ever formed: the output is one matrix product of [sin a, cos a] per coarse cell
-        with a table built from the last modulation and the output weights.
+        is ever formed: the output is a matrix product of sin a and cos a per coarse cell
+        with tables built from the last modulation and the output weights.
         """
         shape = self.check_shape(shape)
         if not self.sine_layers:
-            return crop(self.to_values(self.output(self.level_digits(0))), shape)
+            return crop(self.output(self.level_digits(0)), shape)
         z = self.level_digits(0)
         last = len(self.sine_layers)
         for level, layer in enumerate(self.sine_layers[:-1], start=1):
-            shift = self.modulation.level(level, self.level_digits(level))
-            z = torch.sin(layer.omega0 * upsample_add_tile(layer.linear(z), shift))
+            shift = layer.omega0 * self.modulation.level(level, self.level_digits(level))
+            z = torch.sin(upsample_add_tile(layer.pre_activation(z), shift))
         coarse = self.sine_layers[-1].pre_activation(z)
         fine = self.sine_layers[-1].omega0 * self.modulation.level(last, self.level_digits(last))
-        return crop(self.to_values(self._fused_output(coarse, fine)), shape)
+        return crop(self._fused_output(coarse, fine), shape)
 
     def _fused_output(
         self, coarse: Float[Tensor, "*cells H"], fine: Float[Tensor, "*digits H"]
     ) -> Float[Tensor, "*grid C"]:
-        """W sin(U(coarse) + R(fine)) + b without forming the sine at full resolution."""
+        """W sin(U(coarse) + R(fine)) + b without forming the sine at full resolution.
+
+        sin(a + m) = sin a cos m + cos a sin m, so the output of every (cell, digit) pair is
+        sin a @ T_cos + cos a @ T_sin with tables T[h, (digit, o)] = {cos, sin}(m[digit, h]) W[o, h].
+        """
         num_axes = coarse.dim() - 1
         cells, digits = _axis_names("c", num_axes), _axis_names("b", num_axes)
-        weight = self.output.weight
-        table = torch.cat(
-            [
-                einsum(torch.cos(fine), weight, f"{digits} h, o h -> h {digits} o"),
-                einsum(torch.sin(fine), weight, f"{digits} h, o h -> h {digits} o"),
-            ]
-        )
-        features = torch.cat([torch.sin(coarse), torch.cos(coarse)], dim=-1)
-        out = rearrange(features, f"{cells} h -> ({cells}) h") @ rearrange(table, f"h {digits} o -> h ({digits} o)")
-        out = rearrange(
-            out,
-            f"({cells}) ({digits} o) -> {cells} {digits} o",
-            **dict(zip(cells.split(), coarse.shape[:-1])),
-            **dict(zip(digits.split(), fine.shape[:-1])),
-        )
-        return rearrange(out, f"{cells} {digits} o -> {_merged_axis_names(num_axes)} o") + self.output.bias
+
+        def flat(activation: Tensor) -> Tensor:
+            return rearrange(activation, f"{cells} h -> ({cells}) h")
+
+        def table(modulation: Tensor) -> Tensor:
+            products = einsum(modulation, self.output.weight, f"{digits} h, o h -> h {digits} o")
+            return rearrange(products, f"h {digits} o -> h ({digits} o)")
+
+        sin_coarse, cos_coarse = sin_cos(coarse)
+        sin_fine, cos_fine = sin_cos(fine)
+        out = torch.addmm(flat(sin_coarse) @ table(cos_fine), flat(cos_coarse), table(sin_fine))
+        sizes = dict(zip(cells.split(), coarse.shape[:-1])) | dict(zip(digits.split(), fine.shape[:-1]))
+        grid = rearrange(out, f"({cells}) ({digits} o) -> {_merged_axis_names(num_axes)} o", **sizes)
+        return grid + self.output.bias
 
     def macs(self, shape: Sequence[int] | None = None) -> MacCount:
         return asmr_macs(self.bases, self.hidden_dim, self.out_dim, self.check_shape(shape))

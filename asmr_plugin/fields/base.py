@@ -30,29 +30,11 @@ class GridField(nn.Module, ABC):
     ``forward`` maps ``[..., D]`` coordinates in pixel/sample units (continuous allowed) to
     ``[..., C]``; ``render`` gives the whole grid by the fastest exact path; ``macs`` and
     ``num_params`` give the paper's counts. ``init_kwargs`` rebuilds the field from a checkpoint.
-
-    Networks work in [-1, 1] (as SIREN fits images); ``value_range`` maps that affinely to the
-    signal's range, e.g. (0, 1) for images. With Adam this trains exactly like fitting the
-    signal rescaled to [-1, 1], and it is not counted in the MACs (nor was it in the paper).
     """
 
     grid_shape: Tuple[int, ...]
     out_dim: int
     init_kwargs: Dict[str, Any]
-
-    def __init__(self, value_range: Tuple[float, float] = (-1.0, 1.0)) -> None:
-        super().__init__()
-        low, high = (float(value) for value in value_range)
-        if not high > low:
-            raise ValueError(f"value_range must be (low, high) with high > low, got {tuple(value_range)}")
-        self.value_range = (low, high)
-
-    def to_values(self, outputs: Float[Tensor, "*batch C"]) -> Float[Tensor, "*batch C"]:
-        """Map the network's natural range [-1, 1] (SIREN's) affinely to ``value_range``."""
-        low, high = self.value_range
-        if (low, high) == (-1.0, 1.0):
-            return outputs
-        return low + (outputs + 1.0) * (0.5 * (high - low))
 
     def check_shape(self, shape: Sequence[int] | None) -> Tuple[int, ...]:
         if shape is None:

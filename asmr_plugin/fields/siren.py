@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence, Tuple
+from typing import Sequence
 
 import torch
 from jaxtyping import Float
@@ -26,9 +26,8 @@ class SIRENField(GridField):
         num_layers: int = 4,
         out_dim: int = 1,
         omega0: float = 30.0,
-        value_range: Tuple[float, float] = (-1.0, 1.0),
     ) -> None:
-        super().__init__(value_range)
+        super().__init__()
         if num_layers < 2:
             raise ValueError(f"SIREN needs at least 2 layers (one sine layer and the output), got {num_layers}")
         self.grid_shape = tuple(int(size) for size in shape)
@@ -39,7 +38,6 @@ class SIRENField(GridField):
             "num_layers": num_layers,
             "out_dim": out_dim,
             "omega0": omega0,
-            "value_range": list(self.value_range),
         }
         widths = [len(self.grid_shape)] + [hidden_dim] * (num_layers - 1)
         self.sine_layers = nn.Sequential(
@@ -54,7 +52,7 @@ class SIRENField(GridField):
 
     def forward(self, coords: Float[Tensor, "*batch D"]) -> Float[Tensor, "*batch C"]:
         normalized = coords * self.coord_scale - 1.0
-        return self.to_values(self.output(self.sine_layers(normalized)))
+        return self.output(self.sine_layers(normalized))
 
     def macs(self, shape: Sequence[int] | None = None) -> MacCount:
         self.check_shape(shape)

@@ -21,7 +21,6 @@ from asmr_plugin.fitting.trainer import FitConfig, FitHistory, fit
 from asmr_plugin.macs import measured_macs
 
 DEFAULT_LEVELS = 4
-IMAGE_RANGE = (0.0, 1.0)
 
 
 @dataclass
@@ -78,7 +77,7 @@ def build_field(config: FitImageConfig, shape: Tuple[int, ...], channels: int) -
     if config.model == "siren":
         if config.bases is not None:
             raise ValueError("--bases applies to --model asmr only")
-        return SIRENField(shape, config.hidden_dim, config.num_layers or DEFAULT_LEVELS, channels, config.omega0, IMAGE_RANGE)
+        return SIRENField(shape, config.hidden_dim, config.num_layers or DEFAULT_LEVELS, channels, config.omega0)
     if config.bases is not None:
         bases = parse_bases_option(config.bases, len(shape))
         if config.num_layers is not None and config.num_layers != decomposition.num_levels(bases):
@@ -92,7 +91,7 @@ def build_field(config: FitImageConfig, shape: Tuple[int, ...], channels: int) -
             raise ValueError(f"--bases do not fit the image of shape {shape}: {error}") from error
     else:
         bases = decomposition.auto_bases(shape, config.num_layers or DEFAULT_LEVELS)
-    return ASMRField(bases, config.hidden_dim, channels, config.omega0, IMAGE_RANGE)
+    return ASMRField(bases, config.hidden_dim, channels, config.omega0)
 
 
 def default_output_dir(data: Path, model: str) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import List
+from typing import List, Tuple
 
 import torch
 from jaxtyping import Float
@@ -29,8 +29,10 @@ class FitConfig:
     batch_size: int | None = None
     """None: the whole grid every step, rendered by activation sharing (Eq. 2). Otherwise the
     number of random grid points per step, evaluated point by point (Eq. 1)."""
+    value_range: Tuple[float, float] = (0.0, 1.0)
+    """Range of the signal's values: predictions are clamped to it for PSNR, whose data range it sets."""
     seed: int = 0
-    """Seed for the network's initialization and the batches."""
+    """Seed for the batches."""
     progress: bool = True
     """Show a rich progress bar."""
 
@@ -74,8 +76,6 @@ def _progress(enabled: bool) -> Progress:
 
 def fit(field_: GridField, target: Float[Tensor, "*shape C"], config: FitConfig) -> FitHistory:
     """Fit ``field_`` to ``target`` (already on the field's device) and return the PSNR history.
-
-    PSNR uses the field's ``value_range`` as data range, with predictions clamped to it.
     Full-grid mode logs the PSNR of every step's prediction (the weights before that step's
     update); random-batch mode renders the whole signal every ``max(1, steps // 100)`` steps.
     The last entry of the history is always the field after the final update.
@@ -84,7 +84,7 @@ def fit(field_: GridField, target: Float[Tensor, "*shape C"], config: FitConfig)
     generator = torch.Generator(device=target.device).manual_seed(config.seed)
     optimizer = torch.optim.Adam(field_.parameters(), lr=config.lr)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.steps, eta_min=config.min_lr)
-    low, high = field_.value_range
+    low, high = config.value_range
     history = FitHistory()
     logged: List[Tensor] = []
     eval_every = max(1, config.steps // 100)
@@ -103,7 +103,7 @@ def fit(field_: GridField, target: Float[Tensor, "*shape C"], config: FitConfig)
                 values = target[tuple(coords.long().unbind(-1))]
                 loss = torch.nn.functional.mse_loss(field_(coords), values)
                 if step % eval_every == 0:
-                    logged.append(evaluate_psnr(field_, target))
+                    logged.append(evaluate_psnr(field_, target, config.value_range))
                     history.steps.append(step)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -111,7 +111,7 @@ def fit(field_: GridField, target: Float[Tensor, "*shape C"], config: FitConfig)
             scheduler.step()
             if step % 50 == 0 or step == config.steps - 1:
                 progress.update(task, completed=step + 1, psnr=f"PSNR {logged[-1].item():.2f} dB")
-    logged.append(evaluate_psnr(field_, target))
+    logged.append(evaluate_psnr(field_, target, config.value_range))
     history.steps.append(config.steps)
     history.seconds = time.perf_counter() - start
     history.psnr = torch.stack(logged).tolist()
@@ -121,7 +121,7 @@ def fit(field_: GridField, target: Float[Tensor, "*shape C"], config: FitConfig)
 
 
 @torch.no_grad()
-def evaluate_psnr(field_: GridField, target: Float[Tensor, "*shape C"]) -> Tensor:
-    """PSNR of the whole rendered signal, clamped to the field's value range."""
-    low, high = field_.value_range
+def evaluate_psnr(field_: GridField, target: Float[Tensor, "*shape C"], value_range: Tuple[float, float]) -> Tensor:
+    """PSNR of the whole rendered signal, clamped to ``value_range``."""
+    low, high = value_range
     return psnr(field_.render(tuple(target.shape[:-1])).clamp(low, high), target, high - low)

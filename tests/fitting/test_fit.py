@@ -26,8 +26,8 @@ def smooth_image(height: int, width: int, channels: int) -> torch.Tensor:
 @pytest.mark.parametrize(
     "make_field",
     [
-        lambda: ASMRField([[2, 4, 4], [2, 4, 4]], 64, 1, value_range=(0, 1)),
-        lambda: SIRENField((32, 32), 64, 3, 1, value_range=(0, 1)),
+        lambda: ASMRField([[2, 4, 4], [2, 4, 4]], 64, 1),
+        lambda: SIRENField((32, 32), 64, 3, 1),
     ],
     ids=["asmr", "siren"],
 )
@@ -49,7 +49,7 @@ def test_fit_config_rejects_bad_values():
 
 
 def test_checkpoint_round_trip_renders_identically(tmp_path):
-    field = ASMRField([[3, 4], [5, 2]], 16, 2, value_range=(0, 1))
+    field = ASMRField([[3, 4], [5, 2]], 16, 2)
     save_checkpoint(tmp_path / "model.pt", field, (12, 10), step=7, metadata={"data": "x.png"})
     loaded = load_checkpoint(tmp_path / "model.pt")
     assert loaded.model == "asmr" and loaded.signal_shape == (12, 10) and loaded.step == 7
