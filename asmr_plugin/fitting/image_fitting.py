@@ -58,40 +58,56 @@ class FitImageConfig:
     """Show a progress bar."""
 
 
-def parse_bases_option(bases: Tuple[str, ...], num_axes: int) -> decomposition.Bases:
+def parse_bases_option(bases: Tuple[str, ...], num_axes: int, option_prefix: str = "--") -> decomposition.Bases:
     """'4,4,4,8' (every axis) or one such list per axis, as given to --bases."""
     try:
         per_axis = [[int(base) for base in axis.split(",") if base.strip()] for axis in bases]
     except ValueError as error:
-        raise ValueError(f"--bases {' '.join(bases)}: expected comma-separated integers per axis, e.g. 4,4,4,8") from error
+        raise ValueError(
+            f"{option_prefix}bases {' '.join(bases)}: expected comma-separated integers per axis, e.g. 4,4,4,8"
+        ) from error
     if len(per_axis) == 1:
         per_axis = per_axis * num_axes
     try:
         return decomposition.parse_bases(per_axis, num_axes)
     except ValueError as error:
-        raise ValueError(f"--bases: {error}") from error
+        raise ValueError(f"{option_prefix}bases: {error}") from error
 
 
-def build_field(config: FitImageConfig, shape: Tuple[int, ...], channels: int) -> GridField:
-    """The network of ``config`` for a signal grid of ``shape`` with ``channels`` outputs."""
-    if config.model == "siren":
-        if config.bases is not None:
-            raise ValueError("--bases applies to --model asmr only")
-        return SIRENField(shape, config.hidden_dim, config.num_layers or DEFAULT_LEVELS, channels, config.omega0)
-    if config.bases is not None:
-        bases = parse_bases_option(config.bases, len(shape))
-        if config.num_layers is not None and config.num_layers != decomposition.num_levels(bases):
+def build_field(
+    model: str,
+    shape: Tuple[int, ...],
+    channels: int,
+    bases: Tuple[str, ...] | None = None,
+    num_layers: int | None = None,
+    hidden_dim: int = 256,
+    omega0: float = 30.0,
+    option_prefix: str = "--",
+) -> GridField:
+    """The network named ``model`` for a signal grid of ``shape`` with ``channels`` outputs.
+
+    ``bases`` and ``num_layers`` are command-line options; errors name them with ``option_prefix``.
+    """
+    if model == "siren":
+        if bases is not None:
+            raise ValueError(f"{option_prefix}bases applies to ASMR only, not {model}")
+        return SIRENField(shape, hidden_dim, num_layers or DEFAULT_LEVELS, channels, omega0)
+    if model != "asmr":
+        raise ValueError(f"--model must be asmr or siren, got {model!r}")
+    if bases is not None:
+        parsed = parse_bases_option(bases, len(shape), option_prefix)
+        if num_layers is not None and num_layers != decomposition.num_levels(parsed):
             raise ValueError(
-                f"--num-layers {config.num_layers} disagrees with --bases, which give "
-                f"{decomposition.num_levels(bases)} levels (ASMR has one layer per level)"
+                f"{option_prefix}num-layers {num_layers} disagrees with {option_prefix}bases, which give "
+                f"{decomposition.num_levels(parsed)} levels (ASMR has one layer per level)"
             )
         try:
-            decomposition.check_bases(bases, shape)
+            decomposition.check_bases(parsed, shape)
         except ValueError as error:
-            raise ValueError(f"--bases do not fit the image of shape {shape}: {error}") from error
+            raise ValueError(f"{option_prefix}bases do not fit the image of shape {shape}: {error}") from error
     else:
-        bases = decomposition.auto_bases(shape, config.num_layers or DEFAULT_LEVELS)
-    return ASMRField(bases, config.hidden_dim, channels, config.omega0)
+        parsed = decomposition.auto_bases(shape, num_layers or DEFAULT_LEVELS)
+    return ASMRField(parsed, hidden_dim, channels, omega0)
 
 
 def default_output_dir(data: Path, model: str) -> Path:
@@ -120,7 +136,9 @@ def run(config: FitImageConfig, console: Console | None = None) -> Dict[str, Any
     device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     fit_config = FitConfig(steps=config.steps, lr=config.lr, batch_size=config.batch_size, seed=config.seed, progress=config.progress)
     torch.manual_seed(config.seed)
-    field = build_field(config, shape, channels).to(device)
+    field = build_field(
+        config.model, shape, channels, config.bases, config.num_layers, config.hidden_dim, config.omega0
+    ).to(device)
     out = prepare_output_dir(config.out or default_output_dir(data, config.model), config.overwrite)
     target = target.to(device)
     macs = field.macs(shape)

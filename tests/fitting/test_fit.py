@@ -95,7 +95,7 @@ def test_run_writes_every_output(tmp_path):
         ({"bases": ("4,4",)}, r"--bases do not fit the image of shape \(16, 24\)"),
         ({"bases": ("4,4,1", "4,6,1"), "num_layers": 4}, "--num-layers 4 disagrees with --bases"),
         ({"bases": ("4,x",)}, "comma-separated integers"),
-        ({"model": "siren", "bases": ("4,4",)}, "--bases applies to --model asmr only"),
+        ({"model": "siren", "bases": ("4,4",)}, "--bases applies to ASMR only"),
         ({"data": Path("nowhere.png")}, "does not exist"),
     ],
 )

@@ -1,0 +1,149 @@
+"""A nerfstudio Model that fits one image with any ``GridField`` (ASMR, SIREN, ...)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Literal, Optional, Tuple, Type, Union
+
+import torch
+from einops import repeat
+from jaxtyping import Float
+from nerfstudio.cameras.cameras import Cameras
+from nerfstudio.cameras.rays import RayBundle
+from nerfstudio.models.base_model import Model, ModelConfig
+from torch import Tensor
+from torch.nn import Parameter
+
+from asmr_plugin.fields.base import GridField
+from asmr_plugin.fitting.image_fitting import build_field
+from asmr_plugin.fitting.metrics import psnr, ssim
+from asmr_plugin.nerfstudio.dataparser import ImagePlane
+
+MODEL_OPTIONS = "--pipeline.model."
+"""How ns-train names this model's options in error messages."""
+
+
+@dataclass
+class ImageFieldModelConfig(ModelConfig):
+    """Fit the single image of the dataparser with a coordinate network."""
+
+    _target: Type = field(default_factory=lambda: ImageFieldModel)
+    enable_collider: bool = False
+    network: Literal["asmr", "siren"] = "asmr"
+    """Coordinate network."""
+    bases: Optional[Tuple[str, ...]] = None
+    """ASMR bases: one comma-separated list per axis (H first) or one for every axis, e.g. 4,4,4,8.
+    Default: chosen for the image size."""
+    num_layers: Optional[int] = None
+    """Number of linear layers (ASMR: levels). Default: 4, or the length of the bases."""
+    hidden_dim: int = 256
+    """Width of the hidden layers."""
+    omega0: float = 30.0
+    """SIREN frequency (also scales ASMR's modulators)."""
+    pixels_per_step: Optional[int] = None
+    """None: the whole image every step, rendered by activation sharing (the paper, Eq. 2).
+    A number: that many random pixels per step, evaluated point by point (Eq. 1)."""
+    eval_num_rays_per_chunk: int = 1 << 16
+    """Viewer rays evaluated at once."""
+
+
+class ImageFieldModel(Model):
+    """Outputs ``rgb`` (the fitted image shown on its plane), ``depth``, ``accumulation`` and the raw ``values``.
+
+    The training camera's full image is rendered by ``GridField.render``; any other camera
+    (the viewer's) intersects its rays with the image plane and evaluates the field there.
+    """
+
+    config: ImageFieldModelConfig
+
+    def populate_modules(self) -> None:
+        super().populate_modules()
+        metadata = self.kwargs["metadata"]
+        self.plane: ImagePlane = metadata["image_plane"]
+        self.channels: int = metadata["channels"]
+        self.field: GridField = build_field(
+            self.config.network,
+            (self.plane.height, self.plane.width),
+            self.channels,
+            self.config.bases,
+            self.config.num_layers,
+            self.config.hidden_dim,
+            self.config.omega0,
+            MODEL_OPTIONS,
+        )
+
+    @property
+    def image_shape(self) -> Tuple[int, int]:
+        return self.plane.height, self.plane.width
+
+    def get_param_groups(self) -> Dict[str, List[Parameter]]:
+        return {"fields": list(self.field.parameters())}
+
+    def to_rgb(self, values: Float[Tensor, "*batch C"]) -> Float[Tensor, "*batch 3"]:
+        """Grey (and grey + alpha) repeated to three channels; alpha dropped."""
+        if self.channels <= 2:
+            return repeat(values[..., :1], "... 1 -> ... 3")
+        return values[..., :3]
+
+    def get_outputs(self, ray_bundle: Union[RayBundle, Cameras]) -> Dict[str, Tensor]:
+        if isinstance(ray_bundle, RayBundle):
+            return self.outputs_for_rays(ray_bundle)
+        if not self.training:
+            return self.outputs_for_training_view(ray_bundle)
+        if self.config.pixels_per_step is None:
+            return {"values": self.field.render(self.image_shape)}
+        sizes = torch.tensor(self.image_shape, device=self.device)
+        pixels = (torch.rand(self.config.pixels_per_step, 2, device=self.device) * sizes).floor()
+        return {"values": self.field(pixels), "pixel_indices": pixels.long()}
+
+    def outputs_for_training_view(self, camera: Cameras) -> Dict[str, Tensor]:
+        """The whole image by ``render``, with the depth of the training camera's rays."""
+        values = self.field.render(self.image_shape)
+        rays = camera.generate_rays(camera_indices=0, keep_shape=True)
+        _, distance, _ = self.plane.intersect(rays.origins, rays.directions)
+        return {
+            "rgb": self.to_rgb(values.clamp(0, 1)),
+            "depth": distance[..., None],
+            "accumulation": torch.ones_like(distance[..., None]),
+            "values": values,
+        }
+
+    def outputs_for_rays(self, ray_bundle: RayBundle) -> Dict[str, Tensor]:
+        pixels, distance, hit = self.plane.intersect(ray_bundle.origins, ray_bundle.directions)
+        values = torch.where(hit[..., None], self.field(pixels).clamp(0, 1), 0.0)
+        return {
+            "rgb": self.to_rgb(values),
+            "depth": torch.where(hit, distance, 0.0)[..., None],
+            "accumulation": hit[..., None].float(),
+            "values": values,
+        }
+
+    @torch.no_grad()
+    def get_outputs_for_camera(self, camera: Cameras, obb_box=None) -> Dict[str, Tensor]:
+        if self.plane.is_training_camera(camera):
+            return self.outputs_for_training_view(camera.to(self.device))
+        return super().get_outputs_for_camera(camera, obb_box)
+
+    def target_values(self, outputs: Dict[str, Tensor], batch: Dict[str, Tensor]) -> Tensor:
+        image = batch["image"].to(self.device)
+        if "pixel_indices" in outputs:
+            return image[tuple(outputs["pixel_indices"].unbind(-1))]
+        return image
+
+    def get_metrics_dict(self, outputs: Dict[str, Tensor], batch: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        return {
+            "psnr": psnr(outputs["values"].detach().clamp(0, 1), self.target_values(outputs, batch)),
+            "num_params": torch.tensor(float(self.field.num_params())),
+            "macs_per_pixel": torch.tensor(self.field.macs(self.image_shape).with_bias),
+        }
+
+    def get_loss_dict(self, outputs, batch, metrics_dict=None) -> Dict[str, Tensor]:
+        return {"mse": torch.nn.functional.mse_loss(outputs["values"], self.target_values(outputs, batch))}
+
+    def get_image_metrics_and_images(
+        self, outputs: Dict[str, Tensor], batch: Dict[str, Tensor]
+    ) -> Tuple[Dict[str, float], Dict[str, Tensor]]:
+        image = batch["image"].to(self.device)
+        prediction = outputs["values"].clamp(0, 1)
+        metrics = {"psnr": psnr(prediction, image).item(), "ssim": ssim(prediction, image).item()}
+        return metrics, {"img": torch.cat([self.to_rgb(image), self.to_rgb(prediction)], dim=1)}

@@ -1,0 +1,16 @@
+"""nerfstudio MethodSpecifications of asmr-plugin (installed as ``asmr_plugin.method_configs``).
+
+nerfstudio loads every plugin's entry points before it runs any method, so an exception here
+would break ``ns-train`` for everyone: on failure the specs become None, which nerfstudio skips
+with a warning, and the reason is printed.
+"""
+
+try:
+    from asmr_plugin.method_configs.image import asmr_image, siren_image
+except Exception as error:  # noqa: BLE001 - any failure must stay inside this plugin
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[bold yellow]asmr-plugin: methods unavailable ({type(error).__name__}: {error})")
+    asmr_image = siren_image = None
+
+__all__ = ["asmr_image", "siren_image"]

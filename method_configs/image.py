@@ -1,0 +1,55 @@
+"""nerfstudio methods that fit a single image: asmr-image and siren-image."""
+
+from __future__ import annotations
+
+from nerfstudio.configs.base_config import ViewerConfig
+from nerfstudio.data.datamanagers.full_images_datamanager import FullImageDatamanager, FullImageDatamanagerConfig
+from nerfstudio.engine.optimizers import AdamOptimizerConfig
+from nerfstudio.pipelines.base_pipeline import VanillaPipelineConfig
+from nerfstudio.plugins.types import MethodSpecification
+
+from asmr_plugin.nerfstudio.dataparser import SingleImageDataParserConfig, SingleImageDataset
+from asmr_plugin.nerfstudio.model import ImageFieldModelConfig
+from asmr_plugin.nerfstudio.schedulers import CosineAnnealingSchedulerConfig
+from asmr_plugin.nerfstudio.trainer_config import ImageTrainerConfig
+
+STEPS = 10_000
+
+
+def image_method(name: str, network: str, lr: float) -> ImageTrainerConfig:
+    """The paper's image protocol: 10K full-image steps, Adam, cosine annealing to 1e-6."""
+    return ImageTrainerConfig(
+        method_name=name,
+        max_num_iterations=STEPS,
+        steps_per_eval_batch=0,
+        steps_per_eval_image=500,
+        steps_per_eval_all_images=STEPS,
+        steps_per_save=2_000,
+        mixed_precision=False,
+        pipeline=VanillaPipelineConfig(
+            datamanager=FullImageDatamanagerConfig(
+                _target=FullImageDatamanager[SingleImageDataset],
+                dataparser=SingleImageDataParserConfig(),
+                cache_images="gpu",  # the datamanager's device: CPU-only machines too ("cpu" pins memory)
+            ),
+            model=ImageFieldModelConfig(network=network),
+        ),
+        optimizers={
+            "fields": {
+                "optimizer": AdamOptimizerConfig(lr=lr, eps=1e-8),
+                "scheduler": CosineAnnealingSchedulerConfig(lr_final=1e-6, max_steps=STEPS),
+            }
+        },
+        viewer=ViewerConfig(quit_on_train_completion=True),
+        vis="viewer",
+    )
+
+
+asmr_image = MethodSpecification(
+    config=image_method("asmr-image", "asmr", lr=1e-4),
+    description="ASMR (ICLR 2024) fitting one image; activation-sharing full-image steps",
+)
+siren_image = MethodSpecification(
+    config=image_method("siren-image", "siren", lr=1e-4),
+    description="SIREN fitting one image (the ASMR paper's baseline)",
+)

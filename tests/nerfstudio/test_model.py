@@ -1,0 +1,126 @@
+"""The image plane geometry and the model's outputs for training and viewer cameras."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from nerfstudio.cameras.cameras import Cameras, CameraType
+from PIL import Image
+
+from asmr_plugin.nerfstudio.dataparser import ImagePlane, SingleImageDataParserConfig
+from asmr_plugin.nerfstudio.model import ImageFieldModelConfig
+
+
+def test_training_camera_rays_hit_their_own_pixels():
+    plane = ImagePlane(height=6, width=9)
+    rays = plane.training_camera().generate_rays(camera_indices=0, keep_shape=True)
+    pixels, distance, hit = plane.intersect(rays.origins, rays.directions)
+    rows, columns = torch.meshgrid(torch.arange(6.0), torch.arange(9.0), indexing="ij")
+    assert hit.all() and (distance > 0).all()
+    assert torch.equal(pixels, torch.stack([rows, columns], dim=-1))
+
+
+def test_rays_that_miss_the_plane():
+    plane = ImagePlane(height=4, width=4)
+    origins = torch.tensor([[0.0, 0.0, 1.0], [0.0, 0.0, 1.0], [5.0, 0.0, 1.0], [0.0, 0.0, -1.0]])
+    directions = torch.tensor([[0.0, 0.0, -1.0], [1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 0.0, -1.0]])
+    _, _, hit = plane.intersect(origins, directions)
+    assert hit.tolist() == [True, False, False, False]  # centre, parallel, beside the image, behind
+
+
+def make_model(tmp_path, channels_mode="RGB", **config):
+    path = tmp_path / "image.png"
+    pixels = np.random.default_rng(0).integers(0, 256, (16, 12, 3), dtype=np.uint8)
+    Image.fromarray(pixels).convert(channels_mode).save(path)
+    outputs = SingleImageDataParserConfig(data=path).setup().get_dataparser_outputs("train")
+    model = ImageFieldModelConfig(hidden_dim=16, **config).setup(
+        scene_box=outputs.scene_box, num_train_data=1, metadata=outputs.metadata
+    )
+    return model, outputs
+
+
+@pytest.mark.parametrize("mode, channels", [("L", 1), ("LA", 2), ("RGB", 3), ("RGBA", 4)])
+def test_training_view_is_the_shared_render(tmp_path, mode, channels):
+    model, outputs = make_model(tmp_path, mode)
+    model.eval()
+    camera = outputs.cameras
+    rendered = model.get_outputs_for_camera(camera)
+    assert list(rendered)[0] == "rgb" and rendered["rgb"].shape == (16, 12, 3)
+    assert rendered["values"].shape == (16, 12, channels)
+    with torch.no_grad():
+        assert torch.equal(rendered["values"], model.field.render((16, 12)))
+    # the same camera as a viewer would send it (a new object, rays not taken from the cache)
+    via_rays = model.get_outputs_for_camera_ray_bundle(camera.generate_rays(camera_indices=0, keep_shape=True))
+    assert (via_rays["values"] - rendered["values"].clamp(0, 1)).abs().max() <= 1e-4
+    assert via_rays["accumulation"].min() == 1
+
+
+def test_viewer_camera_sees_the_plane_from_an_angle(tmp_path):
+    model, outputs = make_model(tmp_path)
+    model.eval()
+    tilted = Cameras(
+        camera_to_worlds=torch.tensor([[[1.0, 0, 0, 0.3], [0, 0.9397, -0.342, -0.8], [0, 0.342, 0.9397, 2.2]]]),
+        fx=40.0, fy=40.0, cx=32.0, cy=24.0, width=64, height=48, camera_type=CameraType.PERSPECTIVE,
+    )
+    out = model.get_outputs_for_camera(tilted)
+    assert out["rgb"].shape == (48, 64, 3) and out["depth"].shape == (48, 64, 1)
+    coverage = out["accumulation"].mean()
+    assert 0.05 < coverage < 1  # part of the view shows the image, part the background
+    assert (out["rgb"][out["accumulation"][..., 0] == 0] == 0).all()
+
+
+@pytest.mark.parametrize("pixels_per_step", [None, 32])
+def test_training_modes_give_a_loss(tmp_path, pixels_per_step):
+    model, outputs = make_model(tmp_path, pixels_per_step=pixels_per_step)
+    model.train()
+    batch = {"image": outputs.metadata["image"]}
+    out = model(outputs.cameras)
+    expected = (16, 12, 3) if pixels_per_step is None else (32, 3)
+    assert out["values"].shape == expected
+    loss = model.get_loss_dict(out, batch)["mse"]
+    loss.backward()
+    assert all(p.grad is not None for p in model.field.parameters())
+    metrics = model.get_metrics_dict(out, batch)
+    assert metrics["num_params"] == model.field.num_params() and metrics["psnr"] > 0
+
+
+NS_TRAIN = [sys.executable, "-m", "nerfstudio.scripts.train"]
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--data", "{tmp}/missing.png"], "missing.png does not exist"),
+        (["--data", "{tmp}/notes.png"], "notes.png is not a readable image"),
+        (["--data", "{tmp}/image.png", "--pipeline.model.bases", "2,2"], "--pipeline.model.bases do not fit the image"),
+        (["--data", "{tmp}/image.png", "--pipeline.model.num-layers", "3", "--pipeline.model.bases", "4,4"],
+         "--pipeline.model.num-layers 3 disagrees"),
+    ],
+)
+def test_bad_inputs_fail_before_anything_is_written(tmp_path, arguments, message):
+    Image.fromarray(np.zeros((16, 12, 3), np.uint8)).save(tmp_path / "image.png")
+    (tmp_path / "notes.png").write_text("not an image")
+    command = NS_TRAIN + ["asmr-image", "--vis", "tensorboard", "--output-dir", str(tmp_path / "outputs")]
+    command += [argument.format(tmp=tmp_path) for argument in arguments]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_cosine_schedule_state_is_plain_floats_and_reloads_safely(tmp_path):
+    from asmr_plugin.nerfstudio.schedulers import CosineAnnealingSchedulerConfig
+
+    optimizer = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=1e-4)
+    scheduler = CosineAnnealingSchedulerConfig(lr_final=1e-6, max_steps=10).setup().get_scheduler(optimizer, 1e-4)
+    rates = []
+    for _ in range(12):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert rates[0] == pytest.approx(1e-4) and rates[10] == pytest.approx(1e-6) and rates[11] == pytest.approx(1e-6)
+    assert all(a >= b for a, b in zip(rates, rates[1:]))
+    torch.save(scheduler.state_dict(), tmp_path / "scheduler.pt")
+    assert torch.load(tmp_path / "scheduler.pt", weights_only=True)["last_epoch"] == 12

@@ -1,0 +1,77 @@
+"""Single-image methods through nerfstudio's own training, evaluation and rendering, on CPU."""
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from nerfstudio.plugins.registry import discover_methods
+from nerfstudio.plugins.registry_dataparser import discover_dataparsers
+from nerfstudio.scripts.eval import ComputePSNR
+from nerfstudio.scripts.render import DatasetRender
+from nerfstudio.scripts.train import train_loop
+from PIL import Image
+
+from asmr_plugin.nerfstudio.trainer_config import ImageTrainerConfig
+
+METHODS = ["asmr-image", "siren-image"]
+
+
+def tiny_image(path: Path, size=(24, 20), mode="RGB") -> Path:
+    y, x = np.mgrid[0 : size[0], 0 : size[1]]
+    rgb = np.stack([x * 255 // size[1], y * 255 // size[0], (x + y) % 256], axis=-1).astype(np.uint8)
+    Image.fromarray(rgb).convert(mode).save(path)
+    return path
+
+
+def method_config(name: str, tmp_path: Path, image: Path, steps: int = 3) -> ImageTrainerConfig:
+    config = copy.deepcopy(discover_methods()[0][name])
+    config.output_dir = tmp_path / "outputs"
+    config.vis = "tensorboard"
+    config.machine.device_type = "cpu"
+    config.max_num_iterations = steps
+    config.steps_per_save = steps
+    config.save_only_latest_checkpoint = False
+    config.pipeline.datamanager.data = image
+    config.pipeline.model.hidden_dim = 16
+    config.__post_init__()  # the schedules follow max_num_iterations, as when tyro builds the config
+    config.set_timestamp()
+    return config
+
+
+def train(config: ImageTrainerConfig) -> Path:
+    config.save_config()
+    train_loop(local_rank=0, world_size=1, config=config)
+    return config.get_base_dir()
+
+
+def test_entry_points_register_methods_and_dataparser():
+    methods, descriptions = discover_methods()
+    for name in METHODS:
+        assert name in methods and descriptions[name]
+        assert isinstance(methods[name], ImageTrainerConfig)
+    assert "single-image-data" in discover_dataparsers()[0]
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_a_few_iterations_then_eval_render_and_resume(name, tmp_path):
+    image = tiny_image(tmp_path / "tiny.png")
+    base = train(method_config(name, tmp_path, image))
+    checkpoints = sorted((base / "nerfstudio_models").glob("step-*.ckpt"))
+    assert checkpoints, "no checkpoint written"
+
+    ComputePSNR(load_config=base / "config.yml", output_path=tmp_path / "eval.json").main()
+    results = json.loads((tmp_path / "eval.json").read_text())["results"]
+    assert {"psnr", "ssim"} <= results.keys() and np.isfinite(results["psnr"])
+
+    DatasetRender(load_config=base / "config.yml", output_path=tmp_path / "render", split="train").main()
+    rendered = list((tmp_path / "render").rglob("*.png")) + list((tmp_path / "render").rglob("*.jpg"))
+    assert rendered and Image.open(rendered[0]).size == (20, 24)
+
+    resumed = method_config(name, tmp_path, image, steps=2)  # nerfstudio resumes for this many more steps
+    resumed.timestamp = "resumed"
+    resumed.load_dir = base / "nerfstudio_models"
+    resumed_base = train(resumed)
+    assert (resumed_base / "nerfstudio_models" / "step-000000004.ckpt").exists()
