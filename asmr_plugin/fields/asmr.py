@@ -80,6 +80,7 @@ class ASMRField(GridField):
         self.modulation = HierarchicalModulation(num_axes, hidden_dim, levels, omega0)
         self.output = nn.Linear(widths[-1], out_dim)
         siren_init_(self.output, omega0, is_first=levels == 1)
+        self._register_level_digits()
 
     def forward(self, coords: Float[Tensor, "*batch D"]) -> Float[Tensor, "*batch C"]:
         """Eq. 1, point by point."""
@@ -91,10 +92,14 @@ class ASMRField(GridField):
 
     def level_digits(self, level: int) -> Float[Tensor, "*digits D"]:
         """The scaled digits of every digit combination of ``level``: ``[B_{0,l}, ..., B_{D-1,l}, D]``."""
-        weight = self.output.weight
-        digit = grid_coords(decomposition.level_bases(self.bases, level), weight.device).long()
-        one_level = tuple((axis_bases[level],) for axis_bases in self.bases)
-        return decomposition.scale_digits(digit.unsqueeze(-2), one_level).squeeze(-2).to(weight.dtype)
+        return self.get_buffer(f"digits_{level}")
+
+    def _register_level_digits(self) -> None:
+        for level in range(self.encoding.num_levels):
+            digit = grid_coords(decomposition.level_bases(self.bases, level)).long()
+            one_level = tuple((axis_bases[level],) for axis_bases in self.bases)
+            scaled = decomposition.scale_digits(digit.unsqueeze(-2), one_level).squeeze(-2)
+            self.register_buffer(f"digits_{level}", scaled, persistent=False)
 
     def render(self, shape: Sequence[int] | None = None) -> Float[Tensor, "*shape C"]:
         """The whole grid by activation sharing (Eq. 2), cropped to ``shape``.

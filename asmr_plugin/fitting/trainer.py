@@ -96,7 +96,9 @@ def fit(field_: GridField, target: Float[Tensor, "*shape C"], config: FitConfig)
             if config.batch_size is None:
                 prediction = field_.render(shape)
                 loss = torch.nn.functional.mse_loss(prediction, target)
-                logged.append(psnr(prediction.detach().clamp(low, high), target, high - low))
+                with torch.no_grad():
+                    clamped_mse = torch.nn.functional.mse_loss(prediction.clamp(low, high), target)
+                logged.append(10 * torch.log10((high - low) ** 2 / clamped_mse))
                 history.steps.append(step)
             else:
                 coords = (torch.rand(config.batch_size, len(shape), generator=generator, device=target.device) * sizes).floor()

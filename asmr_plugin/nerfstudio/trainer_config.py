@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from nerfstudio.engine.trainer import TrainerConfig
 
 from asmr_plugin.fitting.image_fitting import build_field
@@ -14,10 +15,13 @@ from asmr_plugin.nerfstudio.schedulers import CosineAnnealingSchedulerConfig
 
 @dataclass
 class ImageTrainerConfig(TrainerConfig):
-    """A TrainerConfig whose cosine schedules span ``max_num_iterations`` and whose input is
-    validated (the image reads, the bases fit it) before the config or any output is written."""
+    """A TrainerConfig that trains on CUDA when available and on the CPU otherwise, whose cosine
+    schedules span ``max_num_iterations`` and whose input is validated (the image reads, the
+    bases fit it) before the config or any output is written."""
 
     def __post_init__(self) -> None:
+        if self.machine.device_type == "cuda" and not torch.cuda.is_available():
+            self.machine.device_type = "cpu"
         for optimizer in self.optimizers.values():
             scheduler = optimizer.get("scheduler")
             if isinstance(scheduler, CosineAnnealingSchedulerConfig):
