@@ -41,7 +41,7 @@ def image_method(name: str, network: str, lr: float) -> ImageTrainerConfig:
             }
         },
         viewer=ViewerConfig(quit_on_train_completion=True),
-        vis="viewer",
+        vis="viewer+tensorboard",
     )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Tuple, Type
 
 import torch
+from einops import repeat
 from jaxtyping import Bool, Float
 from nerfstudio.cameras.cameras import Cameras, CameraType
 from nerfstudio.data.dataparsers.base_dataparser import DataParser, DataParserConfig, DataparserOutputs
@@ -113,18 +114,27 @@ class SingleImageDataParser(DataParser):
         )
 
 
-class SingleImageDataset(InputDataset):
-    """Serves the dataparser's image as loaded by ``asmr_plugin.fitting.images``.
+FITTED_CHANNELS = {1: [0], 2: [0, 3], 3: [0, 1, 2], 4: [0, 1, 2, 3]}
+"""Which channels of the served RGB(A) image hold an image's own channels (grey, grey + alpha, ...)."""
 
-    nerfstudio's own loader would repeat grey to RGB, fail on grey + alpha, read palette
-    indices and truncate 16-bit images; this keeps the image's channels at full precision.
+
+class SingleImageDataset(InputDataset):
+    """Serves the dataparser's image, as loaded by ``asmr_plugin.fitting.images``, as RGB(A).
+
+    nerfstudio's own loader would fail on grey + alpha, read palette indices and truncate
+    16-bit images. Grey is served repeated to RGB and grey + alpha as RGBA, as the viewer
+    needs; the model fits only the image's own channels (``FITTED_CHANNELS``).
     """
 
     def get_image_float32(self, image_idx: int) -> Float[Tensor, "H W C"]:
-        return self.metadata["image"]
+        image = self.metadata["image"]
+        if image.shape[-1] <= 2:
+            grey = repeat(image[..., :1], "h w 1 -> h w 3")
+            return torch.cat([grey, image[..., 1:]], dim=-1)
+        return image
 
     def get_image_uint8(self, image_idx: int) -> Tensor:
-        return (self.metadata["image"] * 255).round().to(torch.uint8)
+        return (self.get_image_float32(image_idx) * 255).round().to(torch.uint8)
 
 
 single_image_dataparser = DataParserSpecification(

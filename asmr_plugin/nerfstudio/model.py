@@ -17,10 +17,12 @@ from torch.nn import Parameter
 from asmr_plugin.fields.base import GridField
 from asmr_plugin.fitting.image_fitting import build_field
 from asmr_plugin.fitting.metrics import psnr, ssim
-from asmr_plugin.nerfstudio.dataparser import ImagePlane
+from asmr_plugin.nerfstudio.dataparser import FITTED_CHANNELS, ImagePlane
 
 MODEL_OPTIONS = "--pipeline.model."
 """How ns-train names this model's options in error messages."""
+MISS_DEPTH = 1e3
+"""Depth of rays that miss the image: far behind everything the viewer composites."""
 
 
 @dataclass
@@ -113,7 +115,7 @@ class ImageFieldModel(Model):
         values = torch.where(hit[..., None], self.field(pixels).clamp(0, 1), 0.0)
         return {
             "rgb": self.to_rgb(values),
-            "depth": torch.where(hit, distance, 0.0)[..., None],
+            "depth": torch.where(hit, distance, MISS_DEPTH)[..., None],
             "accumulation": hit[..., None].float(),
             "values": values,
         }
@@ -125,7 +127,8 @@ class ImageFieldModel(Model):
         return super().get_outputs_for_camera(camera, obb_box)
 
     def target_values(self, outputs: Dict[str, Tensor], batch: Dict[str, Tensor]) -> Tensor:
-        image = batch["image"].to(self.device)
+        """The image's own channels of the batch (served as RGB(A)), at the sampled pixels if any."""
+        image = batch["image"].to(self.device)[..., FITTED_CHANNELS[self.channels]]
         if "pixel_indices" in outputs:
             return image[tuple(outputs["pixel_indices"].unbind(-1))]
         return image
@@ -143,7 +146,7 @@ class ImageFieldModel(Model):
     def get_image_metrics_and_images(
         self, outputs: Dict[str, Tensor], batch: Dict[str, Tensor]
     ) -> Tuple[Dict[str, float], Dict[str, Tensor]]:
-        image = batch["image"].to(self.device)
+        image = self.target_values(outputs, batch)
         prediction = outputs["values"].clamp(0, 1)
         metrics = {"psnr": psnr(prediction, image).item(), "ssim": ssim(prediction, image).item()}
         return metrics, {"img": torch.cat([self.to_rgb(image), self.to_rgb(prediction)], dim=1)}

@@ -52,3 +52,13 @@ def test_sine_layer_applies_shift_before_omega():
     z, shift = torch.rand(3, 2), torch.rand(3, 4)
     torch.testing.assert_close(layer(z, shift), torch.sin(30.0 * (layer.linear(z) + shift)))
     assert layer.linear.weight.abs().max() <= 0.5
+
+
+def test_decomposition_with_world_bounds():
+    bounds = torch.tensor([[-1.0, 0.0], [1.0, 4.0]])
+    encoding = CoordinateDecomposition([[2, 2], [2, 2]], bounds=bounds)
+    world = torch.tensor([[-1.0, 0.0], [0.99, 3.9], [0.1, 1.5]])
+    grid = CoordinateDecomposition([[2, 2], [2, 2]])
+    torch.testing.assert_close(encoding(world), grid(torch.tensor([[0.0, 0.0], [3.98, 3.9], [2.2, 1.5]])))
+    with pytest.raises(ValueError, match=r"bounds must be \[2, 2\]"):
+        CoordinateDecomposition([[2, 2], [2, 2]], bounds=torch.zeros(3, 2))

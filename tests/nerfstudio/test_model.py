@@ -71,11 +71,24 @@ def test_viewer_camera_sees_the_plane_from_an_angle(tmp_path):
     assert (out["rgb"][out["accumulation"][..., 0] == 0] == 0).all()
 
 
+@pytest.mark.parametrize("mode, served", [("L", 3), ("LA", 4), ("RGB", 3), ("RGBA", 4)])
+def test_dataset_serves_rgb_and_model_fits_the_image_channels(tmp_path, mode, served):
+    from asmr_plugin.nerfstudio.dataparser import SingleImageDataset
+
+    model, outputs = make_model(tmp_path, mode)
+    image = outputs.metadata["image"]
+    data = SingleImageDataset(outputs)[0]["image"]
+    assert data.shape == (16, 12, served)  # what the viewer draws on the camera frustum
+    assert torch.equal(model.target_values({}, {"image": data}), image)
+
+
 @pytest.mark.parametrize("pixels_per_step", [None, 32])
 def test_training_modes_give_a_loss(tmp_path, pixels_per_step):
+    from asmr_plugin.nerfstudio.dataparser import SingleImageDataset
+
     model, outputs = make_model(tmp_path, pixels_per_step=pixels_per_step)
     model.train()
-    batch = {"image": outputs.metadata["image"]}
+    batch = {"image": SingleImageDataset(outputs)[0]["image"]}
     out = model(outputs.cameras)
     expected = (16, 12, 3) if pixels_per_step is None else (32, 3)
     assert out["values"].shape == expected

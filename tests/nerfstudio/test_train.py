@@ -75,3 +75,19 @@ def test_a_few_iterations_then_eval_render_and_resume(name, tmp_path):
     resumed.load_dir = base / "nerfstudio_models"
     resumed_base = train(resumed)
     assert (resumed_base / "nerfstudio_models" / "step-000000004.ckpt").exists()
+
+
+@pytest.mark.parametrize("mode", ["L", "LA"])
+def test_viewer_starts_for_grey_images(tmp_path, mode):
+    """The viewer draws the training image on its camera frustum; viser needs 3 or 4 channels."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = method_config("asmr-image", tmp_path, tiny_image(tmp_path / "grey.png", mode=mode), steps=2)
+    config.vis = "viewer"
+    config.viewer.websocket_host = "127.0.0.1"
+    config.viewer.websocket_port = port
+    base = train(config)
+    assert list((base / "nerfstudio_models").glob("step-*.ckpt"))
