@@ -28,7 +28,7 @@ def ray_samples(num_rays: int = 64, num_samples: int = 32) -> RaySamples:
         ends=starts + 1 / num_samples,
         pixel_area=torch.ones(num_rays, num_samples, 1),
     )
-    return RaySamples(frustums=frustums)
+    return RaySamples(frustums=frustums, deltas=frustums.ends - frustums.starts)
 
 
 def main() -> float:

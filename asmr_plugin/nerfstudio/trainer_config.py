@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from nerfstudio.engine.trainer import TrainerConfig
@@ -27,10 +28,18 @@ class ImageTrainerConfig(TrainerConfig):
             if isinstance(scheduler, CosineAnnealingSchedulerConfig):
                 scheduler.max_steps = self.max_num_iterations
 
+    def image_path(self) -> Path:
+        datamanager = self.pipeline.datamanager
+        return Path(datamanager.data or datamanager.dataparser.data)
+
+    def set_experiment_name(self) -> None:
+        """Name runs after the image (outputs/<image stem>/<method>/<time>), not its folder."""
+        if self.experiment_name is None:
+            self.experiment_name = self.image_path().stem
+
     def check_inputs(self) -> None:
         """Raise a ValueError naming the bad file or option."""
-        datamanager = self.pipeline.datamanager
-        image = load_image(datamanager.data or datamanager.dataparser.data)
+        image = load_image(self.image_path())
         model = self.pipeline.model
         if isinstance(model, ImageFieldModelConfig):
             height, width, channels = image.shape

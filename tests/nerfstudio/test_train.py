@@ -91,3 +91,45 @@ def test_viewer_starts_for_grey_images(tmp_path, mode):
     config.viewer.websocket_port = port
     base = train(config)
     assert list((base / "nerfstudio_models").glob("step-*.ckpt"))
+
+
+def test_ns_viewer_loads_a_trained_run(tmp_path):
+    """ns-viewer --load-config starts its server on the checkpoint (it then serves until stopped)."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    base = train(method_config("asmr-image", tmp_path, tiny_image(tmp_path / "tiny.png")))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "nerfstudio.scripts.viewer.run_viewer", "--load-config", str(base / "config.yml"),
+               "--viewer.websocket-host", "127.0.0.1", "--viewer.websocket-port", str(port)]
+    viewer = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline, lines = time.monotonic() + 240, []
+        for line in viewer.stdout:
+            lines.append(line)
+            if f"127.0.0.1:{port}" in line or time.monotonic() > deadline:
+                break
+        assert any(f"127.0.0.1:{port}" in line for line in lines), "".join(lines)
+        with socket.create_connection(("127.0.0.1", port), timeout=10):
+            pass  # the viewer's server accepts connections
+    finally:
+        viewer.terminate()
+        viewer.wait(timeout=30)
+
+
+def test_an_import_failure_in_the_plugin_does_not_break_other_methods():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['asmr_plugin.method_configs.image'] = None\n"
+        "from nerfstudio.configs.method_configs import all_methods\n"
+        "assert 'nerfacto' in all_methods and 'asmr-image' not in all_methods, sorted(all_methods)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "asmr-plugin: methods unavailable" in result.stderr
