@@ -78,7 +78,7 @@ def main(config: ScreenshotConfig) -> int:
     port = free_port()
     with tempfile.TemporaryDirectory() as scratch:
         command = [
-            shutil.which("ns-train") or "ns-train", "asmr-image", "--vis", "viewer",
+            sys.executable, "-m", "nerfstudio.scripts.train", "asmr-image", "--vis", "viewer",
             "--max-num-iterations", str(config.steps), "--output-dir", scratch,
             "--viewer.websocket-host", "127.0.0.1", "--viewer.websocket-port", str(port),
             "--viewer.quit-on-train-completion", "False",
