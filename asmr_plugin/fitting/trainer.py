@@ -76,6 +76,7 @@ def _progress(enabled: bool) -> Progress:
 
 def fit(field_: GridField, target: Float[Tensor, "*shape C"], config: FitConfig) -> FitHistory:
     """Fit ``field_`` to ``target`` (already on the field's device) and return the PSNR history.
+
     Full-grid mode logs the PSNR of every step's prediction (the weights before that step's
     update); random-batch mode renders the whole signal every ``max(1, steps // 100)`` steps.
     The last entry of the history is always the field after the final update.
@@ -96,7 +97,7 @@ def fit(field_: GridField, target: Float[Tensor, "*shape C"], config: FitConfig)
             if config.batch_size is None:
                 prediction = field_.render(shape)
                 loss = torch.nn.functional.mse_loss(prediction, target)
-                with torch.no_grad():
+                with torch.no_grad():  # the PSNR of the prediction at hand, without a second render
                     clamped_mse = torch.nn.functional.mse_loss(prediction.clamp(low, high), target)
                 logged.append(10 * torch.log10((high - low) ** 2 / clamped_mse))
                 history.steps.append(step)
