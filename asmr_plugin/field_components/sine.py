@@ -61,4 +61,6 @@ class _SinCos(torch.autograd.Function):
 
 def sin_cos(x: Float[Tensor, "*batch"]) -> tuple[Float[Tensor, "*batch"], Float[Tensor, "*batch"]]:
     """(sin x, cos x), differentiable, evaluating each once in the forward and none in the backward."""
-    return _SinCos.apply(x)
+    if torch.is_grad_enabled() and x.requires_grad:
+        return _SinCos.apply(x)
+    return torch.sin(x), torch.cos(x)  # inference and TorchScript tracing: plain tensor ops

@@ -62,3 +62,13 @@ def test_decomposition_with_world_bounds():
     torch.testing.assert_close(encoding(world), grid(torch.tensor([[0.0, 0.0], [3.98, 3.9], [2.2, 1.5]])))
     with pytest.raises(ValueError, match=r"bounds must be \[2, 2\]"):
         CoordinateDecomposition([[2, 2], [2, 2]], bounds=torch.zeros(3, 2))
+
+
+def test_sin_cos_values_and_gradient():
+    from asmr_plugin.field_components.sine import sin_cos
+
+    x = torch.randn(4, 3, dtype=torch.double, requires_grad=True)
+    sin, cos = sin_cos(x)
+    torch.testing.assert_close(sin, torch.sin(x))
+    torch.testing.assert_close(cos, torch.cos(x))
+    assert torch.autograd.gradcheck(sin_cos, (x,))

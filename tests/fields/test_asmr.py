@@ -104,3 +104,20 @@ def test_modulators_are_bias_free_and_scaled():
     digits = torch.tensor([1.0, 0.0])
     torch.testing.assert_close(field.modulation.level(2, digits), 30.0 * field.modulation.weight[1] @ digits)
     assert torch.all(field.modulation.level(1, torch.zeros(2)) == 0)
+
+
+@pytest.mark.parametrize("cells, digits", [((3,), (4,)), ((2, 3), (4, 1)), ((2, 1, 3), (1, 2, 2))])
+def test_upsample_add_tile_matches_eq2_and_its_gradient(cells, digits):
+    from einops import repeat
+
+    from asmr_plugin.fields.asmr import upsample_add_tile
+
+    coarse = torch.randn(*cells, 5, dtype=torch.double, requires_grad=True)
+    fine = torch.randn(*digits, 5, dtype=torch.double, requires_grad=True)
+    axes = len(cells)
+    c, b = " ".join(f"c{a}" for a in range(axes)), " ".join(f"b{a}" for a in range(axes))
+    merged = " ".join(f"(c{a} b{a})" for a in range(axes))
+    sizes = {f"c{a}": cells[a] for a in range(axes)} | {f"b{a}": digits[a] for a in range(axes)}
+    literal = repeat(coarse, f"{c} h -> {merged} h", **sizes) + repeat(fine, f"{b} h -> {merged} h", **sizes)
+    torch.testing.assert_close(upsample_add_tile(coarse, fine), literal)  # U(., B) + R(., C), literally
+    assert torch.autograd.gradcheck(upsample_add_tile, (coarse, fine))

@@ -1,0 +1,36 @@
+"""Self-contained TorchScript files of trained fields: render without this package's code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Tuple
+
+import torch
+from torch import Tensor, nn
+
+from asmr_plugin.fields.base import GridField
+from asmr_plugin.fitting.files import atomic_path
+
+
+class _Render(nn.Module):
+    """forward() -> the field's ``render(shape)``."""
+
+    def __init__(self, field: GridField, shape: Tuple[int, ...]) -> None:
+        super().__init__()
+        self.field, self.shape = field, shape
+
+    def forward(self) -> Tensor:
+        return self.field.render(self.shape)
+
+
+@torch.no_grad()
+def export_render(field: GridField, shape: Tuple[int, ...], path: Path) -> None:
+    """Trace ``field.render(shape)`` on the CPU and save it as TorchScript, atomically.
+
+    ``torch.jit.load(path)()`` then returns the ``[*shape, C]`` signal with only PyTorch
+    installed. Activation sharing and the fused last layer are kept; the grid is fixed.
+    """
+    field = field.eval().cpu()
+    traced = torch.jit.trace(_Render(field, tuple(shape)), example_inputs=(), check_trace=False)
+    with atomic_path(path) as temporary:
+        traced.save(str(temporary))

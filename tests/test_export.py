@@ -1,0 +1,45 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from asmr_plugin.export import export_render
+from asmr_plugin.fields import ASMRField, SIRENField
+from asmr_plugin.fitting.checkpoint import save_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(
+    "field, shape",
+    [
+        (ASMRField([[4, 4, 8], [2, 3, 4]], 32, 3), (125, 23)),
+        (ASMRField([[2, 2, 2], [2, 2, 2], [1, 2, 3]], 16, 2), (8, 8, 6)),
+        (SIRENField((9, 7), 16, 3, 1), (9, 7)),
+    ],
+)
+def test_exported_render_equals_the_field(tmp_path, field, shape):
+    export_render(field, shape, tmp_path / "field.ts")
+    with torch.no_grad():
+        expected = field.render(shape)
+    # a fresh interpreter that never imports asmr_plugin
+    code = (
+        "import sys, torch; sys.modules['asmr_plugin'] = None; "
+        f"torch.save(torch.jit.load({str(tmp_path / 'field.ts')!r})(), {str(tmp_path / 'out.pt')!r})"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert (torch.load(tmp_path / "out.pt") - expected).abs().max() <= 1e-6
+
+
+def test_export_script(tmp_path):
+    field = ASMRField([[4, 4], [2, 8]], 16, 1)
+    save_checkpoint(tmp_path / "checkpoint.pt", field, (16, 16), step=1)
+    command = [sys.executable, str(ROOT / "scripts" / "export.py"), "--checkpoint", str(tmp_path / "checkpoint.pt"),
+               "--out", str(tmp_path / "field.ts")]
+    subprocess.run(command, check=True, capture_output=True, text=True)
+    with torch.no_grad():
+        assert (torch.jit.load(tmp_path / "field.ts")() - field.render()).abs().max() <= 1e-6
+    again = subprocess.run(command, capture_output=True, text=True)
+    assert again.returncode == 2 and "exists" in again.stderr
