@@ -79,11 +79,7 @@ class ASMRField(GridField):
     """
 
     def __init__(
-        self,
-        bases: Sequence[Sequence[int]],
-        hidden_dim: int = 256,
-        out_dim: int = 1,
-        omega0: float = 30.0,
+        self, bases: Sequence[Sequence[int]], hidden_dim: int = 256, out_dim: int = 1, omega0: float = 30.0
     ) -> None:
         super().__init__()
         self.encoding = CoordinateDecomposition(bases)

@@ -73,6 +73,10 @@ class ImageFieldModel(Model):
             self.config.omega0,
             MODEL_OPTIONS,
         )
+        self.counts = {
+            "num_params": torch.tensor(float(self.field.num_params())),
+            "macs_per_pixel": torch.tensor(self.field.macs(self.image_shape).with_bias),
+        }
 
     @property
     def image_shape(self) -> Tuple[int, int]:
@@ -134,11 +138,7 @@ class ImageFieldModel(Model):
         return image
 
     def get_metrics_dict(self, outputs: Dict[str, Tensor], batch: Dict[str, Tensor]) -> Dict[str, Tensor]:
-        return {
-            "psnr": psnr(outputs["values"].detach().clamp(0, 1), self.target_values(outputs, batch)),
-            "num_params": torch.tensor(float(self.field.num_params())),
-            "macs_per_pixel": torch.tensor(self.field.macs(self.image_shape).with_bias),
-        }
+        return {"psnr": psnr(outputs["values"].detach().clamp(0, 1), self.target_values(outputs, batch)), **self.counts}
 
     def get_loss_dict(self, outputs, batch, metrics_dict=None) -> Dict[str, Tensor]:
         return {"mse": torch.nn.functional.mse_loss(outputs["values"], self.target_values(outputs, batch))}

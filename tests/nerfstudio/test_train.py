@@ -2,11 +2,14 @@
 
 import copy
 import json
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from nerfstudio.plugins.registry import discover_methods
 from nerfstudio.plugins.registry_dataparser import discover_dataparsers
 from nerfstudio.scripts.eval import ComputePSNR
@@ -24,6 +27,12 @@ def tiny_image(path: Path, size=(24, 20), mode="RGB") -> Path:
     rgb = np.stack([x * 255 // size[1], y * 255 // size[0], (x + y) % 256], axis=-1).astype(np.uint8)
     Image.fromarray(rgb).convert(mode).save(path)
     return path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def method_config(name: str, tmp_path: Path, image: Path, steps: int = 3) -> ImageTrainerConfig:
@@ -80,30 +89,18 @@ def test_a_few_iterations_then_eval_render_and_resume(name, tmp_path):
 @pytest.mark.parametrize("mode", ["L", "LA"])
 def test_viewer_starts_for_grey_images(tmp_path, mode):
     """The viewer draws the training image on its camera frustum; viser needs 3 or 4 channels."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     config = method_config("asmr-image", tmp_path, tiny_image(tmp_path / "grey.png", mode=mode), steps=2)
     config.vis = "viewer"
     config.viewer.websocket_host = "127.0.0.1"
-    config.viewer.websocket_port = port
+    config.viewer.websocket_port = free_port()
     base = train(config)
     assert list((base / "nerfstudio_models").glob("step-*.ckpt"))
 
 
 def test_ns_viewer_loads_a_trained_run(tmp_path):
     """ns-viewer --load-config starts its server on the checkpoint (it then serves until stopped)."""
-    import socket
-    import subprocess
-    import sys
-    import time
-
     base = train(method_config("asmr-image", tmp_path, tiny_image(tmp_path / "tiny.png")))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     command = [sys.executable, "-m", "nerfstudio.scripts.viewer.run_viewer", "--load-config", str(base / "config.yml"),
                "--viewer.websocket-host", "127.0.0.1", "--viewer.websocket-port", str(port)]
     viewer = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -122,9 +119,6 @@ def test_ns_viewer_loads_a_trained_run(tmp_path):
 
 
 def test_an_import_failure_in_the_plugin_does_not_break_other_methods():
-    import subprocess
-    import sys
-
     code = (
         "import sys; sys.modules['asmr_plugin.method_configs.image'] = None\n"
         "from nerfstudio.configs.method_configs import all_methods\n"
