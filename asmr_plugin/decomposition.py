@@ -114,6 +114,12 @@ def to_grid_indices(coords: Float[Tensor, "*batch D"], bases: Bases) -> Int[Tens
     return torch.minimum(torch.floor(coords).long().clamp(min=0), upper)
 
 
+def flat_index(index: Int[Tensor, "*batch D"], sizes: Sequence[int]) -> Int[Tensor, "*batch"]:
+    """Row-major index of per-axis indices into a grid of ``sizes`` (the first axis most significant)."""
+    strides = [math.prod(sizes[axis + 1 :]) for axis in range(len(sizes))]
+    return (index * torch.tensor(strides, device=index.device)).sum(-1)
+
+
 def _balanced_factors(size: int, count: int) -> Tuple[int, ...]:
     """Split size into count factors as evenly as its primes allow, sorted ascending."""
     primes = []

@@ -33,6 +33,14 @@ def mlp_macs(dims: Sequence[int]) -> MacCount:
     return MacCount(weights_only=float(weights), with_bias=float(weights + sum(dims[1:])))
 
 
+def mfn_macs(in_dim: int, hidden_dim: int, num_layers: int, out_dim: int) -> MacCount:
+    """Per-sample MACs of a multiplicative filter network: ``num_layers`` filters ``in_dim -> hidden``,
+    ``num_layers - 1`` hidden linear layers and the output layer (the filter products are not MACs)."""
+    weights = num_layers * in_dim * hidden_dim + (num_layers - 1) * hidden_dim**2 + hidden_dim * out_dim
+    biases = num_layers * hidden_dim + (num_layers - 1) * hidden_dim + out_dim
+    return MacCount(weights_only=float(weights), with_bias=float(weights + biases))
+
+
 def asmr_macs(bases: Bases, hidden_dim: int, out_dim: int, shape: Sequence[int] | None = None) -> MacCount:
     """Per-sample MACs of ASMR with activation sharing (the authors' formula).
 

@@ -6,11 +6,20 @@ with a warning, and the reason is printed.
 """
 
 try:
-    from asmr_plugin.method_configs.image import asmr_image, siren_image
+    from asmr_plugin.method_configs.image import (
+        asmr_image,
+        siren_image,
+        ffn_image,
+        mfn_image,
+        wire_image,
+        kilonerf_image,
+        loe_image,
+        ngp_image,
+    )
 except Exception as error:  # noqa: BLE001 - any failure must stay inside this plugin
     from rich.console import Console
 
     Console(stderr=True).print(f"[bold yellow]asmr-plugin: methods unavailable ({type(error).__name__}: {error})")
-    asmr_image = siren_image = None
+    asmr_image = siren_image = ffn_image = mfn_image = wire_image = kilonerf_image = loe_image = ngp_image = None
 
-__all__ = ["asmr_image", "siren_image"]
+__all__ = ["asmr_image", "siren_image", "ffn_image", "mfn_image", "wire_image", "kilonerf_image", "loe_image", "ngp_image"]

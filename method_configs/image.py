@@ -1,4 +1,4 @@
-"""nerfstudio methods that fit a single image: asmr-image and siren-image."""
+"""nerfstudio methods that fit a single image: asmr-image, siren-image and one per baseline (ffn-image, ...)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from nerfstudio.engine.optimizers import AdamOptimizerConfig
 from nerfstudio.pipelines.base_pipeline import VanillaPipelineConfig
 from nerfstudio.plugins.types import MethodSpecification
 
+from asmr_plugin.fields import FIELDS
 from asmr_plugin.nerfstudio.dataparser import SingleImageDataParserConfig, SingleImageDataset
 from asmr_plugin.nerfstudio.model import ImageFieldModelConfig
 from asmr_plugin.nerfstudio.schedulers import CosineAnnealingSchedulerConfig
@@ -45,11 +46,18 @@ def image_method(name: str, network: str, lr: float) -> ImageTrainerConfig:
     )
 
 
-asmr_image = MethodSpecification(
-    config=image_method("asmr-image", "asmr", lr=1e-4),
-    description="ASMR (ICLR 2024) fitting one image; activation-sharing full-image steps",
-)
-siren_image = MethodSpecification(
-    config=image_method("siren-image", "siren", lr=1e-4),
-    description="SIREN fitting one image (the ASMR paper's baseline)",
-)
+def image_method_specification(network: str, description: str) -> MethodSpecification:
+    """``<network>-image`` at the paper's learning rate for that network."""
+    return MethodSpecification(
+        config=image_method(f"{network}-image", network, lr=FIELDS[network].paper_lr), description=description
+    )
+
+
+asmr_image = image_method_specification("asmr", "ASMR (ICLR 2024) fitting one image; activation-sharing full-image steps")
+siren_image = image_method_specification("siren", "SIREN fitting one image (the ASMR paper's baseline)")
+ffn_image = image_method_specification("ffn", "Fourier feature network (ReLU MLP on random Fourier features) fitting one image")
+mfn_image = image_method_specification("mfn", "Multiplicative filter network (FourierNet) fitting one image")
+wire_image = image_method_specification("wire", "WIRE (complex Gabor wavelet MLP) fitting one image")
+kilonerf_image = image_method_specification("kilonerf", "KiloNeRF-style grid of tiny MLPs fitting one image")
+loe_image = image_method_specification("loe", "Levels-of-Experts (position-dependent weight tiles) fitting one image")
+ngp_image = image_method_specification("ngp", "Instant-NGP hash grid + MLP (nerfstudio's HashEncoding) fitting one image")

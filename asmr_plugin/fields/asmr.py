@@ -78,6 +78,8 @@ class ASMRField(GridField):
         omega0: SIREN frequency of the sine layers and the modulators.
     """
 
+    paper_lr = 1e-4
+
     def __init__(
         self, bases: Sequence[Sequence[int]], hidden_dim: int = 256, out_dim: int = 1, omega0: float = 30.0
     ) -> None:

@@ -7,7 +7,7 @@ from typing import Any, Dict, Sequence, Tuple
 
 import torch
 from einops import rearrange
-from jaxtyping import Float
+from jaxtyping import Float, Int
 from torch import Tensor, nn
 
 from asmr_plugin.macs import MacCount
@@ -17,6 +17,18 @@ def grid_coords(shape: Sequence[int], device: torch.device | str | None = None) 
     """Integer coordinates of every grid point, ``[*shape, D]``, in pixel/sample units."""
     axes = [torch.arange(size, device=device, dtype=torch.float32) for size in shape]
     return torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1)
+
+
+def unit_coords(coords: Float[Tensor, "*batch D"], shape: Sequence[int]) -> Float[Tensor, "*batch D"]:
+    """Pixel/sample coordinates mapped to [0, 1] per axis: the first sample to 0, the last to 1."""
+    last = torch.tensor([max(size - 1, 1) for size in shape], dtype=coords.dtype, device=coords.device)
+    return coords / last
+
+
+def cells_of(coords: Float[Tensor, "*batch D"], shape: Sequence[int]) -> Int[Tensor, "*batch D"]:
+    """The grid cell of each coordinate (floor), clamped to the grid of ``shape``: edge cells repeat."""
+    upper = torch.tensor(shape, device=coords.device) - 1
+    return torch.minimum(torch.floor(coords).long().clamp(min=0), upper)
 
 
 def crop(values: Float[Tensor, "*grid C"], shape: Sequence[int]) -> Float[Tensor, "*shape C"]:
@@ -35,6 +47,8 @@ class GridField(nn.Module, ABC):
     grid_shape: Tuple[int, ...]
     out_dim: int
     init_kwargs: Dict[str, Any]
+    paper_lr: float
+    """Initial Adam learning rate the paper uses for this network (cosine annealing to 1e-6)."""
 
     def check_shape(self, shape: Sequence[int] | None) -> Tuple[int, ...]:
         if shape is None:

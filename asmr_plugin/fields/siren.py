@@ -19,6 +19,8 @@ class SIRENField(GridField):
     Coordinates in pixel/sample units are mapped to [-1, 1] per axis (first sample -> -1, last -> 1).
     """
 
+    paper_lr = 1e-4
+
     def __init__(
         self,
         shape: Sequence[int],

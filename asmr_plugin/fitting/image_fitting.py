@@ -1,18 +1,24 @@
-"""Fit one image with ASMR or SIREN and write the reconstruction, a PSNR plot, results and a checkpoint."""
+"""Fit an image (or a folder of images) with any field and write reconstructions, PSNR plots, results and checkpoints."""
 
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, Literal, Tuple
+from typing import Any, Dict, List, Literal, Sequence, Tuple
 
+import numpy as np
 import torch
+from einops import reduce
+from jaxtyping import Float
 from matplotlib.figure import Figure
+from PIL import Image
 from rich.console import Console
+from torch import Tensor
 
 from asmr_plugin import decomposition
-from asmr_plugin.fields import ASMRField, GridField, SIRENField
+from asmr_plugin.fields import FIELDS, ASMRField, GridField
 from asmr_plugin.fitting.checkpoint import save_checkpoint
 from asmr_plugin.fitting.files import atomic_path, prepare_output_dir, write_json
 from asmr_plugin.fitting.images import default_image, load_image, save_image
@@ -21,6 +27,7 @@ from asmr_plugin.fitting.trainer import FitConfig, FitHistory, fit
 from asmr_plugin.macs import measured_macs
 
 DEFAULT_LEVELS = 4
+ModelName = Literal["asmr", "siren", "ffn", "mfn", "wire", "kilonerf", "loe", "ngp"]
 
 
 @dataclass
@@ -28,24 +35,27 @@ class FitImageConfig:
     """Fit an image with a coordinate network (defaults: the paper's Table 2 protocol)."""
 
     data: Path | None = None
-    """Image to fit (PNG, JPEG, TIFF, ...). Default: the Cameraman photo that scikit-image ships."""
-    model: Literal["asmr", "siren"] = "asmr"
+    """Image to fit (PNG, JPEG, TIFF, ...), or a folder: fit each image in it and write summary.md/.json
+    (mean ± std, Table 3 style). Default: the Cameraman photo that scikit-image ships."""
+    model: ModelName = "asmr"
     """Network to fit."""
     bases: Tuple[str, ...] | None = None
-    """ASMR bases: one comma-separated list per axis (H first), or one list for every axis,
-    e.g. '4,4,4,8' or '4,4,4,8' '4,4,6,8'. Default: chosen for the image size (see auto_bases)."""
+    """ASMR bases (LoE: weight-tile grids): one comma-separated list per axis (H first), or one list
+    for every axis, e.g. '4,4,4,8' or '4,4,4,8' '4,4,6,8'. Default: chosen for the image size."""
     num_layers: int | None = None
-    """Number of linear layers (for ASMR: levels). Default: 4, or the length of --bases."""
-    hidden_dim: int = 256
-    """Width of the hidden layers."""
-    omega0: float = 30.0
-    """SIREN frequency (also scales ASMR's modulators)."""
+    """Number of linear layers, the output included (ASMR: levels). Default: the network's paper setting."""
+    hidden_dim: int | None = None
+    """Width of the hidden layers. Default: the network's paper setting."""
+    omega0: float | None = None
+    """Sine/Gabor frequency of SIREN, ASMR (also scales its modulators) and WIRE. Default: 30 (WIRE: 20)."""
     steps: int = 10_000
     """Optimizer steps."""
-    lr: float = 1e-4
-    """Initial Adam learning rate (cosine annealing to 1e-6)."""
+    lr: float | None = None
+    """Initial Adam learning rate (cosine annealing to 1e-6). Default: the network's paper rate."""
     batch_size: int | None = None
     """None: the whole image every step (the paper). Otherwise random pixels per step."""
+    downscale: int = 1
+    """Box-filter every image by this integer factor first (a reduced protocol for CPUs)."""
     out: Path | None = None
     """Output folder. Default: outputs/fit_image/<image>-<model>-<time>."""
     overwrite: bool = False
@@ -80,34 +90,55 @@ def build_field(
     channels: int,
     bases: Tuple[str, ...] | None = None,
     num_layers: int | None = None,
-    hidden_dim: int = 256,
-    omega0: float = 30.0,
+    hidden_dim: int | None = None,
+    omega0: float | None = None,
     option_prefix: str = "--",
 ) -> GridField:
     """The network named ``model`` for a signal grid of ``shape`` with ``channels`` outputs.
 
-    ``bases`` and ``num_layers`` are command-line options; errors name them with ``option_prefix``.
+    Options left as None take the network's own (paper) defaults; an option the network does not
+    have is an error. Errors name the options with ``option_prefix``.
     """
-    if model == "siren":
-        if bases is not None:
-            raise ValueError(f"{option_prefix}bases applies to ASMR only, not {model}")
-        return SIRENField(shape, hidden_dim, num_layers or DEFAULT_LEVELS, channels, omega0)
-    if model != "asmr":
-        raise ValueError(f"--model must be asmr or siren, got {model!r}")
+    if model not in FIELDS:
+        raise ValueError(f"{option_prefix}model must be one of {', '.join(FIELDS)}; got {model!r}")
+    options = {"bases": bases, "num_layers": num_layers, "hidden_dim": hidden_dim, "omega0": omega0}
+    accepted = set(inspect.signature(FIELDS[model]).parameters)
+    if model == "asmr":
+        accepted.add("num_layers")  # ASMR takes it as the number of levels of its bases
+    for name, value in options.items():
+        if value is not None and name not in accepted:
+            raise ValueError(f"{option_prefix}{name.replace('_', '-')} does not apply to {model}")
     if bases is not None:
-        parsed = parse_bases_option(bases, len(shape), option_prefix)
-        if num_layers is not None and num_layers != decomposition.num_levels(parsed):
-            raise ValueError(
-                f"{option_prefix}num-layers {num_layers} disagrees with {option_prefix}bases, which give "
-                f"{decomposition.num_levels(parsed)} levels (ASMR has one layer per level)"
-            )
+        options["bases"] = parse_bases_option(bases, len(shape), option_prefix)
         try:
-            decomposition.check_bases(parsed, shape)
+            decomposition.check_bases(options["bases"], shape)
         except ValueError as error:
-            raise ValueError(f"{option_prefix}bases do not fit the image of shape {shape}: {error}") from error
-    else:
-        parsed = decomposition.auto_bases(shape, num_layers or DEFAULT_LEVELS)
-    return ASMRField(parsed, hidden_dim, channels, omega0)
+            raise ValueError(f"{option_prefix}bases do not fit the signal of shape {shape}: {error}") from error
+    if model == "asmr":
+        return asmr_field(shape, channels, options["bases"], num_layers, hidden_dim, omega0, option_prefix)
+    try:
+        return FIELDS[model](shape, out_dim=channels, **{name: value for name, value in options.items() if value is not None})
+    except ValueError as error:
+        raise ValueError(f"{model}: {error}") from error
+
+
+def asmr_field(
+    shape: Tuple[int, ...],
+    channels: int,
+    bases: decomposition.Bases | None,
+    num_layers: int | None,
+    hidden_dim: int | None,
+    omega0: float | None,
+    option_prefix: str,
+) -> ASMRField:
+    """ASMR takes its grid from the bases: the given ones, or bases chosen for ``shape``."""
+    if bases is not None and num_layers is not None and num_layers != decomposition.num_levels(bases):
+        raise ValueError(
+            f"{option_prefix}num-layers {num_layers} disagrees with {option_prefix}bases, which give "
+            f"{decomposition.num_levels(bases)} levels (ASMR has one layer per level)"
+        )
+    bases = bases or decomposition.auto_bases(shape, num_layers or DEFAULT_LEVELS)
+    return ASMRField(bases, hidden_dim or 256, channels, omega0 or 30.0)
 
 
 def default_output_dir(data: Path, model: str) -> Path:
@@ -127,24 +158,82 @@ def plot_psnr(path: Path, history: FitHistory, title: str) -> None:
         figure.savefig(temporary, format="png", dpi=120)
 
 
+def downscale_image(image: Float[Tensor, "H W C"], factor: int) -> Float[Tensor, "h w C"]:
+    """Box-filter an image by an integer factor (the remainder rows/columns are dropped)."""
+    if factor < 1:
+        raise ValueError(f"--downscale must be a positive integer, got {factor}")
+    height, width = (size // factor * factor for size in image.shape[:2])
+    if height == 0 or width == 0:
+        raise ValueError(f"--downscale {factor} leaves nothing of an image of shape {tuple(image.shape[:2])}")
+    return reduce(image[:height, :width], "(h a) (w b) c -> h w c", "mean", a=factor, b=factor)
+
+
+def bases_for_image(bases: Tuple[str, ...] | None, shape: Tuple[int, ...]) -> Tuple[str, ...] | None:
+    """Per-axis bases as given, or swapped when only the swap fits (portrait images of a landscape protocol)."""
+    if bases is None or len(bases) != 2:
+        return bases
+
+    def fits(candidate: Tuple[str, ...]) -> bool:
+        try:
+            decomposition.check_bases(parse_bases_option(candidate, len(shape)), shape)
+        except ValueError:
+            return False
+        return True
+
+    swapped = (bases[1], bases[0])
+    return swapped if not fits(bases) and fits(swapped) else bases
+
+
+def image_files(folder: Path) -> List[Path]:
+    """The images in ``folder`` (not recursive), sorted by name."""
+    suffixes = {suffix.lower() for suffix in Image.registered_extensions()}
+    files = sorted(path for path in folder.iterdir() if path.is_file() and path.suffix.lower() in suffixes)
+    if not files:
+        raise ValueError(f"--data {folder} holds no image files (any format Pillow reads: .png, .jpg, .tif, ...)")
+    return files
+
+
 def run(config: FitImageConfig, console: Console | None = None) -> Dict[str, Any]:
-    """Fit, write every output into the output folder and return the results dictionary."""
+    """Fit the image (or every image of the folder) given by ``--data``; write outputs and return the results."""
     console = console or Console()
     data = Path(config.data) if config.data is not None else default_image()
+    if not data.exists():
+        raise ValueError(f"--data {data} does not exist")
+    out = config.out or default_output_dir(data, config.model)
+    if not data.is_dir():
+        return fit_one(config, data, out, console)
+    files = image_files(data)
+    for path in files:  # every image and its network checked before anything is written
+        prepare(config, path)
+    out = prepare_output_dir(out, config.overwrite)
+    runs = [fit_one(config, path, out / path.stem, console) for path in files]
+    return write_summary(out, config, data, runs, console)
+
+
+def prepare(config: FitImageConfig, data: Path) -> Tuple[Float[Tensor, "H W C"], GridField]:
+    """The (downscaled) image and its freshly initialized network; ValueError for bad input or options."""
     target = load_image(data)
+    if config.downscale > 1:
+        target = downscale_image(target, config.downscale)
     shape, channels = tuple(target.shape[:2]), target.shape[-1]
-    device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    fit_config = FitConfig(steps=config.steps, lr=config.lr, batch_size=config.batch_size, seed=config.seed, progress=config.progress)
     torch.manual_seed(config.seed)
-    field = build_field(
-        config.model, shape, channels, config.bases, config.num_layers, config.hidden_dim, config.omega0
-    ).to(device)
-    out = prepare_output_dir(config.out or default_output_dir(data, config.model), config.overwrite)
-    target = target.to(device)
+    bases = bases_for_image(config.bases, shape)
+    return target, build_field(config.model, shape, channels, bases, config.num_layers, config.hidden_dim, config.omega0)
+
+
+def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> Dict[str, Any]:
+    """Fit one image and write its reconstruction, PSNR plot, checkpoint and results.json into ``out``."""
+    target, field = prepare(config, data)
+    shape, channels = tuple(target.shape[:2]), target.shape[-1]
+    out = prepare_output_dir(out, config.overwrite)
+    device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    field, target = field.to(device), target.to(device)
+    lr = config.lr if config.lr is not None else field.paper_lr
+    fit_config = FitConfig(steps=config.steps, lr=lr, batch_size=config.batch_size, seed=config.seed, progress=config.progress)
     macs = field.macs(shape)
     console.print(
         f"[bold]{config.model}[/] on {data} ({shape[0]}x{shape[1]}, {channels} channel(s)) on {device}: "
-        f"{field.num_params():,} params, {macs.with_bias:,.1f} MACs/pixel"
+        f"{field.num_params():,} params, {macs.with_bias:,.1f} MACs/pixel, lr {lr:g}"
         + (f", bases {[list(b) for b in field.bases]}" if isinstance(field, ASMRField) else "")
     )
     history = fit(field, target, fit_config)
@@ -156,7 +245,9 @@ def run(config: FitImageConfig, console: Console | None = None) -> Dict[str, Any
         "model": config.model,
         "shape": list(shape),
         "channels": channels,
+        "downscale": config.downscale,
         "init_kwargs": field.init_kwargs,
+        "lr": lr,
         "final_psnr": psnr(reconstruction, target).item(),
         "best_psnr": history.best_psnr,
         "best_step": history.best_step,
@@ -183,3 +274,71 @@ def run(config: FitImageConfig, console: Console | None = None) -> Dict[str, Any
         f"SSIM {results['ssim']:.4f}, {history.seconds:.1f} s -> {out}"
     )
     return results
+
+
+def mean_std(values: Sequence[float]) -> Tuple[float, float]:
+    """Mean and population standard deviation (ddof 0)."""
+    array = np.asarray(values, dtype=np.float64)
+    return float(array.mean()), float(array.std())
+
+
+def write_summary(
+    out: Path, config: FitImageConfig, folder: Path, runs: List[Dict[str, Any]], console: Console
+) -> Dict[str, Any]:
+    """A Table-3-style summary of a folder run as summary.json and summary.md, and the summary itself."""
+    psnr_mean, psnr_std = mean_std([run["final_psnr"] for run in runs])
+    ssim_mean, ssim_std = mean_std([run["ssim"] for run in runs])
+    paper_protocol = config.steps == 10_000 and config.downscale == 1 and config.batch_size is None
+    protocol = (
+        f"{config.steps} steps, "
+        + ("full image per step" if config.batch_size is None else f"{config.batch_size} random pixels per step")
+        + f", Adam lr {runs[0]['lr']:g} cosine to 1e-6, downscale {config.downscale}, seed {config.seed}, "
+        + ("the paper's protocol" if paper_protocol else "a REDUCED protocol (the paper: 10000 full-image steps, no downscale)")
+    )
+    summary = {
+        "data": str(folder),
+        "model": config.model,
+        "images": len(runs),
+        "protocol": protocol,
+        "psnr_mean": psnr_mean,
+        "psnr_std": psnr_std,
+        "ssim_mean": ssim_mean,
+        "ssim_std": ssim_std,
+        "params": sorted({run["params"] for run in runs}),
+        "macs_with_bias": sorted({run["macs_with_bias"] for run in runs}),
+        "macs_weights": sorted({run["macs_weights"] for run in runs}),
+        "seconds": sum(run["seconds"] for run in runs),
+        "device": runs[0]["device"],
+        "torch_threads": runs[0]["torch_threads"],
+        "notes": "PSNR/SSIM are final values (after the last step); std is the population std (ddof 0) over images.",
+        "runs": [
+            {key: run[key] for key in ("data", "shape", "final_psnr", "best_psnr", "ssim", "seconds")} for run in runs
+        ],
+    }
+    lines = [
+        f"# {config.model} on {folder} ({len(runs)} images)",
+        "",
+        f"Protocol: {protocol}. Device: {summary['device']} ({summary['torch_threads']} threads).",
+        "",
+        "| Method | #Params | MACs/pixel (+bias) | PSNR (dB) | SSIM |",
+        "|---|---|---|---|---|",
+        f"| {config.model} | {', '.join(f'{p:,}' for p in summary['params'])} | "
+        f"{', '.join(f'{m:,.1f}' for m in summary['macs_with_bias'])} | {psnr_mean:.3f} ± {psnr_std:.3f} | "
+        f"{ssim_mean:.4f} ± {ssim_std:.4f} |",
+        "",
+        "| Image | Shape | PSNR final (dB) | PSNR best (dB) | SSIM | Seconds |",
+        "|---|---|---|---|---|---|",
+        *(
+            f"| {Path(run['data']).name} | {run['shape'][0]}x{run['shape'][1]} | {run['final_psnr']:.3f} | "
+            f"{run['best_psnr']:.3f} | {run['ssim']:.4f} | {run['seconds']:.1f} |"
+            for run in runs
+        ),
+        "",
+        summary["notes"],
+        "",
+    ]
+    write_json(out / "summary.json", summary)
+    with atomic_path(out / "summary.md") as temporary:
+        temporary.write_text("\n".join(lines))
+    console.print(f"{len(runs)} images: PSNR {psnr_mean:.2f} ± {psnr_std:.2f} dB, SSIM {ssim_mean:.4f} ± {ssim_std:.4f} -> {out}")
+    return summary

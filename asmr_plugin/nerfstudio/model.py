@@ -1,9 +1,9 @@
-"""A nerfstudio Model that fits one image with any ``GridField`` (ASMR, SIREN, ...)."""
+"""A nerfstudio Model that fits one image with any ``GridField`` (ASMR, SIREN, the baselines)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Literal, Optional, Tuple, Type, Union
+from typing import Dict, List, Optional, Tuple, Type, Union
 
 import torch
 from einops import repeat
@@ -15,7 +15,7 @@ from torch import Tensor
 from torch.nn import Parameter
 
 from asmr_plugin.fields.base import GridField
-from asmr_plugin.fitting.image_fitting import build_field
+from asmr_plugin.fitting.image_fitting import ModelName, build_field
 from asmr_plugin.fitting.metrics import psnr, ssim
 from asmr_plugin.nerfstudio.dataparser import FITTED_CHANNELS, ImagePlane
 
@@ -31,17 +31,17 @@ class ImageFieldModelConfig(ModelConfig):
 
     _target: Type = field(default_factory=lambda: ImageFieldModel)
     enable_collider: bool = False
-    network: Literal["asmr", "siren"] = "asmr"
+    network: ModelName = "asmr"
     """Coordinate network."""
     bases: Optional[Tuple[str, ...]] = None
-    """ASMR bases: one comma-separated list per axis (H first) or one for every axis, e.g. 4,4,4,8.
-    Default: chosen for the image size."""
+    """ASMR bases (LoE: weight-tile grids): one comma-separated list per axis (H first) or one for
+    every axis, e.g. 4,4,4,8. Default: chosen for the image size."""
     num_layers: Optional[int] = None
-    """Number of linear layers (ASMR: levels). Default: 4, or the length of the bases."""
-    hidden_dim: int = 256
-    """Width of the hidden layers."""
-    omega0: float = 30.0
-    """SIREN frequency (also scales ASMR's modulators)."""
+    """Number of linear layers, the output included (ASMR: levels). Default: the network's paper setting."""
+    hidden_dim: Optional[int] = None
+    """Width of the hidden layers. Default: the network's paper setting."""
+    omega0: Optional[float] = None
+    """Sine/Gabor frequency of SIREN, ASMR and WIRE. Default: 30 (WIRE: 20)."""
     pixels_per_step: Optional[int] = None
     """None: the whole image every step, rendered by activation sharing (the paper, Eq. 2).
     A number: that many random pixels per step, evaluated point by point (Eq. 1)."""

@@ -92,10 +92,12 @@ def test_run_writes_every_output(tmp_path):
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        ({"bases": ("4,4",)}, r"--bases do not fit the image of shape \(16, 24\)"),
+        ({"bases": ("4,4",)}, r"--bases do not fit the signal of shape \(16, 24\)"),
         ({"bases": ("4,4,1", "4,6,1"), "num_layers": 4}, "--num-layers 4 disagrees with --bases"),
         ({"bases": ("4,x",)}, "comma-separated integers"),
-        ({"model": "siren", "bases": ("4,4",)}, "--bases applies to ASMR only"),
+        ({"model": "siren", "bases": ("4,4",)}, "--bases does not apply to siren"),
+        ({"model": "ffn", "omega0": 10.0}, "--omega0 does not apply to ffn"),
+        ({"model": "loe", "bases": ("4,4", "4,6"), "num_layers": 4}, "num_layers 4 disagrees with the LoE bases"),
         ({"data": Path("nowhere.png")}, "does not exist"),
     ],
 )

@@ -107,7 +107,7 @@ NS_TRAIN = [sys.executable, "-m", "nerfstudio.scripts.train"]
     [
         (["--data", "{tmp}/missing.png"], "missing.png does not exist"),
         (["--data", "{tmp}/notes.png"], "notes.png is not a readable image"),
-        (["--data", "{tmp}/image.png", "--pipeline.model.bases", "2,2"], "--pipeline.model.bases do not fit the image"),
+        (["--data", "{tmp}/image.png", "--pipeline.model.bases", "2,2"], "--pipeline.model.bases do not fit the signal"),
         (["--data", "{tmp}/image.png", "--pipeline.model.num-layers", "3", "--pipeline.model.bases", "4,4"],
          "--pipeline.model.num-layers 3 disagrees"),
     ],

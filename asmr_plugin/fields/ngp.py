@@ -1,0 +1,84 @@
+"""Instant-NGP (Mueller et al., 2022) for signals: nerfstudio's multiresolution hash encoding and MLP."""
+
+from __future__ import annotations
+
+from typing import Literal, Sequence
+
+import torch
+from jaxtyping import Float
+from nerfstudio.field_components.encodings import HashEncoding
+from nerfstudio.field_components.mlp import MLP
+from nerfstudio.utils.external import TCNN_EXISTS
+from torch import Tensor, nn
+
+from asmr_plugin.fields.base import GridField, unit_coords
+from asmr_plugin.macs import MacCount, mlp_macs
+
+HASH_INPUT_DIM = 3
+"""nerfstudio's HashEncoding takes 3-D points; 1-D and 2-D coordinates are padded with zeros."""
+
+
+def default_implementation() -> Literal["tcnn", "torch"]:
+    """tinycudann when it is installed and CUDA is available, else nerfstudio's torch code (no warning)."""
+    return "tcnn" if TCNN_EXISTS and torch.cuda.is_available() else "torch"
+
+
+class NGPField(GridField):
+    """Hash-grid features of the coordinate in [0, 1] (padded to 3-D), then a ReLU MLP.
+
+    ``num_layers`` counts the MLP's linear layers, the output included. ``macs`` counts the MLP
+    only, as the paper does (the hash lookups and interpolation are not multiply-accumulates of
+    weights). The default finest resolution is half the largest axis, the ratio of the paper's
+    megapixel configuration (4096 for 8192 pixels).
+    """
+
+    paper_lr = 1e-2
+    """The Instant-NGP paper's rate (the ASMR paper states none for its image experiments)."""
+
+    def __init__(
+        self,
+        shape: Sequence[int],
+        out_dim: int = 1,
+        hidden_dim: int = 64,
+        num_layers: int = 3,
+        num_levels: int = 16,
+        features_per_level: int = 2,
+        log2_hashmap_size: int = 16,
+        min_res: int = 16,
+        max_res: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.grid_shape = tuple(int(size) for size in shape)
+        if len(self.grid_shape) > HASH_INPUT_DIM:
+            raise ValueError(f"Instant-NGP takes up to {HASH_INPUT_DIM}-D signals, got shape {self.grid_shape}")
+        max_res = max_res or max(max(self.grid_shape) // 2, 2)
+        min_res = min(min_res, max_res)
+        self.out_dim = out_dim
+        self.init_kwargs = {
+            "shape": list(self.grid_shape),
+            "out_dim": out_dim,
+            "hidden_dim": hidden_dim,
+            "num_layers": num_layers,
+            "num_levels": num_levels,
+            "features_per_level": features_per_level,
+            "log2_hashmap_size": log2_hashmap_size,
+            "min_res": min_res,
+            "max_res": max_res,
+        }
+        implementation = default_implementation()
+        self.encoding = HashEncoding(
+            num_levels, min_res, max_res, log2_hashmap_size, features_per_level, implementation=implementation
+        )
+        self.mlp = MLP(
+            self.encoding.get_out_dim(), num_layers, hidden_dim, out_dim, activation=nn.ReLU(), implementation=implementation
+        )
+        self.dims = [self.encoding.get_out_dim()] + [hidden_dim] * (num_layers - 1) + [out_dim]
+
+    def forward(self, coords: Float[Tensor, "*batch D"]) -> Float[Tensor, "*batch C"]:
+        points = unit_coords(coords, self.grid_shape)
+        padded = nn.functional.pad(points, (0, HASH_INPUT_DIM - points.shape[-1]))
+        return self.mlp(self.encoding(padded)).float()
+
+    def macs(self, shape: Sequence[int] | None = None) -> MacCount:
+        self.check_shape(shape)
+        return mlp_macs(self.dims)
