@@ -1,10 +1,13 @@
 #!/usr/bin/env python
-"""Fit an image with ASMR or SIREN.
+"""Fit an image, or every image of a folder, with ASMR, SIREN or a baseline (FFN, MFN, WIRE, KiloNeRF, LoE, Instant-NGP).
 
-Presets reproduce the Cameraman rows of the paper's Table 2; any other flag overrides them:
+Every network defaults to the paper's configuration and learning rate. Presets reproduce rows
+of the paper's Tables 2 and 3; any other flag overrides them:
 
     python scripts/fit_image.py --preset cameraman-asmr4
-    python scripts/fit_image.py --data photo.png --steps 2000 --out outputs/photo
+    python scripts/fit_image.py --model kilonerf
+    python scripts/fit_image.py --preset kodak-asmr --data ../shared/data/kodak
+    python scripts/fit_image.py --model ffn --data photos/ --steps 2000 --downscale 2
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ PRESETS: Dict[str, FitImageConfig] = {
     "cameraman-asmr4": FitImageConfig(model="asmr", bases=("4,4,4,8",)),
     "cameraman-siren3": FitImageConfig(model="siren", num_layers=3),
     "cameraman-siren4": FitImageConfig(model="siren", num_layers=4),
+    "cameraman-kilonerf3": FitImageConfig(model="kilonerf"),
+    "cameraman-loe4": FitImageConfig(model="loe", bases=("8,8,8",)),
+    "kodak-asmr": FitImageConfig(model="asmr", bases=("4,4,4,8", "4,4,6,8")),
 }
 
 

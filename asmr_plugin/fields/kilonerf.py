@@ -17,13 +17,17 @@ from asmr_plugin.fields.base import GridField, cells_of, grid_coords, unit_coord
 from asmr_plugin.macs import MacCount, mlp_macs
 
 
+DEFAULT_TILES = 16
+
+
 class KiloNeRFField(GridField):
     """One LeakyReLU(0.2) MLP per tile of a ``grid`` over the signal, all evaluated as batched products.
 
     Every MLP takes NeRF's positional encoding (``num_frequencies`` octaves plus the input) of the
     global coordinate in [0, 1]. The tile of a point is floor(x * grid / N) per axis, so any grid
     size works for any signal size, and points may fall anywhere (clustered, or none in a tile).
-    ``num_layers`` counts the linear layers of each MLP, the output included.
+    ``num_layers`` counts the linear layers of each MLP, the output included. The default grid is
+    16 tiles per axis (the paper's images), fewer on an axis shorter than 16 samples.
     """
 
     paper_lr = 5e-4
@@ -34,12 +38,15 @@ class KiloNeRFField(GridField):
         out_dim: int = 1,
         hidden_dim: int = 16,
         num_layers: int = 3,
-        grid: int | Sequence[int] = 16,
+        grid: int | Sequence[int] | None = None,
         num_frequencies: int = 10,
     ) -> None:
         super().__init__()
         self.grid_shape = tuple(int(size) for size in shape)
-        self.tiles = (int(grid),) * len(self.grid_shape) if isinstance(grid, int) else tuple(int(g) for g in grid)
+        if grid is None:
+            self.tiles = tuple(min(DEFAULT_TILES, size) for size in self.grid_shape)
+        else:
+            self.tiles = (int(grid),) * len(self.grid_shape) if isinstance(grid, int) else tuple(int(g) for g in grid)
         if len(self.tiles) != len(self.grid_shape) or any(not 1 <= g <= n for g, n in zip(self.tiles, self.grid_shape)):
             raise ValueError(
                 f"KiloNeRF grid {list(self.tiles)} must give 1 to N tiles on each axis of the signal of shape {self.grid_shape}"

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from asmr_plugin import decomposition
 from asmr_plugin.field_components.tile_linear import TileGroups, TileLinear
-from asmr_plugin.fields.base import GridField, cells_of, unit_coords
+from asmr_plugin.fields.base import GridField, cells_of, crop, grid_coords, unit_coords
 from asmr_plugin.macs import MacCount, mlp_macs
 
 
@@ -91,6 +91,30 @@ class LoEField(GridField):
             groups = TileGroups.of(tiles[:, level], num_tiles)
             z = self.activation(groups.ungroup(layer(groups.group(z), groups.block_tiles)))
         return self.output(z).reshape(*coords.shape[:-1], self.out_dim)
+
+    def render(self, shape: Sequence[int] | None = None) -> Float[Tensor, "*shape C"]:
+        """The whole grid with each layer's points grouped by tile through a reshape (no sorting), cropped to ``shape``.
+
+        On an axis of C_{l-1} * B_l * G_l samples, index (c, b, g) holds digit b at level l, so moving
+        the b axes to the front groups every tile's points into one block of a batched product.
+        """
+        shape = self.check_shape(shape)
+        grid = decomposition.grid_shape(self.bases)
+        axes = range(len(grid))
+        split = " ".join(f"(c{a} b{a} g{a})" for a in axes)
+        tiles, rest = " ".join(f"b{a}" for a in axes), " ".join(f"c{a} g{a}" for a in axes)
+        coords = grid_coords(grid, self.output.weight.device)
+        z = self.encoding(unit_coords(coords, self.grid_shape))
+        for level, layer in enumerate(self.layers):
+            cells = decomposition.cumulative_bases(self.bases)[level]
+            sizes = {
+                **{f"c{a}": cells[a] // self.bases[a][level] for a in axes},
+                **{f"b{a}": self.bases[a][level] for a in axes},
+                **{f"g{a}": grid[a] // cells[a] for a in axes},
+            }
+            blocks = rearrange(z, f"{split} e -> ({tiles}) ({rest}) e", **sizes)
+            z = rearrange(self.activation(layer(blocks)), f"({tiles}) ({rest}) e -> {split} e", **sizes)
+        return crop(self.output(z), shape)
 
     def macs(self, shape: Sequence[int] | None = None) -> MacCount:
         self.check_shape(shape)

@@ -10,7 +10,7 @@ from PIL import Image
 
 from asmr_plugin.fields import ASMRField, SIRENField
 from asmr_plugin.fitting.checkpoint import load_checkpoint, save_checkpoint
-from asmr_plugin.fitting.image_fitting import FitImageConfig, run
+from asmr_plugin.fitting.image_fitting import FitImageConfig, bases_for_image, downscale_image, run
 from asmr_plugin.fitting.images import default_image, load_image
 from asmr_plugin.fitting.trainer import FitConfig, fit
 
@@ -129,3 +129,48 @@ def test_script_with_preset_and_override(tmp_path):
     assert results["model"] == "siren" and results["init_kwargs"]["num_layers"] == 3 and results["steps"] == 3
     failed = subprocess.run(command[:2] + ["--data", str(tmp_path / "missing.png")], capture_output=True, text=True)
     assert failed.returncode != 0 and "missing.png does not exist" in failed.stderr
+
+
+def test_folder_run_writes_a_table3_style_summary(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    write_test_image(folder / "landscape.png", (16, 24))
+    write_test_image(folder / "portrait.png", (24, 16))
+    (folder / "notes.txt").write_text("not an image")
+    config = FitImageConfig(data=folder, model="kilonerf", steps=3, downscale=2, out=tmp_path / "out", progress=False)
+    summary = run(config)
+    out = tmp_path / "out"
+    assert summary["images"] == 2 and "REDUCED" in summary["protocol"] and "downscale 2" in summary["protocol"]
+    assert [run_["shape"] for run_ in summary["runs"]] == [[8, 12], [12, 8]]
+    assert summary["psnr_mean"] == pytest.approx(np.mean([r["final_psnr"] for r in summary["runs"]]))
+    assert summary["params"] == [json.loads((out / "landscape" / "results.json").read_text())["params"]]
+    assert json.loads((out / "summary.json").read_text())["psnr_std"] == pytest.approx(summary["psnr_std"])
+    markdown = (out / "summary.md").read_text()
+    assert "| kilonerf |" in markdown and "portrait.png" in markdown and "±" in markdown
+    assert (out / "portrait" / "reconstruction.png").exists()
+
+
+def test_portrait_images_get_the_bases_swapped():
+    assert bases_for_image(("4,4,4,8", "4,4,6,8"), (768, 512)) == ("4,4,6,8", "4,4,4,8")
+    assert bases_for_image(("4,4,4,8", "4,4,6,8"), (512, 768)) == ("4,4,4,8", "4,4,6,8")
+    assert bases_for_image(("4,4,4,8",), (768, 512)) == ("4,4,4,8",)
+
+
+def test_empty_folder_or_bad_image_in_folder_fails_before_writing(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    with pytest.raises(ValueError, match="holds no image files"):
+        run(FitImageConfig(data=folder, out=tmp_path / "out", progress=False))
+    write_test_image(folder / "good.png")
+    (folder / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(ValueError, match="broken.png"):
+        run(FitImageConfig(data=folder, steps=2, out=tmp_path / "out", progress=False))
+    assert not (tmp_path / "out").exists()
+
+
+def test_downscale_is_a_box_filter():
+    image = torch.arange(4 * 6 * 1, dtype=torch.float32).reshape(4, 6, 1)
+    assert downscale_image(image, 2)[0, 0, 0] == pytest.approx((0 + 1 + 6 + 7) / 4)
+    assert downscale_image(torch.zeros(5, 7, 3), 2).shape == (2, 3, 3)
+    with pytest.raises(ValueError, match="--downscale"):
+        downscale_image(image, 0)

@@ -17,6 +17,7 @@ from nerfstudio.scripts.render import DatasetRender
 from nerfstudio.scripts.train import train_loop
 from PIL import Image
 
+from asmr_plugin.fields import FIELDS
 from asmr_plugin.nerfstudio.trainer_config import ImageTrainerConfig
 
 METHODS = ["asmr-image", "siren-image"]
@@ -84,6 +85,27 @@ def test_a_few_iterations_then_eval_render_and_resume(name, tmp_path):
     resumed.load_dir = base / "nerfstudio_models"
     resumed_base = train(resumed)
     assert (resumed_base / "nerfstudio_models" / "step-000000004.ckpt").exists()
+
+
+BASELINE_METHODS = ["ffn-image", "mfn-image", "wire-image", "kilonerf-image", "loe-image", "ngp-image"]
+
+
+def test_method_names_do_not_shadow_nerfstudio_builtins():
+    from nerfstudio.configs.method_configs import method_configs as builtin_methods
+
+    methods, _ = discover_methods()
+    assert set(METHODS + BASELINE_METHODS) <= methods.keys()
+    assert not set(METHODS + BASELINE_METHODS) & builtin_methods.keys()
+
+
+@pytest.mark.parametrize("name", BASELINE_METHODS)
+def test_baseline_methods_train_and_evaluate(name, tmp_path):
+    config = method_config(name, tmp_path, tiny_image(tmp_path / "tiny.png"), steps=2)
+    network = config.pipeline.model.network
+    assert config.optimizers["fields"]["optimizer"].lr == FIELDS[network].paper_lr
+    base = train(config)
+    ComputePSNR(load_config=base / "config.yml", output_path=tmp_path / "eval.json").main()
+    assert np.isfinite(json.loads((tmp_path / "eval.json").read_text())["results"]["psnr"])
 
 
 @pytest.mark.parametrize("mode", ["L", "LA"])
