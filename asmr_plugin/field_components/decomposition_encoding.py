@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from einops import rearrange
-from jaxtyping import Float
+from jaxtyping import Float, Int
 from nerfstudio.field_components.encodings import Encoding
 from torch import Tensor
 
@@ -42,12 +42,16 @@ class CoordinateDecomposition(Encoding):
     def get_out_dim(self) -> int:
         return self.num_levels * len(self.bases)
 
-    def levels(self, coords: Float[Tensor, "*batch D"]) -> Float[Tensor, "*batch L D"]:
-        """The scaled digits of each level, one row per level."""
+    def grid_indices(self, coords: Float[Tensor, "*batch D"]) -> Int[Tensor, "*batch D"]:
+        """The finest grid cell of each coordinate (world coordinates mapped through ``bounds`` first)."""
         if self.bounds is not None:
             lower, upper = self.bounds
             coords = (coords - lower) / (upper - lower) * coords.new_tensor(decomposition.grid_shape(self.bases))
-        cells = decomposition.to_grid_indices(coords, self.bases)
+        return decomposition.to_grid_indices(coords, self.bases)
+
+    def levels(self, coords: Float[Tensor, "*batch D"]) -> Float[Tensor, "*batch L D"]:
+        """The scaled digits of each level, one row per level."""
+        cells = self.grid_indices(coords)
         return decomposition.scale_digits(decomposition.digits(cells, self.bases), self.bases).to(coords.dtype)
 
     def forward(self, in_tensor: Float[Tensor, "*batch D"]) -> Float[Tensor, "*batch out_dim"]:

@@ -6,7 +6,7 @@ from typing import Sequence
 
 import torch
 from einops import einsum, rearrange
-from jaxtyping import Float
+from jaxtyping import Float, Int
 from torch import Tensor, nn
 
 from asmr_plugin import decomposition
@@ -105,13 +105,48 @@ class ASMRField(GridField):
         siren_init_(self.output, omega0, is_first=levels == 1)
         self._register_level_digits()
 
-    def forward(self, coords: Float[Tensor, "*batch D"]) -> Float[Tensor, "*batch C"]:
-        """Eq. 1, point by point."""
+    def forward_per_point(self, coords: Float[Tensor, "*batch D"]) -> Float[Tensor, "*batch C"]:
+        """Eq. 1, point by point: every layer runs once per point."""
         levels = self.encoding.levels(coords)
         z = levels[..., 0, :]
         for level, layer in enumerate(self.sine_layers, start=1):
             z = layer(z, self.modulation.level(level, levels[..., level, :]))
         return self.output(z)
+
+    def forward(self, coords: Float[Tensor, "*batch D"]) -> Float[Tensor, "*batch C"]:
+        """Eq. 1 for any batch of points, each layer's matrix product run once per distinct cell.
+
+        Sine layer i's pre-activation depends only on a point's level-(i-1) cell, so it is computed
+        for the distinct cells of the batch and gathered per point (activation sharing for random
+        batches: exact, and the gather's backward sums the points' gradients per cell).
+        """
+        points = rearrange(coords, "... d -> (...) d")
+        cells = decomposition.cell_indices(self.encoding.grid_indices(points), self.bases)  # [N, L, D]
+        digits = decomposition.scale_digits(cells % torch.tensor(self.bases, device=cells.device).T, self.bases)
+        digits = digits.to(points.dtype)
+        last = len(self.sine_layers)
+        if last == 0:
+            return self.output(digits[:, 0]).reshape(*coords.shape[:-1], self.out_dim)
+        representative, owner = self._distinct_cells(cells[:, 0], 0)  # owner: point -> distinct cell
+        z = digits[representative, 0]
+        for level, layer in enumerate(self.sine_layers, start=1):
+            pre_activation = layer.pre_activation(z)  # one row per distinct level-(level - 1) cell
+            if level < last:
+                representative, finer_owner = self._distinct_cells(cells[:, level], level)
+                rows, at = owner[representative], representative
+            else:
+                finer_owner, rows, at = None, owner, slice(None)  # the last sine layer runs per point
+            shift = layer.omega0 * self.modulation.level(level, digits[at, level])
+            z, owner = torch.sin(pre_activation[rows] + shift), finer_owner
+        return self.output(z).reshape(*coords.shape[:-1], self.out_dim)
+
+    def _distinct_cells(self, cells: Int[Tensor, "N D"], level: int) -> tuple[Int[Tensor, "U"], Int[Tensor, "N"]]:
+        """One point of each distinct level cell, and each point's distinct-cell index."""
+        flat = decomposition.flat_index(cells, decomposition.cumulative_bases(self.bases)[level])
+        distinct, owner = torch.unique(flat, return_inverse=True)
+        first = torch.arange(flat.numel(), device=flat.device)
+        representative = torch.full_like(distinct, flat.numel()).scatter_reduce(0, owner, first, "amin")
+        return representative, owner
 
     def level_digits(self, level: int) -> Float[Tensor, "*digits D"]:
         """The scaled digits of every digit combination of ``level``: ``[B_{0,l}, ..., B_{D-1,l}, D]``."""

@@ -1,5 +1,6 @@
 import pytest
 import torch
+from einops import rearrange
 
 from asmr_plugin.fields import ASMRField
 from asmr_plugin.fields.base import grid_coords
@@ -25,7 +26,7 @@ def order_one_field(bases, hidden_dim=64, out_dim=3) -> ASMRField:
     torch.manual_seed(0)
     field = ASMRField(bases, hidden_dim=hidden_dim, out_dim=out_dim)
     with torch.no_grad():
-        scale = field(grid_coords(field.grid_shape)).abs().max()
+        scale = field.forward_per_point(grid_coords(field.grid_shape)).abs().max()
         field.output.weight /= scale
         field.output.bias /= scale
     return field
@@ -36,7 +37,7 @@ def test_render_equals_per_point_forward(bases):
     field = order_one_field(bases)
     with torch.no_grad():
         shared = field.render()
-        per_point = field(grid_coords(field.grid_shape))
+        per_point = field.forward_per_point(grid_coords(field.grid_shape))
     assert shared.shape == per_point.shape == (*field.grid_shape, 3)
     assert per_point.abs().max() > 0.5
     assert (shared - per_point).abs().max() <= 1e-4
@@ -45,7 +46,7 @@ def test_render_equals_per_point_forward(bases):
 def test_render_equals_forward_at_full_width_on_kodak_grid():
     field = order_one_field([[4, 4, 4, 8], [4, 4, 6, 8]], hidden_dim=256)
     with torch.no_grad():
-        assert (field.render() - field(grid_coords((512, 768)))).abs().max() <= 1e-4
+        assert (field.render() - field.forward_per_point(grid_coords((512, 768)))).abs().max() <= 1e-4
 
 
 def test_render_gradients_equal_per_point_gradients():
@@ -55,7 +56,7 @@ def test_render_gradients_equal_per_point_gradients():
     ((field.render() - target) ** 2).mean().backward()
     shared = {name: p.grad.clone() for name, p in field.named_parameters()}
     field.zero_grad()
-    ((field(grid_coords(field.grid_shape)) - target) ** 2).mean().backward()
+    ((field.forward_per_point(grid_coords(field.grid_shape)) - target) ** 2).mean().backward()
     for name, parameter in field.named_parameters():
         assert (shared[name] - parameter.grad).abs().max() <= 1e-4 * parameter.grad.abs().max(), name
 
@@ -63,7 +64,7 @@ def test_render_gradients_equal_per_point_gradients():
 def test_render_in_double_precision_is_exact_to_1e_12():
     field = order_one_field([[3, 2, 4], [2, 2, 3], [1, 2, 2]]).double()
     with torch.no_grad():
-        assert (field.render() - field(grid_coords(field.grid_shape).double())).abs().max() <= 1e-12
+        assert (field.render() - field.forward_per_point(grid_coords(field.grid_shape).double())).abs().max() <= 1e-12
 
 
 def test_render_crops_a_padded_grid():
@@ -71,7 +72,7 @@ def test_render_crops_a_padded_grid():
     with torch.no_grad():
         cropped = field.render((125, 23))
         assert cropped.shape == (125, 23, 3)
-        assert (cropped - field(grid_coords((125, 23)))).abs().max() <= 1e-4
+        assert (cropped - field.forward_per_point(grid_coords((125, 23)))).abs().max() <= 1e-4
     with pytest.raises(ValueError, match="grid is"):
         field.render((129, 24))
 
@@ -121,3 +122,31 @@ def test_upsample_add_tile_matches_eq2_and_its_gradient(cells, digits):
     literal = repeat(coarse, f"{c} h -> {merged} h", **sizes) + repeat(fine, f"{b} h -> {merged} h", **sizes)
     torch.testing.assert_close(upsample_add_tile(coarse, fine), literal)  # U(., B) + R(., C), literally
     assert torch.autograd.gradcheck(upsample_add_tile, (coarse, fine))
+
+
+@pytest.mark.parametrize(
+    "bases",
+    [
+        [[10, 10, 16, 20]],  # 1-D (audio)
+        [[4, 4, 4, 8], [4, 4, 6, 8]],  # 2-D, non-uniform
+        [[3, 2, 4], [2, 2, 3], [1, 2, 2]],  # 3-D with bases of 1
+        [[2, 3], [1, 5]],  # two levels
+        [[8], [6]],  # one level: no sine layer
+    ],
+)
+def test_shared_forward_on_random_batches_equals_per_point_values_and_gradients(bases):
+    field = order_one_field(bases, hidden_dim=32, out_dim=2).double()
+    sizes = torch.tensor(field.grid_shape, dtype=torch.float64)
+    torch.manual_seed(1)
+    points = torch.rand(300, len(sizes), dtype=torch.float64) * (sizes + 4) - 2  # continuous, some off the grid
+    points = rearrange(torch.cat([points, points[:60]]), "(a b) d -> a b d", b=6)  # repeated points, batch dims
+    shared, per_point = field(points), field.forward_per_point(points)
+    assert shared.shape == per_point.shape == (60, 6, 2)
+    assert (shared - per_point).abs().max() <= 1e-12
+    shared.square().sum().backward()
+    shared_grads = [p.grad.clone() for p in field.parameters() if p.grad is not None]
+    field.zero_grad()
+    per_point.square().sum().backward()
+    per_point_grads = [p.grad for p in field.parameters() if p.grad is not None]
+    assert len(shared_grads) == len(per_point_grads)
+    assert all((a - b).abs().max() <= 1e-10 * (1 + b.abs().max()) for a, b in zip(shared_grads, per_point_grads))
