@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import math
 import resource
-import statistics
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -25,11 +24,11 @@ from typing import Any, Dict, List, Tuple
 
 import torch
 import tyro
-from torch.utils import benchmark
 
 from asmr_plugin.fields import FIELDS, GridField
 from asmr_plugin.fields.base import grid_coords
 from asmr_plugin.fitting.image_fitting import build_field
+from asmr_plugin.timing import time_calls
 
 KODAK_BASES = ("4,4,4,8", "4,4,6,8")
 """The paper's Table 3 ASMR bases for 512 x 768; other sizes get bases chosen for them (4 levels)."""
@@ -98,9 +97,7 @@ def measure(model: str, shape: Tuple[int, int], config: BenchConfig) -> Dict[str
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats()
         rendered = field.render(shape)
-        field.render(shape)  # warm-up
-        timer = benchmark.Timer(stmt="field.render(shape)", globals={"field": field, "shape": shape}, num_threads=torch.get_num_threads())
-        times = [timer.timeit(1).times[0] for _ in range(config.runs)]
+        timing = time_calls(lambda: field.render(shape), config.runs)
         peak = (
             torch.cuda.max_memory_allocated()
             if device.type == "cuda"
@@ -112,10 +109,10 @@ def measure(model: str, shape: Tuple[int, int], config: BenchConfig) -> Dict[str
         "shape": list(shape),
         "params": field.num_params(),
         "macs_with_bias": macs.with_bias,
-        "mean_ms": 1e3 * statistics.fmean(times),
-        "std_ms": 1e3 * statistics.stdev(times) if len(times) > 1 else 0.0,
-        "min_ms": 1e3 * min(times),
-        "runs": len(times),
+        "mean_ms": 1e3 * timing.mean,
+        "std_ms": 1e3 * timing.std,
+        "min_ms": 1e3 * timing.min,
+        "runs": timing.runs,
         "peak_memory_mb": peak / 2**20,
         "max_abs_diff_per_point": difference,
         "device": str(device) + ("" if device.type == "cuda" else f" ({torch.get_num_threads()} threads)"),

@@ -28,7 +28,8 @@ class FitConfig:
     """Learning rate at the end of the cosine schedule."""
     batch_size: int | None = None
     """None: the whole grid every step, rendered by activation sharing (Eq. 2). Otherwise the
-    number of random grid points per step, evaluated point by point (Eq. 1)."""
+    number of random grid points per step through the field's forward (ASMR shares each layer's
+    work between the points of one cell)."""
     value_range: Tuple[float, float] = (0.0, 1.0)
     """Range of the signal's values: predictions are clamped to it for PSNR, whose data range it sets."""
     seed: int = 0

@@ -44,7 +44,8 @@ class ImageFieldModelConfig(ModelConfig):
     """Sine/Gabor frequency of SIREN, ASMR and WIRE. Default: 30 (WIRE: 20)."""
     pixels_per_step: Optional[int] = None
     """None: the whole image every step, rendered by activation sharing (the paper, Eq. 2).
-    A number: that many random pixels per step, evaluated point by point (Eq. 1)."""
+    A number: that many random pixels per step through the field's forward (ASMR shares each
+    layer's work between the pixels of one cell)."""
     eval_num_rays_per_chunk: int = 1 << 16
     """Viewer rays evaluated at once."""
 
