@@ -6,9 +6,8 @@ import inspect
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Literal, Sequence, Tuple
+from typing import Any, Dict, List, Literal, Tuple
 
-import numpy as np
 import torch
 from einops import reduce
 from jaxtyping import Float
@@ -23,6 +22,7 @@ from asmr_plugin.fitting.checkpoint import save_checkpoint
 from asmr_plugin.fitting.files import atomic_path, prepare_output_dir, write_json
 from asmr_plugin.fitting.images import default_image, load_image, save_image
 from asmr_plugin.fitting.metrics import psnr, ssim
+from asmr_plugin.fitting.summary import write_summary
 from asmr_plugin.fitting.trainer import FitConfig, FitHistory, fit
 from asmr_plugin.macs import measured_macs
 
@@ -207,7 +207,8 @@ def run(config: FitImageConfig, console: Console | None = None) -> Dict[str, Any
         prepare(config, path)
     out = prepare_output_dir(out, config.overwrite)
     runs = [fit_one(config, path, out / path.stem, console) for path in files]
-    return write_summary(out, config, data, runs, console)
+    protocol = image_protocol(config, runs[0]["lr"])
+    return write_summary(out, config.model, data, protocol, runs, ("final_psnr", "ssim"), console)
 
 
 def prepare(config: FitImageConfig, data: Path) -> Tuple[Float[Tensor, "H W C"], GridField]:
@@ -276,69 +277,12 @@ def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> 
     return results
 
 
-def mean_std(values: Sequence[float]) -> Tuple[float, float]:
-    """Mean and population standard deviation (ddof 0)."""
-    array = np.asarray(values, dtype=np.float64)
-    return float(array.mean()), float(array.std())
-
-
-def write_summary(
-    out: Path, config: FitImageConfig, folder: Path, runs: List[Dict[str, Any]], console: Console
-) -> Dict[str, Any]:
-    """A Table-3-style summary of a folder run as summary.json and summary.md, and the summary itself."""
-    psnr_mean, psnr_std = mean_std([run["final_psnr"] for run in runs])
-    ssim_mean, ssim_std = mean_std([run["ssim"] for run in runs])
+def image_protocol(config: FitImageConfig, lr: float) -> str:
+    """The training protocol of a folder run, marked REDUCED where it is not the paper's."""
     paper_protocol = config.steps == 10_000 and config.downscale == 1 and config.batch_size is None
-    protocol = (
+    return (
         f"{config.steps} steps, "
         + ("full image per step" if config.batch_size is None else f"{config.batch_size} random pixels per step")
-        + f", Adam lr {runs[0]['lr']:g} cosine to 1e-6, downscale {config.downscale}, seed {config.seed}, "
+        + f", Adam lr {lr:g} cosine to 1e-6, downscale {config.downscale}, seed {config.seed}, "
         + ("the paper's protocol" if paper_protocol else "a REDUCED protocol (the paper: 10000 full-image steps, no downscale)")
     )
-    summary = {
-        "data": str(folder),
-        "model": config.model,
-        "images": len(runs),
-        "protocol": protocol,
-        "psnr_mean": psnr_mean,
-        "psnr_std": psnr_std,
-        "ssim_mean": ssim_mean,
-        "ssim_std": ssim_std,
-        "params": sorted({run["params"] for run in runs}),
-        "macs_with_bias": sorted({run["macs_with_bias"] for run in runs}),
-        "macs_weights": sorted({run["macs_weights"] for run in runs}),
-        "seconds": sum(run["seconds"] for run in runs),
-        "device": runs[0]["device"],
-        "torch_threads": runs[0]["torch_threads"],
-        "notes": "PSNR/SSIM are final values (after the last step); std is the population std (ddof 0) over images.",
-        "runs": [
-            {key: run[key] for key in ("data", "shape", "final_psnr", "best_psnr", "ssim", "seconds")} for run in runs
-        ],
-    }
-    lines = [
-        f"# {config.model} on {folder} ({len(runs)} images)",
-        "",
-        f"Protocol: {protocol}. Device: {summary['device']} ({summary['torch_threads']} threads).",
-        "",
-        "| Method | #Params | MACs/pixel (+bias) | PSNR (dB) | SSIM |",
-        "|---|---|---|---|---|",
-        f"| {config.model} | {', '.join(f'{p:,}' for p in summary['params'])} | "
-        f"{', '.join(f'{m:,.1f}' for m in summary['macs_with_bias'])} | {psnr_mean:.3f} ± {psnr_std:.3f} | "
-        f"{ssim_mean:.4f} ± {ssim_std:.4f} |",
-        "",
-        "| Image | Shape | PSNR final (dB) | PSNR best (dB) | SSIM | Seconds |",
-        "|---|---|---|---|---|---|",
-        *(
-            f"| {Path(run['data']).name} | {run['shape'][0]}x{run['shape'][1]} | {run['final_psnr']:.3f} | "
-            f"{run['best_psnr']:.3f} | {run['ssim']:.4f} | {run['seconds']:.1f} |"
-            for run in runs
-        ),
-        "",
-        summary["notes"],
-        "",
-    ]
-    write_json(out / "summary.json", summary)
-    with atomic_path(out / "summary.md") as temporary:
-        temporary.write_text("\n".join(lines))
-    console.print(f"{len(runs)} images: PSNR {psnr_mean:.2f} ± {psnr_std:.2f} dB, SSIM {ssim_mean:.4f} ± {ssim_std:.4f} -> {out}")
-    return summary

@@ -140,7 +140,7 @@ def test_folder_run_writes_a_table3_style_summary(tmp_path):
     config = FitImageConfig(data=folder, model="kilonerf", steps=3, downscale=2, out=tmp_path / "out", progress=False)
     summary = run(config)
     out = tmp_path / "out"
-    assert summary["images"] == 2 and "REDUCED" in summary["protocol"] and "downscale 2" in summary["protocol"]
+    assert summary["signals"] == 2 and "REDUCED" in summary["protocol"] and "downscale 2" in summary["protocol"]
     assert [run_["shape"] for run_ in summary["runs"]] == [[8, 12], [12, 8]]
     assert summary["psnr_mean"] == pytest.approx(np.mean([r["final_psnr"] for r in summary["runs"]]))
     assert summary["params"] == [json.loads((out / "landscape" / "results.json").read_text())["params"]]

@@ -1,0 +1,76 @@
+"""Folder runs summarized like the paper's tables: mean ± std of each metric, as Markdown and JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, List, Sequence, Tuple
+
+import numpy as np
+from rich.console import Console
+
+from asmr_plugin.fitting.files import atomic_path, write_json
+
+METRICS = {"final_psnr": ("PSNR (dB)", ".3f"), "ssim": ("SSIM", ".4f")}
+"""Per-run result keys that can be summarized: label and number format."""
+
+
+def mean_std(values: Sequence[float]) -> Tuple[float, float]:
+    """Mean and population standard deviation (ddof 0)."""
+    array = np.asarray(values, dtype=np.float64)
+    return float(array.mean()), float(array.std())
+
+
+def write_summary(
+    out: Path, model: str, folder: Path, protocol: str, runs: List[Dict[str, Any]], metrics: Sequence[str], console: Console
+) -> Dict[str, Any]:
+    """Write summary.json and summary.md into ``out`` for the per-signal ``runs`` and return the summary."""
+    statistics = {key: mean_std([run[key] for run in runs]) for key in metrics}
+    summary = {
+        "data": str(folder),
+        "model": model,
+        "signals": len(runs),
+        "protocol": protocol,
+        **{f"{key.removeprefix('final_')}_{stat}": value for key, pair in statistics.items() for stat, value in zip(("mean", "std"), pair)},
+        "params": sorted({run["params"] for run in runs}),
+        "macs_with_bias": sorted({run["macs_with_bias"] for run in runs}),
+        "macs_weights": sorted({run["macs_weights"] for run in runs}),
+        "seconds": sum(run["seconds"] for run in runs),
+        "device": runs[0]["device"],
+        "torch_threads": runs[0]["torch_threads"],
+        "notes": "Metrics are final values (after the last step); std is the population std (ddof 0) over signals.",
+        "runs": [{key: run[key] for key in ("data", "shape", "best_psnr", "seconds", *metrics)} for run in runs],
+    }
+    labels = [METRICS[key][0] for key in metrics]
+    lines = [
+        f"# {model} on {folder} ({len(runs)} signals)",
+        "",
+        f"Protocol: {protocol}. Device: {summary['device']} ({summary['torch_threads']} threads).",
+        "",
+        "| Method | #Params | MACs/sample (+bias) | " + " | ".join(labels) + " |",
+        "|---|---|---|" + "---|" * len(labels),
+        f"| {model} | {', '.join(f'{p:,}' for p in summary['params'])} | "
+        f"{', '.join(f'{m:,.1f}' for m in summary['macs_with_bias'])} | "
+        + " | ".join(f"{mean:{METRICS[key][1]}} ± {std:{METRICS[key][1]}}" for key, (mean, std) in statistics.items())
+        + " |",
+        "",
+        "| Signal | Shape | " + " | ".join(labels) + " | PSNR best (dB) | Seconds |",
+        "|---|---|" + "---|" * (len(labels) + 2),
+        *(
+            f"| {Path(run['data']).name} | {'x'.join(map(str, run['shape']))} | "
+            + " | ".join(f"{run[key]:{METRICS[key][1]}}" for key in metrics)
+            + f" | {run['best_psnr']:.3f} | {run['seconds']:.1f} |"
+            for run in runs
+        ),
+        "",
+        summary["notes"],
+        "",
+    ]
+    write_json(out / "summary.json", summary)
+    with atomic_path(out / "summary.md") as temporary:
+        temporary.write_text("\n".join(lines))
+    console.print(
+        f"{len(runs)} signals: "
+        + ", ".join(f"{METRICS[key][0]} {mean:{METRICS[key][1]}} ± {std:{METRICS[key][1]}}" for key, (mean, std) in statistics.items())
+        + f" -> {out}"
+    )
+    return summary
