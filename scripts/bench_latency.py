@@ -27,7 +27,7 @@ import tyro
 
 from asmr_plugin.fields import FIELDS, GridField
 from asmr_plugin.fields.base import grid_coords
-from asmr_plugin.fitting.image_fitting import build_field
+from asmr_plugin.fitting.networks import build_field
 from asmr_plugin.timing import time_calls
 
 KODAK_BASES = ("4,4,4,8", "4,4,6,8")
