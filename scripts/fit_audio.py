@@ -1,0 +1,27 @@
+#!/usr/bin/env python
+"""Fit audio with ASMR, SIREN, KiloNeRF or Instant-NGP at the paper's ~33K-parameter configurations (Table 4).
+
+    python scripts/fit_audio.py                                   # a generated speech-like clip, ASMR
+    python scripts/fit_audio.py --model siren --data speech.flac
+    python scripts/fit_audio.py --data clips/ --steps 2000        # every clip, Table-4-style summary
+"""
+
+from __future__ import annotations
+
+import sys
+
+import tyro
+
+from asmr_plugin.fitting.audio_fitting import FitAudioConfig, run
+
+
+def main() -> None:
+    config = tyro.cli(FitAudioConfig, description=__doc__)
+    try:
+        run(config)
+    except ValueError as error:
+        sys.exit(f"error: {error}")
+
+
+if __name__ == "__main__":
+    main()
