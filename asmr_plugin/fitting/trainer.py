@@ -63,7 +63,8 @@ class FitHistory:
         return self.steps[self.psnr.index(self.best_psnr)]
 
 
-def _progress(enabled: bool) -> Progress:
+def progress_bar(enabled: bool) -> Progress:
+    """A rich progress bar with a PSNR field (a no-op when disabled)."""
     return Progress(
         TextColumn("[bold]fitting"),
         BarColumn(),
@@ -92,7 +93,7 @@ def fit(field_: GridField, target: Float[Tensor, "*shape C"], config: FitConfig)
     eval_every = max(1, config.steps // 100)
     sizes = torch.tensor(shape, device=target.device)
     start = time.perf_counter()
-    with _progress(config.progress) as progress:
+    with progress_bar(config.progress) as progress:
         task = progress.add_task("fit", total=config.steps, psnr="")
         for step in range(config.steps):
             if config.batch_size is None:

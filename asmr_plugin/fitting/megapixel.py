@@ -1,0 +1,229 @@
+"""Fit images too large for full-grid steps: random batches counted in epochs, chunked evaluation,
+and data-parallel training over several processes (torchrun: gloo on CPU, NCCL on GPU)."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Dict, Literal, Tuple
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from einops import rearrange
+from jaxtyping import Float, Int
+from PIL import Image
+from rich.console import Console
+from torch import Tensor
+from torch.nn.parallel import DistributedDataParallel
+
+from asmr_plugin.fields import GridField
+from asmr_plugin.fitting.checkpoint import save_checkpoint
+from asmr_plugin.fitting.files import atomic_path, prepare_output_dir, write_json
+from asmr_plugin.fitting.images import load_image
+from asmr_plugin.fitting.metrics import ssim
+from asmr_plugin.fitting.networks import build_field
+from asmr_plugin.fitting.trainer import progress_bar
+
+MEGAPIXEL_NETWORKS: Dict[str, Dict[str, Any]] = {
+    "asmr": {"hidden_dim": 512, "num_layers": 6},  # 8192^2: bases [4,4,4,4,4,8] per axis
+    "siren": {"hidden_dim": 512, "num_layers": 6},
+    "kilonerf": {"hidden_dim": 32, "num_layers": 6, "grid": 16, "num_frequencies": 10},
+    "ngp": {"hidden_dim": 64, "num_layers": 3, "num_levels": 16, "min_res": 16, "log2_hashmap_size": 16},
+}
+"""The paper's megapixel networks (Appendix E, Table 5); NGP's finest resolution is half the image."""
+SSIM_TILE = 2048
+
+
+@dataclass
+class FitMegapixelConfig:
+    """Fit a large image with random batches (defaults: the paper's Table 5 protocol)."""
+
+    data: Path | None = None
+    """Image file. Default: retina.jpg (1411 x 1411 RGB), the largest image scikit-image ships."""
+    model: Literal["asmr", "siren", "kilonerf", "ngp"] = "asmr"
+    bases: Tuple[str, ...] | None = None
+    """ASMR bases per axis, e.g. 4,4,4,4,4,8. Default: 6 levels chosen for the image size."""
+    hidden_dim: int | None = None
+    num_layers: int | None = None
+    epochs: float = 500.0
+    """Passes over all pixels (fractions allowed); one step draws --batch pixels per process."""
+    batch: int = 1 << 18
+    """Random pixels per step and process, drawn without replacement from a fresh permutation each epoch."""
+    lr: float | None = None
+    """Initial Adam learning rate, cosine annealing to 1e-6. Default: the network's paper rate."""
+    eval_chunk: int = 1 << 20
+    """Pixels per forward pass when rendering the result."""
+    out: Path | None = None
+    overwrite: bool = False
+    device: str | None = None
+    seed: int = 0
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class Process:
+    """This process's place in a (possibly single-process) data-parallel run."""
+
+    rank: int = 0
+    world_size: int = 1
+    device: torch.device = torch.device("cpu")
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def start_process(device: str | None) -> Process:
+    """Join the torchrun process group when launched by torchrun (gloo on CPU, NCCL on CUDA)."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    cuda = torch.cuda.is_available() if device is None else device.startswith("cuda")
+    if world_size == 1:
+        return Process(device=torch.device(device or ("cuda" if cuda else "cpu")))
+    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    dist.init_process_group("nccl" if cuda else "gloo")
+    if cuda:
+        torch.cuda.set_device(local_rank)
+    return Process(rank, world_size, torch.device(f"cuda:{local_rank}" if cuda else "cpu"))
+
+
+def default_megapixel_image() -> Path:
+    import skimage.data
+
+    return Path(skimage.data.__file__).parent / "retina.jpg"
+
+
+def pixel_coords(indices: Int[Tensor, "N"], width: int) -> Float[Tensor, "N 2"]:
+    """Row-major flat pixel indices as (row, column) coordinates."""
+    return torch.stack([torch.div(indices, width, rounding_mode="floor"), indices % width], dim=-1).float()
+
+
+def train(
+    model: torch.nn.Module, pixels: Float[Tensor, "N C"], shape: Tuple[int, int], config: FitMegapixelConfig, lr: float, process: Process
+) -> Dict[str, Any]:
+    """Adam with cosine annealing over ``config.epochs``; every global step is one permutation slice
+    of ``batch * world_size`` pixels, of which each process takes its own ``batch``."""
+    count = pixels.shape[0]
+    global_batch = config.batch * process.world_size
+    steps_per_epoch = count // global_batch
+    if steps_per_epoch == 0:
+        raise ValueError(f"--batch {config.batch} x {process.world_size} processes exceeds the image's {count:,} pixels")
+    total_steps = max(1, math.ceil(config.epochs * steps_per_epoch))
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps, eta_min=1e-6)
+    generator = torch.Generator().manual_seed(config.seed)  # the same permutations on every process
+    step, start, losses = 0, time.perf_counter(), []
+    with progress_bar(config.progress and process.is_main) as progress:
+        task = progress.add_task("fit", total=total_steps, psnr="")
+        while step < total_steps:
+            permutation = torch.randperm(count, generator=generator, dtype=torch.int32)
+            for first in range(0, steps_per_epoch * global_batch, global_batch):
+                if step == total_steps:
+                    break
+                mine = permutation[first + process.rank * config.batch : first + (process.rank + 1) * config.batch].long()
+                values = pixels[mine].to(process.device)
+                loss = torch.nn.functional.mse_loss(model(pixel_coords(mine, shape[1]).to(process.device)), values)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                scheduler.step()
+                step += 1
+                if step % 20 == 0 or step == total_steps:
+                    losses.append((step, loss.item()))
+                    progress.update(task, completed=step, psnr=f"batch PSNR {-10 * math.log10(max(loss.item(), 1e-12)):.2f} dB")
+    return {"steps": total_steps, "steps_per_epoch": steps_per_epoch, "seconds": time.perf_counter() - start, "losses": losses}
+
+
+@torch.no_grad()
+def evaluate(field: GridField, target: Float[Tensor, "H W C"], chunk: int, device: torch.device) -> Tuple[np.ndarray, float, float]:
+    """The reconstruction as uint8, its PSNR (from float predictions) and SSIM, rendered ``chunk`` pixels at a time.
+
+    SSIM is the pixel-weighted mean over tiles of up to 2048 x 2048 (torchmetrics, Gaussian window),
+    so the memory stays bounded for 8192 x 8192 images.
+    """
+    height, width, channels = target.shape
+    flat_target = rearrange(target, "h w c -> (h w) c")
+    reconstruction = np.empty((height * width, channels), dtype=np.uint8)
+    squared_error = 0.0
+    for first in range(0, height * width, chunk):
+        indices = torch.arange(first, min(first + chunk, height * width))
+        prediction = field(pixel_coords(indices, width).to(device)).clamp(0, 1).cpu()
+        squared_error += ((prediction - flat_target[indices]) ** 2).double().sum().item()
+        reconstruction[first : first + len(indices)] = (prediction * 255).round().to(torch.uint8).numpy()
+    psnr = 10 * math.log10(height * width * channels / max(squared_error, 1e-20))
+    image = reconstruction.reshape(height, width, channels)
+    weighted, total = 0.0, 0
+    for top in range(0, height, SSIM_TILE):
+        for left in range(0, width, SSIM_TILE):
+            tile = np.s_[top : top + SSIM_TILE, left : left + SSIM_TILE]
+            prediction = torch.from_numpy(image[tile].astype(np.float32) / 255)
+            pixels_in_tile = prediction.shape[0] * prediction.shape[1]
+            weighted += ssim(prediction, target[tile]).item() * pixels_in_tile
+            total += pixels_in_tile
+    return image, psnr, weighted / total
+
+
+def run(config: FitMegapixelConfig, console: Console | None = None) -> Dict[str, Any] | None:
+    """Fit, then (on the main process) write reconstruction.png, checkpoint.pt and results.json."""
+    console = console or Console()
+    process = start_process(config.device)
+    try:
+        return _run(config, process, console)
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _run(config: FitMegapixelConfig, process: Process, console: Console) -> Dict[str, Any] | None:
+    data = Path(config.data) if config.data is not None else default_megapixel_image()
+    target = load_image(data)
+    shape, channels = (target.shape[0], target.shape[1]), target.shape[-1]
+    torch.manual_seed(config.seed)  # the same initial weights on every process
+    field = build_field(
+        config.model, shape, channels, config.bases, config.num_layers, config.hidden_dim, defaults=MEGAPIXEL_NETWORKS[config.model]
+    ).to(process.device)
+    lr = config.lr if config.lr is not None else field.paper_lr
+    out = None
+    if process.is_main:
+        default = Path("outputs") / "fit_megapixel" / f"{data.stem}-{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
+        out = prepare_output_dir(config.out or default, config.overwrite)
+        console.print(
+            f"[bold]{config.model}[/] on {data} ({shape[0]}x{shape[1]}, {channels} channel(s)), {process.world_size} process(es) "
+            f"on {process.device}: {field.num_params():,} params, {field.macs(shape).with_bias:,.1f} MACs/pixel, lr {lr:g}"
+        )
+    model = DistributedDataParallel(field) if process.world_size > 1 else field
+    history = train(model, rearrange(target, "h w c -> (h w) c"), shape, config, lr, process)
+    if not process.is_main:
+        return None
+    image, final_psnr, final_ssim = evaluate(field, target, config.eval_chunk, process.device)
+    macs = field.macs(shape)
+    results = {
+        "data": str(data),
+        "model": config.model,
+        "shape": list(shape),
+        "channels": channels,
+        "init_kwargs": field.init_kwargs,
+        "lr": lr,
+        "processes": process.world_size,
+        "global_batch": config.batch * process.world_size,
+        "final_psnr": final_psnr,
+        "ssim": final_ssim,
+        "params": field.num_params(),
+        "macs_weights": macs.weights_only,
+        "macs_with_bias": macs.with_bias,
+        **history,
+        "device": str(process.device),
+        "torch_threads": torch.get_num_threads(),
+        "config": {key: str(value) if isinstance(value, Path) else value for key, value in asdict(config).items()},
+        "notes": "final_psnr: whole image after the last step (float predictions clamped to [0, 1]); "
+        f"ssim: pixel-weighted mean over {SSIM_TILE}x{SSIM_TILE} tiles of the 8-bit reconstruction; losses: (step, batch MSE).",
+    }
+    with atomic_path(out / "reconstruction.png") as temporary:
+        Image.fromarray(image if channels != 1 else image[..., 0]).save(temporary, format="PNG")
+    save_checkpoint(out / "checkpoint.pt", field, shape, history["steps"], {"data": str(data)})
+    write_json(out / "results.json", results)
+    console.print(f"final PSNR {final_psnr:.2f} dB, SSIM {final_ssim:.4f}, {history['seconds']:.1f} s -> {out}")
+    return results
