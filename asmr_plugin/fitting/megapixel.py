@@ -4,7 +4,6 @@ and data-parallel training over several processes (torchrun: gloo on CPU, NCCL o
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -14,7 +13,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from einops import rearrange
-from jaxtyping import Float, Int
+from jaxtyping import Float
 from PIL import Image
 from rich.console import Console
 from torch import Tensor
@@ -22,11 +21,12 @@ from torch.nn.parallel import DistributedDataParallel
 
 from asmr_plugin.fields import GridField
 from asmr_plugin.fitting.checkpoint import save_checkpoint
+from asmr_plugin.fitting.distributed import Process, start_process
+from asmr_plugin.fitting.epochs import EpochConfig, fit_epochs, grid_points
 from asmr_plugin.fitting.files import atomic_path, prepare_output_dir, write_json
 from asmr_plugin.fitting.images import load_image
 from asmr_plugin.fitting.metrics import ssim
 from asmr_plugin.fitting.networks import build_field
-from asmr_plugin.fitting.trainer import progress_bar
 
 MEGAPIXEL_NETWORKS: Dict[str, Dict[str, Any]] = {
     "asmr": {"hidden_dim": 512, "num_layers": 6},  # 8192^2: bases [4,4,4,4,4,8] per axis
@@ -64,77 +64,10 @@ class FitMegapixelConfig:
     progress: bool = True
 
 
-@dataclass(frozen=True)
-class Process:
-    """This process's place in a (possibly single-process) data-parallel run."""
-
-    rank: int = 0
-    world_size: int = 1
-    device: torch.device = torch.device("cpu")
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-
-def start_process(device: str | None) -> Process:
-    """Join the torchrun process group when launched by torchrun (gloo on CPU, NCCL on CUDA)."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    cuda = torch.cuda.is_available() if device is None else device.startswith("cuda")
-    if world_size == 1:
-        return Process(device=torch.device(device or ("cuda" if cuda else "cpu")))
-    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
-    dist.init_process_group("nccl" if cuda else "gloo")
-    if cuda:
-        torch.cuda.set_device(local_rank)
-    return Process(rank, world_size, torch.device(f"cuda:{local_rank}" if cuda else "cpu"))
-
-
 def default_megapixel_image() -> Path:
     import skimage.data
 
     return Path(skimage.data.__file__).parent / "retina.jpg"
-
-
-def pixel_coords(indices: Int[Tensor, "N"], width: int) -> Float[Tensor, "N 2"]:
-    """Row-major flat pixel indices as (row, column) coordinates."""
-    return torch.stack([torch.div(indices, width, rounding_mode="floor"), indices % width], dim=-1).float()
-
-
-def train(
-    model: torch.nn.Module, pixels: Float[Tensor, "N C"], shape: Tuple[int, int], config: FitMegapixelConfig, lr: float, process: Process
-) -> Dict[str, Any]:
-    """Adam with cosine annealing over ``config.epochs``; every global step is one permutation slice
-    of ``batch * world_size`` pixels, of which each process takes its own ``batch``."""
-    count = pixels.shape[0]
-    global_batch = config.batch * process.world_size
-    steps_per_epoch = count // global_batch
-    if steps_per_epoch == 0:
-        raise ValueError(f"--batch {config.batch} x {process.world_size} processes exceeds the image's {count:,} pixels")
-    total_steps = max(1, math.ceil(config.epochs * steps_per_epoch))
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps, eta_min=1e-6)
-    generator = torch.Generator().manual_seed(config.seed)  # the same permutations on every process
-    step, start, losses = 0, time.perf_counter(), []
-    with progress_bar(config.progress and process.is_main) as progress:
-        task = progress.add_task("fit", total=total_steps, psnr="")
-        while step < total_steps:
-            permutation = torch.randperm(count, generator=generator, dtype=torch.int32)
-            for first in range(0, steps_per_epoch * global_batch, global_batch):
-                if step == total_steps:
-                    break
-                mine = permutation[first + process.rank * config.batch : first + (process.rank + 1) * config.batch].long()
-                values = pixels[mine].to(process.device)
-                loss = torch.nn.functional.mse_loss(model(pixel_coords(mine, shape[1]).to(process.device)), values)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                scheduler.step()
-                step += 1
-                if step % 20 == 0 or step == total_steps:
-                    losses.append((step, loss.item()))
-                    progress.update(task, completed=step, psnr=f"batch PSNR {-10 * math.log10(max(loss.item(), 1e-12)):.2f} dB")
-    return {"steps": total_steps, "steps_per_epoch": steps_per_epoch, "seconds": time.perf_counter() - start, "losses": losses}
 
 
 @torch.no_grad()
@@ -150,7 +83,7 @@ def evaluate(field: GridField, target: Float[Tensor, "H W C"], chunk: int, devic
     squared_error = 0.0
     for first in range(0, height * width, chunk):
         indices = torch.arange(first, min(first + chunk, height * width))
-        prediction = field(pixel_coords(indices, width).to(device)).clamp(0, 1).cpu()
+        prediction = field(grid_points(indices, (height, width)).to(device)).clamp(0, 1).cpu()
         squared_error += ((prediction - flat_target[indices]) ** 2).double().sum().item()
         reconstruction[first : first + len(indices)] = (prediction * 255).round().to(torch.uint8).numpy()
     psnr = 10 * math.log10(height * width * channels / max(squared_error, 1e-20))
@@ -195,7 +128,8 @@ def _run(config: FitMegapixelConfig, process: Process, console: Console) -> Dict
             f"on {process.device}: {field.num_params():,} params, {field.macs(shape).with_bias:,.1f} MACs/pixel, lr {lr:g}"
         )
     model = DistributedDataParallel(field) if process.world_size > 1 else field
-    history = train(model, rearrange(target, "h w c -> (h w) c"), shape, config, lr, process)
+    epochs = EpochConfig(config.epochs, config.batch, lr, config.seed, config.progress)
+    history = fit_epochs(model, rearrange(target, "h w c -> (h w) c"), shape, epochs, process)
     if not process.is_main:
         return None
     image, final_psnr, final_ssim = evaluate(field, target, config.eval_chunk, process.device)

@@ -13,7 +13,9 @@ import torch
 from PIL import Image
 
 from asmr_plugin.fields import ASMRField
-from asmr_plugin.fitting.megapixel import FitMegapixelConfig, Process, evaluate, run, train
+from asmr_plugin.fitting.distributed import Process
+from asmr_plugin.fitting.epochs import EpochConfig, fit_epochs
+from asmr_plugin.fitting.megapixel import FitMegapixelConfig, evaluate, run
 from asmr_plugin.fitting.metrics import psnr, ssim
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,8 +44,7 @@ class Recorder(torch.nn.Module):
 def test_every_epoch_visits_each_pixel_once_in_a_fresh_order():
     shape, batch = (8, 10), 16  # 80 pixels: 5 full batches per epoch
     recorder = Recorder()
-    config = FitMegapixelConfig(epochs=2, batch=batch, progress=False)
-    history = train(recorder, torch.rand(80, 3), shape, config, 1e-3, Process())
+    history = fit_epochs(recorder, torch.rand(80, 3), shape, EpochConfig(2, batch, 1e-3, progress=False), Process())
     assert history["steps"] == 10 and history["steps_per_epoch"] == 5
     epochs = [torch.cat(recorder.seen[:5]), torch.cat(recorder.seen[5:])]
     for coords in epochs:
@@ -53,8 +54,8 @@ def test_every_epoch_visits_each_pixel_once_in_a_fresh_order():
 
 
 def test_a_batch_larger_than_the_image_is_a_clear_error():
-    with pytest.raises(ValueError, match="--batch 100 x 1 processes exceeds the image's 80 pixels"):
-        train(Recorder(), torch.rand(80, 3), (8, 10), FitMegapixelConfig(batch=100, progress=False), 1e-3, Process())
+    with pytest.raises(ValueError, match="--batch 100 x 1 processes exceeds the signal's 80 samples"):
+        fit_epochs(Recorder(), torch.rand(80, 3), (8, 10), EpochConfig(1, 100, 1e-3, progress=False), Process())
 
 
 def test_chunked_evaluation_equals_whole_image_metrics():

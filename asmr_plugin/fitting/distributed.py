@@ -1,0 +1,35 @@
+"""Data-parallel runs launched by torchrun: gloo on CPU, NCCL on CUDA; a single process otherwise."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class Process:
+    """This process's place in a (possibly single-process) data-parallel run."""
+
+    rank: int = 0
+    world_size: int = 1
+    device: torch.device = torch.device("cpu")
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def start_process(device: str | None) -> Process:
+    """Join the torchrun process group when launched by torchrun (gloo on CPU, NCCL on CUDA)."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    cuda = torch.cuda.is_available() if device is None else device.startswith("cuda")
+    if world_size == 1:
+        return Process(device=torch.device(device or ("cuda" if cuda else "cpu")))
+    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    dist.init_process_group("nccl" if cuda else "gloo")
+    if cuda:
+        torch.cuda.set_device(local_rank)
+    return Process(rank, world_size, torch.device(f"cuda:{local_rank}" if cuda else "cpu"))

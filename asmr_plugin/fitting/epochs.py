@@ -1,0 +1,73 @@
+"""Random-batch training counted in epochs, for signals too large for full-grid steps, on one or several processes."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Dict, Sequence
+
+import torch
+from jaxtyping import Float, Int
+from torch import Tensor
+
+from asmr_plugin.fitting.distributed import Process
+from asmr_plugin.fitting.trainer import progress_bar
+
+
+def grid_points(indices: Int[Tensor, "N"], shape: Sequence[int]) -> Float[Tensor, "N D"]:
+    """Row-major flat indices of a grid of ``shape`` as coordinates in sample units."""
+    return torch.stack(torch.unravel_index(indices, tuple(shape)), dim=-1).float()
+
+
+@dataclass
+class EpochConfig:
+    """Random-batch training counted in epochs (passes over every sample)."""
+
+    epochs: float
+    """Passes over all samples (fractions allowed)."""
+    batch: int
+    """Samples per step and process."""
+    lr: float
+    """Initial Adam learning rate, cosine annealing to 1e-6."""
+    seed: int = 0
+    progress: bool = True
+
+
+def fit_epochs(
+    model: torch.nn.Module, values: Float[Tensor, "N C"], shape: Sequence[int], config: EpochConfig, process: Process
+) -> Dict[str, Any]:
+    """Fit ``values`` (the grid of ``shape``, flattened row-major) with Adam and cosine annealing.
+
+    Each epoch draws a fresh permutation of all samples (the same on every process); a global step
+    takes the next ``batch * world_size`` of it, of which each process evaluates its own ``batch``,
+    so N processes equal one process with N times the batch. The last partial slice is dropped.
+    """
+    count = values.shape[0]
+    global_batch = config.batch * process.world_size
+    steps_per_epoch = count // global_batch
+    if steps_per_epoch == 0:
+        raise ValueError(f"--batch {config.batch} x {process.world_size} processes exceeds the signal's {count:,} samples")
+    total_steps = max(1, math.ceil(config.epochs * steps_per_epoch))
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps, eta_min=1e-6)
+    generator = torch.Generator().manual_seed(config.seed)  # the same permutations on every process
+    step, start, losses = 0, time.perf_counter(), []
+    with progress_bar(config.progress and process.is_main) as progress:
+        task = progress.add_task("fit", total=total_steps, psnr="")
+        while step < total_steps:
+            permutation = torch.randperm(count, generator=generator, dtype=torch.int32)
+            for first in range(0, steps_per_epoch * global_batch, global_batch):
+                if step == total_steps:
+                    break
+                mine = permutation[first + process.rank * config.batch : first + (process.rank + 1) * config.batch].long()
+                loss = torch.nn.functional.mse_loss(model(grid_points(mine, shape).to(process.device)), values[mine].to(process.device))
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                scheduler.step()
+                step += 1
+                if step % 20 == 0 or step == total_steps:
+                    losses.append((step, loss.item()))
+                    progress.update(task, completed=step, psnr=f"batch PSNR {-10 * math.log10(max(loss.item(), 1e-12)):.2f} dB")
+    return {"steps": total_steps, "steps_per_epoch": steps_per_epoch, "seconds": time.perf_counter() - start, "losses": losses}
