@@ -1,0 +1,27 @@
+#!/usr/bin/env python
+"""Fit a video with ASMR, SIREN or KiloNeRF (Table 10); under torchrun, with data parallelism.
+
+    python scripts/fit_video.py --epochs 20 --hidden-dim 128             # the default pan across chelsea
+    python scripts/fit_video.py --data cat.mp4 --frames 60 --stride 5 --resize 256 256
+    torchrun --standalone --nproc-per-node 2 scripts/fit_video.py --epochs 20 --hidden-dim 128
+"""
+
+from __future__ import annotations
+
+import sys
+
+import tyro
+
+from asmr_plugin.fitting.video_fitting import FitVideoConfig, run
+
+
+def main() -> None:
+    config = tyro.cli(FitVideoConfig, description=__doc__)
+    try:
+        run(config)
+    except ValueError as error:
+        sys.exit(f"error: {error}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""Video loading from frames, GIF and MP4; the default clip; fitting a tiny video end to end."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from asmr_plugin.fitting.video import load_video, pan_across_chelsea, save_video
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def moving_square(frames=6, size=(16, 20)) -> torch.Tensor:
+    video = torch.zeros(frames, *size, 3)
+    for t in range(frames):
+        video[t, 4:10, 2 + 2 * t : 8 + 2 * t] = torch.tensor([1.0, 0.5, 0.25])
+    return video
+
+
+@pytest.mark.parametrize("suffix, tolerance", [(".gif", 0.02), (".mp4", 0.15)])
+def test_video_files_round_trip(tmp_path, suffix, tolerance):
+    video = moving_square()
+    save_video(tmp_path / f"clip{suffix}", video)
+    loaded = load_video(tmp_path / f"clip{suffix}")
+    assert loaded.shape == video.shape
+    assert (loaded - video).abs().mean() < tolerance
+
+
+def test_frame_folder_with_stride_frames_and_resize(tmp_path):
+    for t, frame in enumerate(moving_square(frames=7)):
+        Image.fromarray((frame.numpy() * 255).astype(np.uint8)).save(tmp_path / f"frame_{t:03d}.png")
+    (tmp_path / "readme.txt").write_text("not a frame")
+    loaded = load_video(tmp_path, frames=3, stride=2, resize=(8, 10))
+    assert loaded.shape == (3, 8, 10, 3)
+    assert torch.allclose(load_video(tmp_path, stride=2)[1], moving_square(frames=7)[2], atol=1 / 255)
+
+
+def test_bad_videos_are_clear_errors(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match="holds no frames"):
+        load_video(empty)
+    (tmp_path / "broken.mp4").write_bytes(b"\x00" * 100)
+    with pytest.raises(ValueError, match="not a readable video"):
+        load_video(tmp_path / "broken.mp4")
+    with pytest.raises(ValueError, match="does not exist"):
+        load_video(tmp_path / "missing.gif")
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    Image.new("RGB", (8, 8)).save(mixed / "a.png")
+    Image.new("RGB", (8, 6)).save(mixed / "b.png")
+    with pytest.raises(ValueError, match="--resize"):
+        load_video(mixed)
+
+
+def test_default_clip_pans_across_the_cat():
+    video = pan_across_chelsea()
+    assert video.shape == (24, 128, 160, 3)
+    assert torch.equal(video[1, :, :-12], video[0, :, 12:])  # each frame is the last one moved 12 pixels
+
+
+def test_fit_video_script_on_a_tiny_gif(tmp_path):
+    save_video(tmp_path / "clip.gif", moving_square())
+    command = [sys.executable, str(ROOT / "scripts" / "fit_video.py"), "--data", str(tmp_path / "clip.gif"), "--epochs", "4",
+               "--batch", "256", "--hidden-dim", "16", "--gif", "--out", str(tmp_path / "out"), "--no-progress"]
+    subprocess.run(command, check=True, capture_output=True, text=True)
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["shape"] == [6, 16, 20] and len(results["frame_psnr"]) == 6
+    assert results["psnr_mean"] == pytest.approx(np.mean(results["frame_psnr"]))
+    assert load_video(tmp_path / "out" / "reconstruction.gif").shape == (6, 16, 20, 3)
+    assert Image.open(tmp_path / "out" / "side_by_side.png").size == (40, 16)
+    failed = subprocess.run(command[:2] + ["--data", str(tmp_path / "clip.gif"), "--bases", "2,2", "--out", str(tmp_path / "bad")],
+                            capture_output=True, text=True)
+    assert failed.returncode != 0 and "--bases" in failed.stderr and not (tmp_path / "bad").exists()
