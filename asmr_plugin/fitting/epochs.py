@@ -11,6 +11,7 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
+from asmr_plugin.fitting.allocator import TRIM_EVERY, release_free_heap
 from asmr_plugin.fitting.distributed import Process
 from asmr_plugin.fitting.trainer import progress_bar
 
@@ -67,6 +68,8 @@ def fit_epochs(
                 optimizer.step()
                 scheduler.step()
                 step += 1
+                if step % TRIM_EVERY == 0:
+                    release_free_heap()
                 if step % 20 == 0 or step == total_steps:
                     losses.append((step, loss.item()))
                     progress.update(task, completed=step, psnr=f"batch PSNR {-10 * math.log10(max(loss.item(), 1e-12)):.2f} dB")

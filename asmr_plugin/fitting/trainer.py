@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from torch import Tensor
 
 from asmr_plugin.fields.base import GridField
+from asmr_plugin.fitting.allocator import TRIM_EVERY, release_free_heap
 from asmr_plugin.fitting.metrics import psnr
 
 
@@ -114,6 +115,8 @@ def fit(field_: GridField, target: Float[Tensor, "*shape C"], config: FitConfig)
             loss.backward()
             optimizer.step()
             scheduler.step()
+            if step % TRIM_EVERY == 0:
+                release_free_heap()
             if step % 50 == 0 or step == config.steps - 1:
                 progress.update(task, completed=step + 1, psnr=f"PSNR {logged[-1].item():.2f} dB")
     logged.append(evaluate_psnr(field_, target, config.value_range))

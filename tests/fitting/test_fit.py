@@ -174,3 +174,4 @@ def test_downscale_is_a_box_filter():
     assert downscale_image(torch.zeros(5, 7, 3), 2).shape == (2, 3, 3)
     with pytest.raises(ValueError, match="--downscale"):
         downscale_image(image, 0)
+
