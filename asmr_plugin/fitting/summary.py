@@ -10,7 +10,7 @@ from rich.console import Console
 
 from asmr_plugin.fitting.files import atomic_path, write_json
 
-METRICS = {"final_psnr": ("PSNR (dB)", ".3f"), "ssim": ("SSIM", ".4f")}
+METRICS = {"final_psnr": ("PSNR (dB)", ".3f"), "ssim": ("SSIM", ".4f"), "iou": ("IoU", ".4f")}
 """Per-run result keys that can be summarized: label and number format."""
 
 
@@ -38,7 +38,7 @@ def write_summary(
         "device": runs[0]["device"],
         "torch_threads": runs[0]["torch_threads"],
         "notes": "Metrics are final values (after the last step); std is the population std (ddof 0) over signals.",
-        "runs": [{key: run[key] for key in ("data", "shape", "best_psnr", "seconds", *metrics)} for run in runs],
+        "runs": [{key: run[key] for key in ("data", "shape", "best_psnr", "seconds", *metrics) if key in run} for run in runs],
     }
     labels = [METRICS[key][0] for key in metrics]
     lines = [
@@ -53,12 +53,12 @@ def write_summary(
         + " | ".join(f"{mean:{METRICS[key][1]}} ± {std:{METRICS[key][1]}}" for key, (mean, std) in statistics.items())
         + " |",
         "",
-        "| Signal | Shape | " + " | ".join(labels) + " | PSNR best (dB) | Seconds |",
-        "|---|---|" + "---|" * (len(labels) + 2),
+        "| Signal | Shape | " + " | ".join(labels) + " | Seconds |",
+        "|---|---|" + "---|" * (len(labels) + 1),
         *(
             f"| {Path(run['data']).name} | {'x'.join(map(str, run['shape']))} | "
             + " | ".join(f"{run[key]:{METRICS[key][1]}}" for key in metrics)
-            + f" | {run['best_psnr']:.3f} | {run['seconds']:.1f} |"
+            + f" | {run['seconds']:.1f} |"
             for run in runs
         ),
         "",

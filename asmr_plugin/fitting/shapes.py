@@ -1,0 +1,101 @@
+"""Meshes as occupancy grids (open3d), the default shapes, surface sampling and surface extraction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict
+
+import numpy as np
+import open3d as o3d
+import torch
+from einops import rearrange
+from jaxtyping import Bool, Float
+from skimage import measure
+from torch import Tensor
+
+from asmr_plugin.fitting.files import atomic_path
+
+MESH_SUFFIXES = {".obj", ".ply", ".off", ".stl", ".glb", ".gltf"}
+MARGIN = 0.05
+"""Free space left around a normalized mesh on each side of the unit cube."""
+
+
+def normalized(mesh: o3d.geometry.TriangleMesh) -> o3d.geometry.TriangleMesh:
+    """The mesh scaled uniformly and centred so that its bounding box fits [MARGIN, 1 - MARGIN]^3."""
+    box = mesh.get_axis_aligned_bounding_box()
+    extent = float(np.max(box.get_extent()))
+    if extent <= 0:
+        raise ValueError("the mesh has no extent (all vertices coincide)")
+    scaled = o3d.geometry.TriangleMesh(mesh)
+    scaled.translate(-box.get_center())
+    scaled.scale((1 - 2 * MARGIN) / extent, center=np.zeros(3))
+    scaled.translate(np.full(3, 0.5))
+    return scaled
+
+
+def load_mesh(path: Path) -> o3d.geometry.TriangleMesh:
+    """A mesh file (OBJ, PLY, OFF, STL, GLB/GLTF) normalized to the unit cube."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"--data {path} does not exist")
+    if path.suffix.lower() not in MESH_SUFFIXES:
+        raise ValueError(f"--data {path}: expected a mesh file ({', '.join(sorted(MESH_SUFFIXES))})")
+    mesh = o3d.io.read_triangle_mesh(str(path))
+    if len(mesh.triangles) == 0:
+        raise ValueError(f"{path} holds no triangles (an empty or unreadable mesh)")
+    return normalized(mesh)
+
+
+def default_shapes() -> Dict[str, o3d.geometry.TriangleMesh]:
+    """Shapes built from open3d primitives, so the experiment runs offline."""
+    arrow = o3d.geometry.TriangleMesh.create_arrow(0.15, 0.3, 0.8, 0.5, resolution=40)
+    return {
+        "torus": normalized(o3d.geometry.TriangleMesh.create_torus(1.0, 0.35, 60, 30)),
+        "arrow": normalized(arrow),
+        "sphere": normalized(o3d.geometry.TriangleMesh.create_sphere(1.0, resolution=40)),
+    }
+
+
+def voxel_centres(resolution: int) -> Float[Tensor, "R R R 3"]:
+    axis = (torch.arange(resolution, dtype=torch.float32) + 0.5) / resolution
+    return torch.stack(torch.meshgrid(axis, axis, axis, indexing="ij"), dim=-1)
+
+
+def occupancy_grid(mesh: o3d.geometry.TriangleMesh, resolution: int, rays: int = 3) -> Bool[Tensor, "R R R"]:
+    """Whether each voxel centre lies inside the mesh: the majority over ``rays`` ray-parity tests,
+    which tolerates meshes that are not quite watertight."""
+    scene = o3d.t.geometry.RaycastingScene()
+    scene.add_triangles(o3d.t.geometry.TriangleMesh.from_legacy(mesh))
+    points = o3d.core.Tensor(rearrange(voxel_centres(resolution), "x y z d -> (x y z) d").numpy())
+    inside = scene.compute_occupancy(points, nsamples=rays).numpy() > 0.5
+    return torch.from_numpy(inside).reshape(resolution, resolution, resolution)
+
+
+def surface_points(mesh: o3d.geometry.TriangleMesh, count: int, seed: int) -> Float[Tensor, "N 3"]:
+    """Points drawn uniformly on the surface, in unit-cube coordinates."""
+    o3d.utility.random.seed(seed)
+    return torch.from_numpy(np.asarray(mesh.sample_points_uniformly(count).points, dtype=np.float32))
+
+
+def iou(predicted: Bool[Tensor, "*grid"], target: Bool[Tensor, "*grid"]) -> float:
+    """Intersection over union of two occupancy grids (1 when both are empty)."""
+    union = (predicted | target).sum().item()
+    return 1.0 if union == 0 else (predicted & target).sum().item() / union
+
+
+def extract_surface(logits: Float[Tensor, "R R R"]) -> o3d.geometry.TriangleMesh:
+    """Marching cubes at probability 0.5 (logit 0), closed at the grid's border, in unit-cube coordinates."""
+    resolution = logits.shape[0]
+    padded = np.pad(logits.numpy(), 1, constant_values=-1.0)
+    if padded.max() <= 0:
+        return o3d.geometry.TriangleMesh()
+    vertices, faces, _, _ = measure.marching_cubes(padded, level=0.0)
+    mesh = o3d.geometry.TriangleMesh(o3d.utility.Vector3dVector((vertices - 0.5) / resolution), o3d.utility.Vector3iVector(faces))
+    mesh.compute_vertex_normals()
+    return mesh
+
+
+def save_mesh(path: Path, mesh: o3d.geometry.TriangleMesh) -> None:
+    with atomic_path(path) as temporary:
+        if not o3d.io.write_triangle_mesh(str(temporary), mesh):
+            raise OSError(f"open3d could not write {path}")

@@ -1,0 +1,27 @@
+#!/usr/bin/env python
+"""Fit 3-D occupancy grids of meshes with ASMR or SIREN (Table 6) and extract their surfaces.
+
+    python scripts/fit_occupancy.py --epochs 20                      # a torus, an arrow and a sphere
+    python scripts/fit_occupancy.py --data bunny.ply --model siren
+    python scripts/fit_occupancy.py --data shapenet_chairs/           # every mesh: Table-6-style summary
+"""
+
+from __future__ import annotations
+
+import sys
+
+import tyro
+
+from asmr_plugin.fitting.occupancy_fitting import FitOccupancyConfig, run
+
+
+def main() -> None:
+    config = tyro.cli(FitOccupancyConfig, description=__doc__)
+    try:
+        run(config)
+    except ValueError as error:
+        sys.exit(f"error: {error}")
+
+
+if __name__ == "__main__":
+    main()
