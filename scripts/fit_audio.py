@@ -8,20 +8,8 @@
 
 from __future__ import annotations
 
-import sys
-
-import tyro
-
 from asmr_plugin.fitting.audio_fitting import FitAudioConfig, run
-
-
-def main() -> None:
-    config = tyro.cli(FitAudioConfig, description=__doc__)
-    try:
-        run(config)
-    except ValueError as error:
-        sys.exit(f"error: {error}")
-
+from asmr_plugin.fitting.cli import run_cli
 
 if __name__ == "__main__":
-    main()
+    run_cli(FitAudioConfig, run, __doc__)

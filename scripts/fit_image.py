@@ -13,11 +13,9 @@ of the paper's Tables 2 and 3; any other flag overrides them:
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Dict
 
-import tyro
-
+from asmr_plugin.fitting.cli import run_cli
 from asmr_plugin.fitting.image_fitting import FitImageConfig, run
 
 PRESETS: Dict[str, FitImageConfig] = {
@@ -36,16 +34,8 @@ def main() -> None:
     parser.add_argument("--preset", choices=sorted(PRESETS))
     known, rest = parser.parse_known_args()
     default = PRESETS[known.preset] if known.preset else FitImageConfig()
-    config = tyro.cli(
-        FitImageConfig,
-        default=default,
-        args=rest,
-        description=__doc__ + f"\n--preset {{{','.join(sorted(PRESETS))}}} sets the defaults below.",
-    )
-    try:
-        run(config)
-    except ValueError as error:
-        sys.exit(f"error: {error}")
+    description = __doc__ + f"\n--preset {{{','.join(sorted(PRESETS))}}} sets the defaults below."
+    run_cli(FitImageConfig, run, description, default=default, args=rest)
 
 
 if __name__ == "__main__":

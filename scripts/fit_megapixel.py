@@ -8,20 +8,8 @@
 
 from __future__ import annotations
 
-import sys
-
-import tyro
-
+from asmr_plugin.fitting.cli import run_cli
 from asmr_plugin.fitting.megapixel import FitMegapixelConfig, run
 
-
-def main() -> None:
-    config = tyro.cli(FitMegapixelConfig, description=__doc__)
-    try:
-        run(config)
-    except ValueError as error:
-        sys.exit(f"error: {error}")
-
-
 if __name__ == "__main__":
-    main()
+    run_cli(FitMegapixelConfig, run, __doc__)

@@ -8,20 +8,8 @@
 
 from __future__ import annotations
 
-import sys
-
-import tyro
-
+from asmr_plugin.fitting.cli import run_cli
 from asmr_plugin.fitting.occupancy_fitting import FitOccupancyConfig, run
 
-
-def main() -> None:
-    config = tyro.cli(FitOccupancyConfig, description=__doc__)
-    try:
-        run(config)
-    except ValueError as error:
-        sys.exit(f"error: {error}")
-
-
 if __name__ == "__main__":
-    main()
+    run_cli(FitOccupancyConfig, run, __doc__)

@@ -50,6 +50,12 @@ class GridField(nn.Module, ABC):
     paper_lr: float
     """Initial Adam learning rate the paper uses for this network (cosine annealing to 1e-6)."""
 
+    def store_arguments(self, shape: Sequence[int], out_dim: int, **arguments: Any) -> None:
+        """Keep the signal grid, the output width and the constructor's other arguments (for checkpoints)."""
+        self.grid_shape = tuple(int(size) for size in shape)
+        self.out_dim = out_dim
+        self.init_kwargs = {"shape": list(self.grid_shape), "out_dim": out_dim, **arguments}
+
     def check_shape(self, shape: Sequence[int] | None) -> Tuple[int, ...]:
         if shape is None:
             return self.grid_shape

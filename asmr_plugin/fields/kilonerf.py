@@ -53,15 +53,7 @@ class KiloNeRFField(GridField):
             )
         if num_layers < 1:
             raise ValueError(f"KiloNeRF needs at least 1 layer, got {num_layers}")
-        self.out_dim = out_dim
-        self.init_kwargs = {
-            "shape": list(self.grid_shape),
-            "out_dim": out_dim,
-            "hidden_dim": hidden_dim,
-            "num_layers": num_layers,
-            "grid": list(self.tiles),
-            "num_frequencies": num_frequencies,
-        }
+        self.store_arguments(shape, out_dim, hidden_dim=hidden_dim, num_layers=num_layers, grid=list(self.tiles), num_frequencies=num_frequencies)
         num_axes, num_tiles = len(self.grid_shape), math.prod(self.tiles)
         self.encoding = NeRFEncoding(num_axes, num_frequencies, 0, num_frequencies - 1, include_input=True)
         self.dims = [self.encoding.get_out_dim()] + [hidden_dim] * (num_layers - 1) + [out_dim]

@@ -54,14 +54,8 @@ class LoEField(GridField):
                 f"num_layers {num_layers} disagrees with the LoE bases {[list(b) for b in self.bases]}: "
                 f"{levels} tiled layers plus the shared output layer make {levels + 1}"
             )
-        self.out_dim = out_dim
-        self.init_kwargs = {
-            "shape": list(self.grid_shape),
-            "out_dim": out_dim,
-            "hidden_dim": hidden_dim,
-            "bases": [list(axis_bases) for axis_bases in self.bases],
-            "num_frequencies": num_frequencies,
-        }
+        bases_lists = [list(axis_bases) for axis_bases in self.bases]
+        self.store_arguments(shape, out_dim, hidden_dim=hidden_dim, bases=bases_lists, num_frequencies=num_frequencies)
         self.encoding = NeRFEncoding(num_axes, num_frequencies, 0, num_frequencies - 1, include_input=True)
         self.dims = [self.encoding.get_out_dim()] + [hidden_dim] * levels + [out_dim]
         self.tile_counts = [math.prod(decomposition.level_bases(self.bases, level)) for level in range(levels)]

@@ -35,16 +35,9 @@ class MFNField(GridField):
         super().__init__()
         if num_layers < 2:
             raise ValueError(f"MFN needs at least 2 layers (one filtered layer and the output), got {num_layers}")
-        self.grid_shape = tuple(int(size) for size in shape)
-        self.out_dim, self.hidden_dim, self.num_layers = out_dim, hidden_dim, num_layers
-        self.init_kwargs = {
-            "shape": list(self.grid_shape),
-            "out_dim": out_dim,
-            "hidden_dim": hidden_dim,
-            "num_layers": num_layers,
-            "input_scale": input_scale,
-            "weight_scale": weight_scale,
-        }
+        arguments = {"hidden_dim": hidden_dim, "num_layers": num_layers, "input_scale": input_scale, "weight_scale": weight_scale}
+        self.store_arguments(shape, out_dim, **arguments)
+        self.hidden_dim, self.num_layers = hidden_dim, num_layers
         num_axes = len(self.grid_shape)
         self.filters = nn.ModuleList(
             FourierFilter(num_axes, hidden_dim, input_scale / math.sqrt(num_layers)) for _ in range(num_layers)

@@ -48,23 +48,14 @@ class NGPField(GridField):
         max_res: int | None = None,
     ) -> None:
         super().__init__()
-        self.grid_shape = tuple(int(size) for size in shape)
-        if len(self.grid_shape) > HASH_INPUT_DIM:
-            raise ValueError(f"Instant-NGP takes up to {HASH_INPUT_DIM}-D signals, got shape {self.grid_shape}")
-        max_res = max_res or max(max(self.grid_shape) // 2, 2)
+        if len(shape) > HASH_INPUT_DIM:
+            raise ValueError(f"Instant-NGP takes up to {HASH_INPUT_DIM}-D signals, got shape {tuple(shape)}")
+        max_res = max_res or max(max(shape) // 2, 2)
         min_res = min(min_res, max_res)
-        self.out_dim = out_dim
-        self.init_kwargs = {
-            "shape": list(self.grid_shape),
-            "out_dim": out_dim,
-            "hidden_dim": hidden_dim,
-            "num_layers": num_layers,
-            "num_levels": num_levels,
-            "features_per_level": features_per_level,
-            "log2_hashmap_size": log2_hashmap_size,
-            "min_res": min_res,
-            "max_res": max_res,
-        }
+        self.store_arguments(
+            shape, out_dim, hidden_dim=hidden_dim, num_layers=num_layers, num_levels=num_levels,
+            features_per_level=features_per_level, log2_hashmap_size=log2_hashmap_size, min_res=min_res, max_res=max_res,
+        )
         implementation = default_implementation()
         self.encoding = HashEncoding(
             num_levels, min_res, max_res, log2_hashmap_size, features_per_level, implementation=implementation

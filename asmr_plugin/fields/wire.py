@@ -35,16 +35,7 @@ class WIREField(GridField):
         super().__init__()
         if num_layers < 2:
             raise ValueError(f"WIRE needs at least 2 layers (one Gabor layer and the output), got {num_layers}")
-        self.grid_shape = tuple(int(size) for size in shape)
-        self.out_dim = out_dim
-        self.init_kwargs = {
-            "shape": list(self.grid_shape),
-            "out_dim": out_dim,
-            "hidden_dim": hidden_dim,
-            "num_layers": num_layers,
-            "omega0": omega0,
-            "scale0": scale0,
-        }
+        self.store_arguments(shape, out_dim, hidden_dim=hidden_dim, num_layers=num_layers, omega0=omega0, scale0=scale0)
         self.dims = [len(self.grid_shape)] + [hidden_dim] * (num_layers - 1) + [out_dim]
         self.gabor_layers = nn.Sequential(
             *(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Literal, Tuple
 
@@ -19,7 +19,7 @@ from asmr_plugin.fitting.checkpoint import save_checkpoint
 from asmr_plugin.fitting.files import atomic_path, prepare_output_dir, write_json
 from asmr_plugin.fitting.metrics import psnr
 from asmr_plugin.fitting.networks import build_field
-from asmr_plugin.fitting.summary import write_summary
+from asmr_plugin.fitting.summary import run_record, write_summary
 from asmr_plugin.fitting.trainer import FitConfig, fit
 
 AUDIO_NETWORKS: Dict[str, Dict[str, Any]] = {
@@ -143,19 +143,13 @@ def fit_one(config: FitAudioConfig, data: Path | None, out: Path, console: Conso
         "model": config.model,
         "shape": [target.shape[0]],
         "rate": config.rate,
-        "init_kwargs": field.init_kwargs,
         "lr": config.lr,
         "final_psnr": psnr(reconstruction, target, data_range=2.0).item(),
         "best_psnr": history.best_psnr,
         "best_step": history.best_step,
-        "params": field.num_params(),
-        "macs_weights": macs.weights_only,
-        "macs_with_bias": macs.with_bias,
         "steps": config.steps,
         "seconds": history.seconds,
-        "device": str(device),
-        "torch_threads": torch.get_num_threads(),
-        "config": {key: str(value) if isinstance(value, Path) else value for key, value in asdict(config).items()},
+        **run_record(field, tuple(target.shape[:1]), device, config),
         "notes": "PSNR on [-1, 1] with data range 2; final_psnr after the last step, best_psnr the best step.",
     }
     save_audio(out / "reconstruction.wav", reconstruction, config.rate)

@@ -11,9 +11,8 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from asmr_plugin.fitting.allocator import TRIM_EVERY, release_free_heap
 from asmr_plugin.fitting.distributed import Process
-from asmr_plugin.fitting.trainer import progress_bar
+from asmr_plugin.fitting.trainer import AdamCosine, progress_bar
 
 
 def grid_points(indices: Int[Tensor, "N"], shape: Sequence[int]) -> Float[Tensor, "N D"]:
@@ -50,8 +49,7 @@ def fit_epochs(
     if steps_per_epoch == 0:
         raise ValueError(f"--batch {config.batch} x {process.world_size} processes exceeds the signal's {count:,} samples")
     total_steps = max(1, math.ceil(config.epochs * steps_per_epoch))
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps, eta_min=1e-6)
+    optimization = AdamCosine(model.parameters(), config.lr, total_steps)
     generator = torch.Generator().manual_seed(config.seed)  # the same permutations on every process
     step, start, losses = 0, time.perf_counter(), []
     with progress_bar(config.progress and process.is_main) as progress:
@@ -63,13 +61,7 @@ def fit_epochs(
                     break
                 mine = permutation[first + process.rank * config.batch : first + (process.rank + 1) * config.batch].long()
                 loss = torch.nn.functional.mse_loss(model(grid_points(mine, shape).to(process.device)), values[mine].to(process.device))
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                scheduler.step()
-                step += 1
-                if step % TRIM_EVERY == 0:
-                    release_free_heap()
+                step = optimization.step(loss)
                 if step % 20 == 0 or step == total_steps:
                     losses.append((step, loss.item()))
                     progress.update(task, completed=step, psnr=f"batch PSNR {-10 * math.log10(max(loss.item(), 1e-12)):.2f} dB")

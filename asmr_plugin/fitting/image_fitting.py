@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
@@ -22,7 +22,7 @@ from asmr_plugin.fitting.files import atomic_path, prepare_output_dir, write_jso
 from asmr_plugin.fitting.images import default_image, load_image, save_image
 from asmr_plugin.fitting.metrics import psnr, ssim
 from asmr_plugin.fitting.networks import ModelName, build_field, parse_bases_option
-from asmr_plugin.fitting.summary import write_summary
+from asmr_plugin.fitting.summary import run_record, write_summary
 from asmr_plugin.fitting.trainer import FitConfig, FitHistory, fit
 from asmr_plugin.macs import measured_macs
 
@@ -172,22 +172,16 @@ def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> 
         "shape": list(shape),
         "channels": channels,
         "downscale": config.downscale,
-        "init_kwargs": field.init_kwargs,
         "lr": lr,
         "final_psnr": psnr(reconstruction, target).item(),
         "best_psnr": history.best_psnr,
         "best_step": history.best_step,
         "ssim": ssim(reconstruction, target).item(),
-        "params": field.num_params(),
-        "macs_weights": macs.weights_only,
-        "macs_with_bias": macs.with_bias,
         "macs_executed_render": executed,
         "steps": config.steps,
         "seconds": history.seconds,
         "seconds_per_step": history.seconds / config.steps,
-        "device": str(device),
-        "torch_threads": torch.get_num_threads(),
-        "config": {key: str(value) if isinstance(value, Path) else value for key, value in asdict(config).items()},
+        **run_record(field, shape, device, config),
         "notes": "final_psnr/ssim: after the last step; best_psnr: the best logged step (the released code reports best). "
         "macs_executed_render: matrix-product MACs per pixel that render() ran (FlopCounterMode).",
     }

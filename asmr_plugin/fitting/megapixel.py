@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Literal, Tuple
 
@@ -27,6 +27,7 @@ from asmr_plugin.fitting.files import atomic_path, prepare_output_dir, write_jso
 from asmr_plugin.fitting.images import load_image
 from asmr_plugin.fitting.metrics import ssim
 from asmr_plugin.fitting.networks import build_field
+from asmr_plugin.fitting.summary import run_record
 
 MEGAPIXEL_NETWORKS: Dict[str, Dict[str, Any]] = {
     "asmr": {"hidden_dim": 512, "num_layers": 6},  # 8192^2: bases [4,4,4,4,4,8] per axis
@@ -133,25 +134,18 @@ def _run(config: FitMegapixelConfig, process: Process, console: Console) -> Dict
     if not process.is_main:
         return None
     image, final_psnr, final_ssim = evaluate(field, target, config.eval_chunk, process.device)
-    macs = field.macs(shape)
     results = {
         "data": str(data),
         "model": config.model,
         "shape": list(shape),
         "channels": channels,
-        "init_kwargs": field.init_kwargs,
         "lr": lr,
         "processes": process.world_size,
         "global_batch": config.batch * process.world_size,
         "final_psnr": final_psnr,
         "ssim": final_ssim,
-        "params": field.num_params(),
-        "macs_weights": macs.weights_only,
-        "macs_with_bias": macs.with_bias,
         **history,
-        "device": str(process.device),
-        "torch_threads": torch.get_num_threads(),
-        "config": {key: str(value) if isinstance(value, Path) else value for key, value in asdict(config).items()},
+        **run_record(field, shape, process.device, config),
         "notes": "final_psnr: whole image after the last step (float predictions clamped to [0, 1]); "
         f"ssim: pixel-weighted mean over {SSIM_TILE}x{SSIM_TILE} tiles of the 8-bit reconstruction; losses: (step, batch MSE).",
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Literal, Tuple
 
@@ -17,7 +17,6 @@ from rich.console import Console
 from torch import Tensor
 
 from asmr_plugin.fields import GridField
-from asmr_plugin.fitting.allocator import TRIM_EVERY, release_free_heap
 from asmr_plugin.fitting.checkpoint import save_checkpoint
 from asmr_plugin.fitting.files import atomic_path, prepare_output_dir, write_json
 from asmr_plugin.fitting.networks import build_field
@@ -31,8 +30,8 @@ from asmr_plugin.fitting.shapes import (
     save_mesh,
     surface_points,
 )
-from asmr_plugin.fitting.summary import write_summary
-from asmr_plugin.fitting.trainer import progress_bar
+from asmr_plugin.fitting.summary import run_record, write_summary
+from asmr_plugin.fitting.trainer import AdamCosine, progress_bar
 
 
 @dataclass
@@ -92,8 +91,7 @@ def fit_shape(field: GridField, occupancy: Bool[Tensor, "R R R"], surface: Float
     device = next(field.parameters()).device
     steps_per_epoch = math.ceil(config.points_per_epoch / config.batch)
     total = config.epochs * steps_per_epoch
-    optimizer = torch.optim.Adam(field.parameters(), lr=config.lr)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total, eta_min=1e-6)
+    optimization = AdamCosine(field.parameters(), config.lr, total)
     generator = torch.Generator().manual_seed(config.seed)
     step, start, losses = 0, time.perf_counter(), []
     with progress_bar(config.progress) as progress:
@@ -103,13 +101,7 @@ def fit_shape(field: GridField, occupancy: Bool[Tensor, "R R R"], surface: Float
             for first in range(0, points.shape[0], config.batch):
                 logits = field(points[first : first + config.batch].to(device))
                 loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels[first : first + config.batch].to(device))
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                scheduler.step()
-                step += 1
-                if step % TRIM_EVERY == 0:
-                    release_free_heap()
+                step = optimization.step(loss)
                 if step % 50 == 0 or step == total:
                     losses.append((step, loss.item()))
                     progress.update(task, completed=step, psnr=f"BCE {loss.item():.4f}")
@@ -178,14 +170,10 @@ def run(config: FitOccupancyConfig, console: Console | None = None) -> Dict[str,
             console.print("[yellow]the fit predicts no occupied voxel: no surface.ply (try a lower --lr)")
         plot_preview(shape_out / "preview.png", surface_mesh, f"{config.model} on {shape_name}: IoU {shape_iou:.4f}")
         save_checkpoint(shape_out / "checkpoint.pt", field, (config.resolution,) * 3, history["steps"], {"shape": shape_name})
-        macs = field.macs()
         result = {
             "data": shape_name, "model": config.model, "shape": [config.resolution] * 3, "iou": shape_iou,
             "occupied_fraction": occupancy.float().mean().item(), "surface_triangles": len(surface_mesh.triangles),
-            "params": field.num_params(),
-            "macs_weights": macs.weights_only, "macs_with_bias": macs.with_bias, "init_kwargs": field.init_kwargs,
-            **history, "device": str(device), "torch_threads": torch.get_num_threads(),
-            "config": {key: str(value) if isinstance(value, Path) else value for key, value in asdict(config).items()},
+            **history, **run_record(field, (config.resolution,) * 3, device, config),
         }
         write_json(shape_out / "results.json", result)
         console.print(f"IoU {shape_iou:.4f}, {history['seconds']:.1f} s -> {shape_out}")

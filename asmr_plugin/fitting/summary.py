@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
+import torch
 from rich.console import Console
 
+from asmr_plugin.fields import GridField
 from asmr_plugin.fitting.files import atomic_path, write_json
 
 METRICS = {"final_psnr": ("PSNR (dB)", ".3f"), "ssim": ("SSIM", ".4f"), "iou": ("IoU", ".4f")}
@@ -18,6 +21,21 @@ def mean_std(values: Sequence[float]) -> Tuple[float, float]:
     """Mean and population standard deviation (ddof 0)."""
     array = np.asarray(values, dtype=np.float64)
     return float(array.mean()), float(array.std())
+
+
+def run_record(field: GridField, shape: Sequence[int], device: torch.device | str, config: Any) -> Dict[str, Any]:
+    """What every results.json says about the network and the run: its arguments, size, MACs
+    (both conventions), device, threads and the run's options (a dataclass)."""
+    macs = field.macs(tuple(shape))
+    return {
+        "init_kwargs": field.init_kwargs,
+        "params": field.num_params(),
+        "macs_weights": macs.weights_only,
+        "macs_with_bias": macs.with_bias,
+        "device": str(device),
+        "torch_threads": torch.get_num_threads(),
+        "config": {key: str(value) if isinstance(value, Path) else value for key, value in asdict(config).items()},
+    }
 
 
 def write_summary(

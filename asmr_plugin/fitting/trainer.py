@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import List, Tuple
+from typing import Iterable, List, Tuple
 
 import torch
 from jaxtyping import Float
@@ -77,6 +77,27 @@ def progress_bar(enabled: bool) -> Progress:
     )
 
 
+class AdamCosine:
+    """Adam with cosine annealing to ``min_lr`` over ``total_steps``; every ``TRIM_EVERY`` steps the
+    freed heap is given back (see ``allocator``)."""
+
+    def __init__(self, parameters: Iterable[Tensor], lr: float, total_steps: int, min_lr: float = 1e-6) -> None:
+        self.optimizer = torch.optim.Adam(parameters, lr=lr)
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=total_steps, eta_min=min_lr)
+        self.steps_taken = 0
+
+    def step(self, loss: Tensor) -> int:
+        """Back-propagate ``loss``, update, advance the schedule; the number of steps taken so far."""
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.scheduler.step()
+        self.steps_taken += 1
+        if self.steps_taken % TRIM_EVERY == 0:
+            release_free_heap()
+        return self.steps_taken
+
+
 def fit(field_: GridField, target: Float[Tensor, "*shape C"], config: FitConfig) -> FitHistory:
     """Fit ``field_`` to ``target`` (already on the field's device) and return the PSNR history.
 
@@ -86,8 +107,7 @@ def fit(field_: GridField, target: Float[Tensor, "*shape C"], config: FitConfig)
     """
     shape = tuple(target.shape[:-1])
     generator = torch.Generator(device=target.device).manual_seed(config.seed)
-    optimizer = torch.optim.Adam(field_.parameters(), lr=config.lr)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.steps, eta_min=config.min_lr)
+    optimization = AdamCosine(field_.parameters(), config.lr, config.steps, config.min_lr)
     low, high = config.value_range
     history = FitHistory()
     logged: List[Tensor] = []
@@ -111,12 +131,7 @@ def fit(field_: GridField, target: Float[Tensor, "*shape C"], config: FitConfig)
                 if step % eval_every == 0:
                     logged.append(evaluate_psnr(field_, target, config.value_range))
                     history.steps.append(step)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            if step % TRIM_EVERY == 0:
-                release_free_heap()
+            optimization.step(loss)
             if step % 50 == 0 or step == config.steps - 1:
                 progress.update(task, completed=step + 1, psnr=f"PSNR {logged[-1].item():.2f} dB")
     logged.append(evaluate_psnr(field_, target, config.value_range))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Literal, Tuple
 
@@ -22,7 +22,7 @@ from asmr_plugin.fitting.files import prepare_output_dir, write_json
 from asmr_plugin.fitting.images import save_image
 from asmr_plugin.fitting.metrics import psnr, ssim
 from asmr_plugin.fitting.networks import build_field
-from asmr_plugin.fitting.summary import mean_std
+from asmr_plugin.fitting.summary import mean_std, run_record
 from asmr_plugin.fitting.video import load_video, pan_across_chelsea, save_video, side_by_side
 
 VIDEO_NETWORKS: Dict[str, Dict[str, Any]] = {
@@ -125,26 +125,19 @@ def write_outputs(
     frame_psnr = [psnr(r, v).item() for r, v in zip(reconstruction, video)]
     frame_ssim = [ssim(r, v).item() for r, v in zip(reconstruction, video)]
     (psnr_mean, psnr_std), (ssim_mean, ssim_std) = mean_std(frame_psnr), mean_std(frame_ssim)
-    macs = field.macs(shape)
     results = {
         "data": source,
         "model": config.model,
         "shape": list(shape),
         "channels": video.shape[-1],
-        "init_kwargs": field.init_kwargs,
         "psnr_mean": psnr_mean,
         "psnr_std": psnr_std,
         "ssim_mean": ssim_mean,
         "ssim_std": ssim_std,
         "frame_psnr": frame_psnr,
         "frame_ssim": frame_ssim,
-        "params": field.num_params(),
-        "macs_weights": macs.weights_only,
-        "macs_with_bias": macs.with_bias,
         **history,
-        "device": str(device),
-        "torch_threads": torch.get_num_threads(),
-        "config": {key: str(value) if isinstance(value, Path) else value for key, value in asdict(config).items()},
+        **run_record(field, shape, device, config),
         "notes": "Per-frame PSNR/SSIM after the last step (predictions clamped to [0, 1]); std is the population std over frames.",
     }
     save_video(out / ("reconstruction.gif" if config.gif else "reconstruction.mp4"), reconstruction, config.fps)
