@@ -8,13 +8,13 @@ with a warning, and the reason is printed.
 try:
     from asmr_plugin.method_configs.image import (
         asmr_image,
-        siren_image,
         ffn_image,
-        mfn_image,
-        wire_image,
         kilonerf_image,
         loe_image,
+        mfn_image,
         ngp_image,
+        siren_image,
+        wire_image,
     )
 except Exception as error:  # noqa: BLE001 - any failure must stay inside this plugin
     from rich.console import Console
@@ -22,4 +22,13 @@ except Exception as error:  # noqa: BLE001 - any failure must stay inside this p
     Console(stderr=True).print(f"[bold yellow]asmr-plugin: methods unavailable ({type(error).__name__}: {error})")
     asmr_image = siren_image = ffn_image = mfn_image = wire_image = kilonerf_image = loe_image = ngp_image = None
 
-__all__ = ["asmr_image", "siren_image", "ffn_image", "mfn_image", "wire_image", "kilonerf_image", "loe_image", "ngp_image"]
+__all__ = [
+    "asmr_image",
+    "siren_image",
+    "ffn_image",
+    "mfn_image",
+    "wire_image",
+    "kilonerf_image",
+    "loe_image",
+    "ngp_image",
+]

@@ -53,11 +53,17 @@ def image_method_specification(network: str, description: str) -> MethodSpecific
     )
 
 
-asmr_image = image_method_specification("asmr", "ASMR (ICLR 2024) fitting one image; activation-sharing full-image steps")
+asmr_image = image_method_specification(
+    "asmr", "ASMR (ICLR 2024) fitting one image; activation-sharing full-image steps"
+)
 siren_image = image_method_specification("siren", "SIREN fitting one image (the ASMR paper's baseline)")
-ffn_image = image_method_specification("ffn", "Fourier feature network (ReLU MLP on random Fourier features) fitting one image")
+ffn_image = image_method_specification(
+    "ffn", "Fourier feature network (ReLU MLP on random Fourier features) fitting one image"
+)
 mfn_image = image_method_specification("mfn", "Multiplicative filter network (FourierNet) fitting one image")
 wire_image = image_method_specification("wire", "WIRE (complex Gabor wavelet MLP) fitting one image")
 kilonerf_image = image_method_specification("kilonerf", "KiloNeRF-style grid of tiny MLPs fitting one image")
 loe_image = image_method_specification("loe", "Levels-of-Experts (position-dependent weight tiles) fitting one image")
-ngp_image = image_method_specification("ngp", "Instant-NGP hash grid + MLP (nerfstudio's HashEncoding) fitting one image")
+ngp_image = image_method_specification(
+    "ngp", "Instant-NGP hash grid + MLP (nerfstudio's HashEncoding) fitting one image"
+)

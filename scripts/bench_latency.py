@@ -148,7 +148,9 @@ def markdown(results: List[Dict[str, Any]]) -> str:
             f"| {speedup} | {r['peak_memory_mb']:,.0f} MB | {r['max_abs_diff_per_point']:.1e} |"
         )
     devices = sorted({r["device"] for r in results if "device" in r})
-    lines.append(f"\n{results[0].get('runs', '?')} timed renders after warm-up; device: {', '.join(devices)}; torch {torch.__version__}.")
+    lines.append(
+        f"\n{results[0].get('runs', '?')} timed renders after warm-up; device: {', '.join(devices)}; torch {torch.__version__}."
+    )
     return "\n".join(lines)
 
 

@@ -28,7 +28,6 @@ from asmr_plugin.fields import ASMRField
 from asmr_plugin.fields.base import grid_coords
 from asmr_plugin.timing import time_calls
 
-
 PLUTO_BASES = [[4, 4, 4, 4, 4, 8]] * 2
 """The paper's 8192 x 8192 network (Appendix E); other sizes get 6 levels chosen for them."""
 
@@ -66,7 +65,9 @@ def gradients(field: ASMRField, run: Callable[[], None]) -> List[Tensor]:
     return [parameter.grad.clone() for parameter in field.parameters()]
 
 
-def compare(name: str, field: ASMRField, shared: Callable[[], None], per_point: Callable[[], None], config: BenchTrainingConfig) -> Dict[str, Any]:
+def compare(
+    name: str, field: ASMRField, shared: Callable[[], None], per_point: Callable[[], None], config: BenchTrainingConfig
+) -> Dict[str, Any]:
     shared_grads, per_point_grads = gradients(field, shared), gradients(field, per_point)
     fast, slow = time_calls(shared, config.runs), time_calls(per_point, config.per_point_runs)
     return {
@@ -90,8 +91,11 @@ def main(config: BenchTrainingConfig) -> None:
     image = torch.rand(512, 512, 1)
     results.append(
         compare(
-            "cameraman-asmr4 full-grid step (512x512 grey)", cameraman,
-            step(cameraman, cameraman.render, image), step(cameraman, lambda: cameraman.forward_per_point(pixels), image), config,
+            "cameraman-asmr4 full-grid step (512x512 grey)",
+            cameraman,
+            step(cameraman, cameraman.render, image),
+            step(cameraman, lambda: cameraman.forward_per_point(pixels), image),
+            config,
         )
     )
 
@@ -101,12 +105,17 @@ def main(config: BenchTrainingConfig) -> None:
     colours = torch.rand(config.batch, 3)
     results.append(
         compare(
-            f"random batch of {config.batch:,} pixels of a {config.size}x{config.size} RGB image (h=512, 6 levels)", megapixel,
-            step(megapixel, lambda: megapixel(batch), colours), step(megapixel, lambda: megapixel.forward_per_point(batch), colours), config,
+            f"random batch of {config.batch:,} pixels of a {config.size}x{config.size} RGB image (h=512, 6 levels)",
+            megapixel,
+            step(megapixel, lambda: megapixel(batch), colours),
+            step(megapixel, lambda: megapixel.forward_per_point(batch), colours),
+            config,
         )
     )
     if config.json:
-        print(json.dumps({"threads": torch.get_num_threads(), "torch": torch.__version__, "results": results}, indent=2))
+        print(
+            json.dumps({"threads": torch.get_num_threads(), "torch": torch.__version__, "results": results}, indent=2)
+        )
         return
     print("| Step | Shared (ms) | Per point (ms) | Speed-up | Max abs grad diff (max abs grad) |")
     print("|---|---|---|---|---|")

@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Export a checkpoint written by fit_image.py as a TorchScript file that renders on its own.
 
-    python scripts/export.py --checkpoint outputs/fit_image/camera-asmr-<time>/checkpoint.pt --out camera.ts
-    python -c "import torch; image = torch.jit.load('camera.ts')()"   # [H, W, C], only PyTorch needed
+python scripts/export.py --checkpoint outputs/fit_image/camera-asmr-<time>/checkpoint.pt --out camera.ts
+python -c "import torch; image = torch.jit.load('camera.ts')()"   # [H, W, C], only PyTorch needed
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Fit 3-D occupancy grids of meshes with ASMR or SIREN (Table 6) and extract their surfaces.
 
-    python scripts/fit_occupancy.py --epochs 20                      # a torus, an arrow and a sphere
-    python scripts/fit_occupancy.py --data bunny.ply --model siren
-    python scripts/fit_occupancy.py --data shapenet_chairs/           # every mesh: Table-6-style summary
+python scripts/fit_occupancy.py --epochs 20                      # a torus, an arrow and a sphere
+python scripts/fit_occupancy.py --data bunny.ply --model siren
+python scripts/fit_occupancy.py --data shapenet_chairs/           # every mesh: Table-6-style summary
 """
 
 from __future__ import annotations

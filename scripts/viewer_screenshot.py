@@ -78,10 +78,22 @@ def main(config: ScreenshotConfig) -> int:
     port = free_port()
     with tempfile.TemporaryDirectory() as scratch:
         command = [
-            sys.executable, "-m", "nerfstudio.scripts.train", "asmr-image", "--vis", "viewer",
-            "--max-num-iterations", str(config.steps), "--output-dir", scratch,
-            "--viewer.websocket-host", "127.0.0.1", "--viewer.websocket-port", str(port),
-            "--viewer.quit-on-train-completion", "False",
+            sys.executable,
+            "-m",
+            "nerfstudio.scripts.train",
+            "asmr-image",
+            "--vis",
+            "viewer",
+            "--max-num-iterations",
+            str(config.steps),
+            "--output-dir",
+            scratch,
+            "--viewer.websocket-host",
+            "127.0.0.1",
+            "--viewer.websocket-port",
+            str(port),
+            "--viewer.quit-on-train-completion",
+            "False",
         ]
         if config.data is not None:
             command += ["--data", str(config.data)]
@@ -90,11 +102,21 @@ def main(config: ScreenshotConfig) -> int:
             wait_for_line(training, "Training Finished", config.timeout)
             config.out.parent.mkdir(parents=True, exist_ok=True)
             browser = [
-                chromium, "--headless", "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader",
-                "--use-angle=swiftshader", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--disable-quic",
-                f"--user-data-dir={scratch}/chromium", f"--window-size={config.window[0]},{config.window[1]}",
-                f"--virtual-time-budget={int(config.wait * 1000)}", f"--screenshot={config.out.resolve()}",
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--enable-unsafe-swiftshader",
+                "--use-angle=swiftshader",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-quic",
+                f"--user-data-dir={scratch}/chromium",
+                f"--window-size={config.window[0]},{config.window[1]}",
+                f"--virtual-time-budget={int(config.wait * 1000)}",
+                f"--screenshot={config.out.resolve()}",
                 f"http://127.0.0.1:{port}/",
             ]
             subprocess.run(browser, check=True, capture_output=True, timeout=config.wait * 6 + 60)

@@ -16,7 +16,9 @@ def reference_digits(x: int, axis_bases) -> list:
     return out
 
 
-@pytest.mark.parametrize("bases", [[[4, 4, 4, 8]], [[2, 3, 5]], [[3, 1, 2], [1, 4, 1]], [[1, 1]], [[8, 8, 8], [4, 4, 6, 8]]])
+@pytest.mark.parametrize(
+    "bases", [[[4, 4, 4, 8]], [[2, 3, 5]], [[3, 1, 2], [1, 4, 1]], [[1, 1]], [[8, 8, 8], [4, 4, 6, 8]]]
+)
 def test_digits_match_formula(bases):
     parsed = decomposition.parse_bases(bases)
     sizes = decomposition.grid_shape(parsed)

@@ -36,8 +36,14 @@ def test_exported_render_equals_the_field(tmp_path, field, shape):
 def test_export_script(tmp_path):
     field = ASMRField([[4, 4], [2, 8]], 16, 1)
     save_checkpoint(tmp_path / "checkpoint.pt", field, (16, 16), step=1)
-    command = [sys.executable, str(ROOT / "scripts" / "export.py"), "--checkpoint", str(tmp_path / "checkpoint.pt"),
-               "--out", str(tmp_path / "field.ts")]
+    command = [
+        sys.executable,
+        str(ROOT / "scripts" / "export.py"),
+        "--checkpoint",
+        str(tmp_path / "checkpoint.pt"),
+        "--out",
+        str(tmp_path / "field.ts"),
+    ]
     subprocess.run(command, check=True, capture_output=True, text=True)
     with torch.no_grad():
         assert (torch.jit.load(tmp_path / "field.ts")() - field.render()).abs().max() <= 1e-6

@@ -65,7 +65,9 @@ def test_count_macs_script_json():
     rows = json.loads(result.stdout)
     keys = {"model", "config", "params", "macs_weights", "macs_with_bias", "paper_params", "paper_macs"}
     assert all(keys <= row.keys() for row in rows)
-    asmr_macs_table7 = [round(row["macs_with_bias"], 1) for row in rows if row["table"] == "7" and "ASMR" in row["model"]]
+    asmr_macs_table7 = [
+        round(row["macs_with_bias"], 1) for row in rows if row["table"] == "7" and "ASMR" in row["model"]
+    ]
     assert asmr_macs_table7 == [1631.8, 1627.8, 1611.9, 1353.8, 1289.5]
     table2 = {row["model"]: row for row in rows if row["table"] == "2"}
     assert table2["ASMR (4)"]["params"] == 134_145 and table2["ASMR (3)"]["params"] == 67_841
@@ -82,8 +84,17 @@ def test_count_macs_baseline_rows_match_the_paper():
     rows = json.loads(result.stdout)
     assert {row["table"] for row in rows} == {"2", "3", "4", "5", "7", "8", "9"}
     mismatched = {(row["table"], row["model"]) for row in rows if "differ" in row["flag"]}
-    known = {("4", "Instant-NGP"), ("5", "Instant-NGP"), ("5", "KiloNeRF"), ("7", "SIREN (7)"), ("7", "SIREN (6)"), ("7", "SIREN (5)")}
-    known |= {("7", f"KiloNeRF ({layers})") for layers in (3, 4, 5, 6)} | {("9", f"ASMR ({layers})") for layers in (3, 4, 5, 6)}
+    known = {
+        ("4", "Instant-NGP"),
+        ("5", "Instant-NGP"),
+        ("5", "KiloNeRF"),
+        ("7", "SIREN (7)"),
+        ("7", "SIREN (6)"),
+        ("7", "SIREN (5)"),
+    }
+    known |= {("7", f"KiloNeRF ({layers})") for layers in (3, 4, 5, 6)} | {
+        ("9", f"ASMR ({layers})") for layers in (3, 4, 5, 6)
+    }
     assert mismatched == known
     table3 = {row["model"]: row for row in rows if row["table"] == "3"}
     assert (table3["FFN"]["params"], table3["FFN"]["macs_weights"]) == (132_355, 131_840)

@@ -32,7 +32,9 @@ class CoordinateDecomposition(Encoding):
         self.bases: Bases = decomposition.parse_bases(bases)
         super().__init__(in_dim=len(self.bases))
         if bounds is not None and tuple(bounds.shape) != (2, len(self.bases)):
-            raise ValueError(f"bounds must be [2, {len(self.bases)}] (lower and upper corner), got {tuple(bounds.shape)}")
+            raise ValueError(
+                f"bounds must be [2, {len(self.bases)}] (lower and upper corner), got {tuple(bounds.shape)}"
+            )
         self.register_buffer("bounds", None if bounds is None else bounds.float())
 
     @property

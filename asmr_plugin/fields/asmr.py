@@ -41,7 +41,9 @@ class _UpsampleAddTile(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, coarse: Tensor, fine: Tensor) -> Tensor:  # type: ignore[override]
-        ctx.split_shape = [size for pair in zip(coarse.shape[:-1], fine.shape[:-1]) for size in pair] + [coarse.shape[-1]]
+        ctx.split_shape = [size for pair in zip(coarse.shape[:-1], fine.shape[:-1]) for size in pair] + [
+            coarse.shape[-1]
+        ]
         return _broadcast_add(coarse, fine)
 
     @staticmethod
@@ -54,9 +56,7 @@ class _UpsampleAddTile(torch.autograd.Function):
         return grad_coarse, grad_fine
 
 
-def upsample_add_tile(
-    coarse: Float[Tensor, "*cells H"], fine: Float[Tensor, "*digits H"]
-) -> Float[Tensor, "*finer H"]:
+def upsample_add_tile(coarse: Float[Tensor, "*cells H"], fine: Float[Tensor, "*digits H"]) -> Float[Tensor, "*finer H"]:
     """U(coarse, B) + R(fine, C) of Eq. 2, one grid with C*B entries per axis.
 
     Every coarse cell is repeated B times (nearest neighbour) and the fine table is tiled C

@@ -32,7 +32,9 @@ class FFNField(GridField):
         sigma: float = 10.0,
     ) -> None:
         super().__init__()
-        self.store_arguments(shape, out_dim, hidden_dim=hidden_dim, num_layers=num_layers, num_frequencies=num_frequencies, sigma=sigma)
+        self.store_arguments(
+            shape, out_dim, hidden_dim=hidden_dim, num_layers=num_layers, num_frequencies=num_frequencies, sigma=sigma
+        )
         self.encoding = RFFEncoding(len(self.grid_shape), num_frequencies, sigma)
         self.mlp = MLP(self.encoding.get_out_dim(), num_layers, hidden_dim, out_dim, activation=nn.ReLU())
         self.dims = [self.encoding.get_out_dim()] + [hidden_dim] * (num_layers - 1) + [out_dim]

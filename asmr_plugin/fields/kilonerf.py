@@ -16,7 +16,6 @@ from asmr_plugin.field_components.tile_linear import TileGroups, TileLinear
 from asmr_plugin.fields.base import GridField, cells_of, grid_coords, unit_coords
 from asmr_plugin.macs import MacCount, mlp_macs
 
-
 DEFAULT_TILES = 16
 
 
@@ -53,16 +52,28 @@ class KiloNeRFField(GridField):
             )
         if num_layers < 1:
             raise ValueError(f"KiloNeRF needs at least 1 layer, got {num_layers}")
-        self.store_arguments(shape, out_dim, hidden_dim=hidden_dim, num_layers=num_layers, grid=list(self.tiles), num_frequencies=num_frequencies)
+        self.store_arguments(
+            shape,
+            out_dim,
+            hidden_dim=hidden_dim,
+            num_layers=num_layers,
+            grid=list(self.tiles),
+            num_frequencies=num_frequencies,
+        )
         num_axes, num_tiles = len(self.grid_shape), math.prod(self.tiles)
         self.encoding = NeRFEncoding(num_axes, num_frequencies, 0, num_frequencies - 1, include_input=True)
         self.dims = [self.encoding.get_out_dim()] + [hidden_dim] * (num_layers - 1) + [out_dim]
-        self.layers = nn.ModuleList(TileLinear(num_tiles, d_in, d_out) for d_in, d_out in zip(self.dims[:-1], self.dims[1:]))
+        self.layers = nn.ModuleList(
+            TileLinear(num_tiles, d_in, d_out) for d_in, d_out in zip(self.dims[:-1], self.dims[1:])
+        )
         self.activation = nn.LeakyReLU(0.2)
 
     def tile_of(self, coords: Float[Tensor, "*batch D"]) -> Int[Tensor, "*batch"]:
         """The flat index of the tile holding each coordinate."""
-        sizes, tiles = torch.tensor(self.grid_shape, device=coords.device), torch.tensor(self.tiles, device=coords.device)
+        sizes, tiles = (
+            torch.tensor(self.grid_shape, device=coords.device),
+            torch.tensor(self.tiles, device=coords.device),
+        )
         per_axis = torch.div(cells_of(coords, self.grid_shape) * tiles, sizes, rounding_mode="floor")
         return decomposition.flat_index(per_axis, self.tiles)
 

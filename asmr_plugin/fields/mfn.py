@@ -35,7 +35,12 @@ class MFNField(GridField):
         super().__init__()
         if num_layers < 2:
             raise ValueError(f"MFN needs at least 2 layers (one filtered layer and the output), got {num_layers}")
-        arguments = {"hidden_dim": hidden_dim, "num_layers": num_layers, "input_scale": input_scale, "weight_scale": weight_scale}
+        arguments = {
+            "hidden_dim": hidden_dim,
+            "num_layers": num_layers,
+            "input_scale": input_scale,
+            "weight_scale": weight_scale,
+        }
         self.store_arguments(shape, out_dim, **arguments)
         self.hidden_dim, self.num_layers = hidden_dim, num_layers
         num_axes = len(self.grid_shape)

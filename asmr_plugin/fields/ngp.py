@@ -53,15 +53,27 @@ class NGPField(GridField):
         max_res = max_res or max(max(shape) // 2, 2)
         min_res = min(min_res, max_res)
         self.store_arguments(
-            shape, out_dim, hidden_dim=hidden_dim, num_layers=num_layers, num_levels=num_levels,
-            features_per_level=features_per_level, log2_hashmap_size=log2_hashmap_size, min_res=min_res, max_res=max_res,
+            shape,
+            out_dim,
+            hidden_dim=hidden_dim,
+            num_layers=num_layers,
+            num_levels=num_levels,
+            features_per_level=features_per_level,
+            log2_hashmap_size=log2_hashmap_size,
+            min_res=min_res,
+            max_res=max_res,
         )
         implementation = default_implementation()
         self.encoding = HashEncoding(
             num_levels, min_res, max_res, log2_hashmap_size, features_per_level, implementation=implementation
         )
         self.mlp = MLP(
-            self.encoding.get_out_dim(), num_layers, hidden_dim, out_dim, activation=nn.ReLU(), implementation=implementation
+            self.encoding.get_out_dim(),
+            num_layers,
+            hidden_dim,
+            out_dim,
+            activation=nn.ReLU(),
+            implementation=implementation,
         )
         self.dims = [self.encoding.get_out_dim()] + [hidden_dim] * (num_layers - 1) + [out_dim]
 

@@ -57,7 +57,9 @@ def speech_like_clip(rate: int = 16_000, seconds: float = 2.0, seed: int = 0) ->
     harmonics = np.arange(1, 40)
     voice = (np.sin(np.outer(phase, harmonics)) / harmonics * (harmonics * pitch[:, None] < rate / 2)).sum(axis=1)
     syllable = np.floor(t * 4).astype(int)
-    formant_sets = np.array([[730, 1090, 2440], [270, 2290, 3010], [570, 840, 2410], [300, 870, 2240], [530, 1840, 2480]])
+    formant_sets = np.array(
+        [[730, 1090, 2440], [270, 2290, 3010], [570, 840, 2410], [300, 870, 2240], [530, 1840, 2480]]
+    )
     chosen = formant_sets[generator.integers(0, len(formant_sets), syllable.max() + 1)][syllable]
     voiced = np.zeros(n)
     for formant in range(3):

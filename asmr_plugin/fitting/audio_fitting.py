@@ -26,7 +26,14 @@ AUDIO_NETWORKS: Dict[str, Dict[str, Any]] = {
     "asmr": {"hidden_dim": 128},  # bases for 32,000 samples: [10, 10, 16, 20]
     "siren": {"hidden_dim": 128, "num_layers": 4},
     "kilonerf": {"hidden_dim": 48, "num_layers": 5, "grid": 4, "num_frequencies": 12},
-    "ngp": {"hidden_dim": 64, "num_layers": 2, "num_levels": 7, "min_res": 125, "max_res": 8000, "log2_hashmap_size": 11},
+    "ngp": {
+        "hidden_dim": 64,
+        "num_layers": 2,
+        "num_levels": 7,
+        "min_res": 125,
+        "max_res": 8000,
+        "log2_hashmap_size": 11,
+    },
 }
 """The paper's ~33K-parameter audio networks (Appendix D, Table 4). Instant-NGP's tables hold 2^11
 entries per level so that its parameters match (29.7K); the paper's tinycudann grid stores its
@@ -70,7 +77,9 @@ class FitAudioConfig:
     progress: bool = True
 
 
-def plot_waveform(path: Path, target: Float[Tensor, "N 1"], reconstruction: Float[Tensor, "N 1"], rate: int, title: str) -> None:
+def plot_waveform(
+    path: Path, target: Float[Tensor, "N 1"], reconstruction: Float[Tensor, "N 1"], rate: int, title: str
+) -> None:
     figure = Figure(figsize=(10, 5))
     top, bottom = figure.subplots(2, 1, sharex=True)
     seconds = torch.arange(target.shape[0]) / rate
@@ -95,10 +104,20 @@ def audio_files(folder: Path) -> List[Path]:
 
 def prepare(config: FitAudioConfig, data: Path | None) -> Tuple[Float[Tensor, "N 1"], GridField]:
     """The clip and its freshly initialized network; ValueError for bad input or options."""
-    clip = speech_like_clip(config.rate, config.seconds) if data is None else load_audio(data, config.rate, config.seconds, config.pad)
+    clip = (
+        speech_like_clip(config.rate, config.seconds)
+        if data is None
+        else load_audio(data, config.rate, config.seconds, config.pad)
+    )
     torch.manual_seed(config.seed)
     field = build_field(
-        config.model, tuple(clip.shape[:1]), 1, config.bases, config.num_layers, config.hidden_dim, defaults=AUDIO_NETWORKS[config.model]
+        config.model,
+        tuple(clip.shape[:1]),
+        1,
+        config.bases,
+        config.num_layers,
+        config.hidden_dim,
+        defaults=AUDIO_NETWORKS[config.model],
     )
     return clip, field
 
@@ -134,7 +153,9 @@ def fit_one(config: FitAudioConfig, data: Path | None, out: Path, console: Conso
         f"[bold]{config.model}[/] on {source} ({target.shape[0]:,} samples at {config.rate} Hz) on {device}: "
         f"{field.num_params():,} params, {macs.with_bias:,.1f} MACs/sample"
     )
-    fit_config = FitConfig(steps=config.steps, lr=config.lr, value_range=(-1.0, 1.0), seed=config.seed, progress=config.progress)
+    fit_config = FitConfig(
+        steps=config.steps, lr=config.lr, value_range=(-1.0, 1.0), seed=config.seed, progress=config.progress
+    )
     history = fit(field, target, fit_config)
     with torch.no_grad():
         reconstruction = field.render().clamp(-1, 1)
@@ -155,7 +176,11 @@ def fit_one(config: FitAudioConfig, data: Path | None, out: Path, console: Conso
     save_audio(out / "reconstruction.wav", reconstruction, config.rate)
     save_audio(out / "target.wav", target, config.rate)
     plot_waveform(out / "waveform.png", target, reconstruction, config.rate, f"{config.model} on {Path(source).name}")
-    save_checkpoint(out / "checkpoint.pt", field, tuple(target.shape[:1]), config.steps, {"data": source, "rate": config.rate})
+    save_checkpoint(
+        out / "checkpoint.pt", field, tuple(target.shape[:1]), config.steps, {"data": source, "rate": config.rate}
+    )
     write_json(out / "results.json", results)
-    console.print(f"final PSNR {results['final_psnr']:.2f} dB (best {results['best_psnr']:.2f} dB), {history.seconds:.1f} s -> {out}")
+    console.print(
+        f"final PSNR {results['final_psnr']:.2f} dB (best {results['best_psnr']:.2f} dB), {history.seconds:.1f} s -> {out}"
+    )
     return results

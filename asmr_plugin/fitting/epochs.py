@@ -47,7 +47,9 @@ def fit_epochs(
     global_batch = config.batch * process.world_size
     steps_per_epoch = count // global_batch
     if steps_per_epoch == 0:
-        raise ValueError(f"--batch {config.batch} x {process.world_size} processes exceeds the signal's {count:,} samples")
+        raise ValueError(
+            f"--batch {config.batch} x {process.world_size} processes exceeds the signal's {count:,} samples"
+        )
     total_steps = max(1, math.ceil(config.epochs * steps_per_epoch))
     optimization = AdamCosine(model.parameters(), config.lr, total_steps)
     generator = torch.Generator().manual_seed(config.seed)  # the same permutations on every process
@@ -59,10 +61,21 @@ def fit_epochs(
             for first in range(0, steps_per_epoch * global_batch, global_batch):
                 if step == total_steps:
                     break
-                mine = permutation[first + process.rank * config.batch : first + (process.rank + 1) * config.batch].long()
-                loss = torch.nn.functional.mse_loss(model(grid_points(mine, shape).to(process.device)), values[mine].to(process.device))
+                mine = permutation[
+                    first + process.rank * config.batch : first + (process.rank + 1) * config.batch
+                ].long()
+                loss = torch.nn.functional.mse_loss(
+                    model(grid_points(mine, shape).to(process.device)), values[mine].to(process.device)
+                )
                 step = optimization.step(loss)
                 if step % 20 == 0 or step == total_steps:
                     losses.append((step, loss.item()))
-                    progress.update(task, completed=step, psnr=f"batch PSNR {-10 * math.log10(max(loss.item(), 1e-12)):.2f} dB")
-    return {"steps": total_steps, "steps_per_epoch": steps_per_epoch, "seconds": time.perf_counter() - start, "losses": losses}
+                    progress.update(
+                        task, completed=step, psnr=f"batch PSNR {-10 * math.log10(max(loss.item(), 1e-12)):.2f} dB"
+                    )
+    return {
+        "steps": total_steps,
+        "steps_per_epoch": steps_per_epoch,
+        "seconds": time.perf_counter() - start,
+        "losses": losses,
+    }

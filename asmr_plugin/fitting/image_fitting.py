@@ -27,7 +27,6 @@ from asmr_plugin.fitting.trainer import FitConfig, FitHistory, fit
 from asmr_plugin.macs import measured_macs
 
 
-
 @dataclass
 class FitImageConfig:
     """Fit an image with a coordinate network (defaults: the paper's Table 2 protocol)."""
@@ -144,7 +143,9 @@ def prepare(config: FitImageConfig, data: Path) -> Tuple[Float[Tensor, "H W C"],
     shape, channels = tuple(target.shape[:2]), target.shape[-1]
     torch.manual_seed(config.seed)
     bases = bases_for_image(config.bases, shape)
-    return target, build_field(config.model, shape, channels, bases, config.num_layers, config.hidden_dim, config.omega0)
+    return target, build_field(
+        config.model, shape, channels, bases, config.num_layers, config.hidden_dim, config.omega0
+    )
 
 
 def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> Dict[str, Any]:
@@ -155,7 +156,9 @@ def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> 
     device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     field, target = field.to(device), target.to(device)
     lr = config.lr if config.lr is not None else field.paper_lr
-    fit_config = FitConfig(steps=config.steps, lr=lr, batch_size=config.batch_size, seed=config.seed, progress=config.progress)
+    fit_config = FitConfig(
+        steps=config.steps, lr=lr, batch_size=config.batch_size, seed=config.seed, progress=config.progress
+    )
     macs = field.macs(shape)
     console.print(
         f"[bold]{config.model}[/] on {data} ({shape[0]}x{shape[1]}, {channels} channel(s)) on {device}: "
@@ -203,5 +206,9 @@ def image_protocol(config: FitImageConfig, lr: float) -> str:
         f"{config.steps} steps, "
         + ("full image per step" if config.batch_size is None else f"{config.batch_size} random pixels per step")
         + f", Adam lr {lr:g} cosine to 1e-6, downscale {config.downscale}, seed {config.seed}, "
-        + ("the paper's protocol" if paper_protocol else "a REDUCED protocol (the paper: 10000 full-image steps, no downscale)")
+        + (
+            "the paper's protocol"
+            if paper_protocol
+            else "a REDUCED protocol (the paper: 10000 full-image steps, no downscale)"
+        )
     )

@@ -15,7 +15,6 @@ from torch import Tensor
 from asmr_plugin.fitting.files import atomic_path
 
 
-
 def default_image() -> Path:
     """The Cameraman photo (512 x 512, grey) that scikit-image ships, used by the paper's Table 2."""
     import skimage.data
@@ -49,7 +48,9 @@ def _to_unit_range(image: Image.Image, path: Path) -> np.ndarray:
     elif mode == "F":
         pixels = np.asarray(image, dtype=np.float32)
         if pixels.min() < 0 or pixels.max() > 1:
-            raise ValueError(f"{path}: floating-point pixels must lie in [0, 1], found [{pixels.min()}, {pixels.max()}]")
+            raise ValueError(
+                f"{path}: floating-point pixels must lie in [0, 1], found [{pixels.min()}, {pixels.max()}]"
+            )
     else:  # CMYK, YCbCr, LAB, HSV
         return _to_unit_range(image.convert("RGB"), path)
     return pixels if pixels.ndim == 3 else pixels[..., None]

@@ -72,7 +72,9 @@ def default_megapixel_image() -> Path:
 
 
 @torch.no_grad()
-def evaluate(field: GridField, target: Float[Tensor, "H W C"], chunk: int, device: torch.device) -> Tuple[np.ndarray, float, float]:
+def evaluate(
+    field: GridField, target: Float[Tensor, "H W C"], chunk: int, device: torch.device
+) -> Tuple[np.ndarray, float, float]:
     """The reconstruction as uint8, its PSNR (from float predictions) and SSIM, rendered ``chunk`` pixels at a time.
 
     SSIM is the pixel-weighted mean over tiles of up to 2048 x 2048 (torchmetrics, Gaussian window),
@@ -117,7 +119,13 @@ def _run(config: FitMegapixelConfig, process: Process, console: Console) -> Dict
     shape, channels = (target.shape[0], target.shape[1]), target.shape[-1]
     torch.manual_seed(config.seed)  # the same initial weights on every process
     field = build_field(
-        config.model, shape, channels, config.bases, config.num_layers, config.hidden_dim, defaults=MEGAPIXEL_NETWORKS[config.model]
+        config.model,
+        shape,
+        channels,
+        config.bases,
+        config.num_layers,
+        config.hidden_dim,
+        defaults=MEGAPIXEL_NETWORKS[config.model],
     ).to(process.device)
     lr = config.lr if config.lr is not None else field.paper_lr
     out = None

@@ -65,7 +65,13 @@ def build_field(
     settings = {**(defaults or {}), **given}
     if model == "asmr":
         return asmr_field(
-            shape, channels, settings.get("bases"), num_layers, settings.get("hidden_dim"), settings.get("omega0"), option_prefix
+            shape,
+            channels,
+            settings.get("bases"),
+            num_layers,
+            settings.get("hidden_dim"),
+            settings.get("omega0"),
+            option_prefix,
         )
     try:
         return FIELDS[model](shape, out_dim=channels, **settings)
@@ -90,5 +96,3 @@ def asmr_field(
         )
     bases = bases or decomposition.auto_bases(shape, num_layers or DEFAULT_LEVELS)
     return ASMRField(bases, hidden_dim or 256, channels, omega0 or 30.0)
-
-

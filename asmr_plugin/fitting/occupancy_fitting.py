@@ -64,7 +64,11 @@ class FitOccupancyConfig:
 
 
 def sample_epoch(
-    occupancy: Bool[Tensor, "R R R"], surface: Float[Tensor, "S 3"], count: int, sigma: float, generator: torch.Generator
+    occupancy: Bool[Tensor, "R R R"],
+    surface: Float[Tensor, "S 3"],
+    count: int,
+    sigma: float,
+    generator: torch.Generator,
 ) -> Tuple[Float[Tensor, "N 3"], Float[Tensor, "N 1"]]:
     """``count`` points in voxel units (60% uniform, 20% on, 20% near the surface) and their occupancy."""
     resolution = occupancy.shape[0]
@@ -87,7 +91,9 @@ def build_occupancy_field(config: FitOccupancyConfig) -> GridField:
     return build_field("asmr", shape, 1, bases, config.num_layers, config.hidden_dim)
 
 
-def fit_shape(field: GridField, occupancy: Bool[Tensor, "R R R"], surface: Float[Tensor, "S 3"], config: FitOccupancyConfig) -> Dict[str, Any]:
+def fit_shape(
+    field: GridField, occupancy: Bool[Tensor, "R R R"], surface: Float[Tensor, "S 3"], config: FitOccupancyConfig
+) -> Dict[str, Any]:
     device = next(field.parameters()).device
     steps_per_epoch = math.ceil(config.points_per_epoch / config.batch)
     total = config.epochs * steps_per_epoch
@@ -100,7 +106,9 @@ def fit_shape(field: GridField, occupancy: Bool[Tensor, "R R R"], surface: Float
             points, labels = sample_epoch(occupancy, surface, config.points_per_epoch, config.near_sigma, generator)
             for first in range(0, points.shape[0], config.batch):
                 logits = field(points[first : first + config.batch].to(device))
-                loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels[first : first + config.batch].to(device))
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                    logits, labels[first : first + config.batch].to(device)
+                )
                 step = optimization.step(loss)
                 if step % 50 == 0 or step == total:
                     losses.append((step, loss.item()))
@@ -147,7 +155,8 @@ def run(config: FitOccupancyConfig, console: Console | None = None) -> Dict[str,
     build_occupancy_field(config)  # and the options checked
     name = "default-shapes" if config.data is None else Path(config.data).stem
     out = prepare_output_dir(
-        config.out or Path("outputs") / "fit_occupancy" / f"{name}-{config.model}-{time.strftime('%Y%m%d-%H%M%S')}", config.overwrite
+        config.out or Path("outputs") / "fit_occupancy" / f"{name}-{config.model}-{time.strftime('%Y%m%d-%H%M%S')}",
+        config.overwrite,
     )
     device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     runs = []
@@ -156,8 +165,10 @@ def run(config: FitOccupancyConfig, console: Console | None = None) -> Dict[str,
         surface = surface_points(mesh, 100_000, config.seed)
         torch.manual_seed(config.seed)
         field = build_occupancy_field(config).to(device)
-        console.print(f"[bold]{config.model}[/] on {shape_name} ({config.resolution}^3, {occupancy.float().mean():.1%} occupied): "
-                      f"{field.num_params():,} params, {field.macs().with_bias:,.1f} MACs/voxel")
+        console.print(
+            f"[bold]{config.model}[/] on {shape_name} ({config.resolution}^3, {occupancy.float().mean():.1%} occupied): "
+            f"{field.num_params():,} params, {field.macs().with_bias:,.1f} MACs/voxel"
+        )
         history = fit_shape(field, occupancy, surface, config)
         with torch.no_grad():
             logits = field.render()[..., 0].cpu()
@@ -169,11 +180,18 @@ def run(config: FitOccupancyConfig, console: Console | None = None) -> Dict[str,
         else:
             console.print("[yellow]the fit predicts no occupied voxel: no surface.ply (try a lower --lr)")
         plot_preview(shape_out / "preview.png", surface_mesh, f"{config.model} on {shape_name}: IoU {shape_iou:.4f}")
-        save_checkpoint(shape_out / "checkpoint.pt", field, (config.resolution,) * 3, history["steps"], {"shape": shape_name})
+        save_checkpoint(
+            shape_out / "checkpoint.pt", field, (config.resolution,) * 3, history["steps"], {"shape": shape_name}
+        )
         result = {
-            "data": shape_name, "model": config.model, "shape": [config.resolution] * 3, "iou": shape_iou,
-            "occupied_fraction": occupancy.float().mean().item(), "surface_triangles": len(surface_mesh.triangles),
-            **history, **run_record(field, (config.resolution,) * 3, device, config),
+            "data": shape_name,
+            "model": config.model,
+            "shape": [config.resolution] * 3,
+            "iou": shape_iou,
+            "occupied_fraction": occupancy.float().mean().item(),
+            "surface_triangles": len(surface_mesh.triangles),
+            **history,
+            **run_record(field, (config.resolution,) * 3, device, config),
         }
         write_json(shape_out / "results.json", result)
         console.print(f"IoU {shape_iou:.4f}, {history['seconds']:.1f} s -> {shape_out}")
@@ -181,6 +199,10 @@ def run(config: FitOccupancyConfig, console: Console | None = None) -> Dict[str,
     protocol = (
         f"{config.epochs} epochs of {config.points_per_epoch:,} points (60% uniform, 20% surface, 20% near, sigma {config.near_sigma}), "
         f"batch {config.batch}, BCE, Adam lr {config.lr:g} cosine to 1e-6, grid {config.resolution}^3"
-        + ("" if config.epochs == 200 and config.points_per_epoch == 250_000 else ", a REDUCED protocol (the paper: 200 epochs of 250K)")
+        + (
+            ""
+            if config.epochs == 200 and config.points_per_epoch == 250_000
+            else ", a REDUCED protocol (the paper: 200 epochs of 250K)"
+        )
     )
     return write_summary(out, config.model, Path(config.data or "default shapes"), protocol, runs, ("iou",), console)

@@ -90,7 +90,9 @@ def extract_surface(logits: Float[Tensor, "R R R"]) -> o3d.geometry.TriangleMesh
     if padded.max() <= 0:
         return o3d.geometry.TriangleMesh()
     vertices, faces, _, _ = measure.marching_cubes(padded, level=0.0)
-    mesh = o3d.geometry.TriangleMesh(o3d.utility.Vector3dVector((vertices - 0.5) / resolution), o3d.utility.Vector3iVector(faces))
+    mesh = o3d.geometry.TriangleMesh(
+        o3d.utility.Vector3dVector((vertices - 0.5) / resolution), o3d.utility.Vector3iVector(faces)
+    )
     mesh.compute_vertex_normals()
     return mesh
 

@@ -39,7 +39,13 @@ def run_record(field: GridField, shape: Sequence[int], device: torch.device | st
 
 
 def write_summary(
-    out: Path, model: str, folder: Path, protocol: str, runs: List[Dict[str, Any]], metrics: Sequence[str], console: Console
+    out: Path,
+    model: str,
+    folder: Path,
+    protocol: str,
+    runs: List[Dict[str, Any]],
+    metrics: Sequence[str],
+    console: Console,
 ) -> Dict[str, Any]:
     """Write summary.json and summary.md into ``out`` for the per-signal ``runs`` and return the summary."""
     statistics = {key: mean_std([run[key] for run in runs]) for key in metrics}
@@ -48,7 +54,11 @@ def write_summary(
         "model": model,
         "signals": len(runs),
         "protocol": protocol,
-        **{f"{key.removeprefix('final_')}_{stat}": value for key, pair in statistics.items() for stat, value in zip(("mean", "std"), pair)},
+        **{
+            f"{key.removeprefix('final_')}_{stat}": value
+            for key, pair in statistics.items()
+            for stat, value in zip(("mean", "std"), pair)
+        },
         "params": sorted({run["params"] for run in runs}),
         "macs_with_bias": sorted({run["macs_with_bias"] for run in runs}),
         "macs_weights": sorted({run["macs_weights"] for run in runs}),
@@ -56,7 +66,9 @@ def write_summary(
         "device": runs[0]["device"],
         "torch_threads": runs[0]["torch_threads"],
         "notes": "Metrics are final values (after the last step); std is the population std (ddof 0) over signals.",
-        "runs": [{key: run[key] for key in ("data", "shape", "best_psnr", "seconds", *metrics) if key in run} for run in runs],
+        "runs": [
+            {key: run[key] for key in ("data", "shape", "best_psnr", "seconds", *metrics) if key in run} for run in runs
+        ],
     }
     labels = [METRICS[key][0] for key in metrics]
     lines = [
@@ -88,7 +100,10 @@ def write_summary(
         temporary.write_text("\n".join(lines))
     console.print(
         f"{len(runs)} signals: "
-        + ", ".join(f"{METRICS[key][0]} {mean:{METRICS[key][1]}} ± {std:{METRICS[key][1]}}" for key, (mean, std) in statistics.items())
+        + ", ".join(
+            f"{METRICS[key][0]} {mean:{METRICS[key][1]}} ± {std:{METRICS[key][1]}}"
+            for key, (mean, std) in statistics.items()
+        )
         + f" -> {out}"
     )
     return summary

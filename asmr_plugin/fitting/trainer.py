@@ -125,7 +125,9 @@ def fit(field_: GridField, target: Float[Tensor, "*shape C"], config: FitConfig)
                 logged.append(10 * torch.log10((high - low) ** 2 / clamped_mse))
                 history.steps.append(step)
             else:
-                coords = (torch.rand(config.batch_size, len(shape), generator=generator, device=target.device) * sizes).floor()
+                coords = (
+                    torch.rand(config.batch_size, len(shape), generator=generator, device=target.device) * sizes
+                ).floor()
                 values = target[tuple(coords.long().unbind(-1))]
                 loss = torch.nn.functional.mse_loss(field_(coords), values)
                 if step % eval_every == 0:

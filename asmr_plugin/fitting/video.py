@@ -63,7 +63,9 @@ def _resized(frame: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
     return resized[..., None] if resized.ndim == 2 else resized
 
 
-def pan_across_chelsea(frames: int = 24, height: int = 128, width: int = 160, step: int = 12) -> Float[Tensor, "T H W 3"]:
+def pan_across_chelsea(
+    frames: int = 24, height: int = 128, width: int = 160, step: int = 12
+) -> Float[Tensor, "T H W 3"]:
     """A short default video: a window panning across the ``chelsea`` cat photo that scikit-image ships."""
     import skimage.data
 

@@ -73,7 +73,9 @@ class FitVideoConfig:
 def render_frames(field: GridField, shape: Tuple[int, int, int], device: torch.device) -> Float[Tensor, "T H W C"]:
     """The video frame by frame (the forward shares each layer between the pixels of a cell)."""
     height, width = shape[1:]
-    pixels = rearrange(torch.stack(torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij"), -1), "h w d -> (h w) d")
+    pixels = rearrange(
+        torch.stack(torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij"), -1), "h w d -> (h w) d"
+    )
     frames = []
     for t in range(shape[0]):
         coords = torch.cat([torch.full((pixels.shape[0], 1), t), pixels], dim=-1).float().to(device)
@@ -88,11 +90,21 @@ def run(config: FitVideoConfig, console: Console | None = None) -> Dict[str, Any
     console = console or Console()
     process = start_process(config.device)
     try:
-        video = pan_across_chelsea() if config.data is None else load_video(config.data, config.frames, config.stride, config.resize)
+        video = (
+            pan_across_chelsea()
+            if config.data is None
+            else load_video(config.data, config.frames, config.stride, config.resize)
+        )
         shape = tuple(video.shape[:3])
         torch.manual_seed(config.seed)
         field = build_field(
-            config.model, shape, video.shape[-1], config.bases, config.num_layers, config.hidden_dim, defaults=VIDEO_NETWORKS[config.model]
+            config.model,
+            shape,
+            video.shape[-1],
+            config.bases,
+            config.num_layers,
+            config.hidden_dim,
+            defaults=VIDEO_NETWORKS[config.model],
         ).to(process.device)
         lr = config.lr if config.lr is not None else field.paper_lr
         source = "a pan across chelsea" if config.data is None else str(config.data)
@@ -117,7 +129,13 @@ def run(config: FitVideoConfig, console: Console | None = None) -> Dict[str, Any
 
 
 def write_outputs(
-    config: FitVideoConfig, field: GridField, video: Tensor, history: Dict[str, Any], source: str, out: Path, console: Console
+    config: FitVideoConfig,
+    field: GridField,
+    video: Tensor,
+    history: Dict[str, Any],
+    source: str,
+    out: Path,
+    console: Console,
 ) -> Dict[str, Any]:
     device = next(field.parameters()).device
     shape = tuple(video.shape[:3])
@@ -145,5 +163,7 @@ def write_outputs(
     save_image(out / "side_by_side.png", side_by_side(video[middle], reconstruction[middle]))
     save_checkpoint(out / "checkpoint.pt", field, shape, history["steps"], {"data": source})
     write_json(out / "results.json", results)
-    console.print(f"PSNR {psnr_mean:.2f} ± {psnr_std:.2f} dB, SSIM {ssim_mean:.4f} ± {ssim_std:.4f} over {shape[0]} frames -> {out}")
+    console.print(
+        f"PSNR {psnr_mean:.2f} ± {psnr_std:.2f} dB, SSIM {ssim_mean:.4f} ± {ssim_std:.4f} over {shape[0]} frames -> {out}"
+    )
     return results

@@ -60,7 +60,10 @@ class ImagePlane:
             return False
         same = [
             torch.allclose(camera.camera_to_worlds, reference.camera_to_worlds, atol=1e-5),
-            *(torch.allclose(getattr(camera, name), getattr(reference, name), atol=1e-3) for name in ("fx", "fy", "cx", "cy")),
+            *(
+                torch.allclose(getattr(camera, name), getattr(reference, name), atol=1e-3)
+                for name in ("fx", "fy", "cx", "cy")
+            ),
             bool((camera.width == reference.width).all() and (camera.height == reference.height).all()),
         ]
         distortion = camera.distortion_params
@@ -75,7 +78,9 @@ class ImagePlane:
         """
         dz = directions[..., 2]
         parallel = dz.abs() < 1e-12
-        distance = torch.where(parallel, torch.zeros_like(dz), -origins[..., 2] / torch.where(parallel, torch.ones_like(dz), dz))
+        distance = torch.where(
+            parallel, torch.zeros_like(dz), -origins[..., 2] / torch.where(parallel, torch.ones_like(dz), dz)
+        )
         points = origins + distance[..., None] * directions
         column = points[..., 0] / self.pixel_size + self.width / 2
         row = -points[..., 1] / self.pixel_size + self.height / 2
@@ -109,7 +114,9 @@ class SingleImageDataParser(DataParser):
         return DataparserOutputs(
             image_filenames=[self.config.data],
             cameras=plane.training_camera(),
-            scene_box=SceneBox(aabb=torch.tensor([[-half_width, -half_height, -0.05], [half_width, half_height, 0.05]])),
+            scene_box=SceneBox(
+                aabb=torch.tensor([[-half_width, -half_height, -0.05], [half_width, half_height, 0.05]])
+            ),
             metadata={"image": self.image, "image_plane": plane, "channels": channels},
         )
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import torch
 from nerfstudio.engine.trainer import TrainerConfig
 
-from asmr_plugin.fitting.networks import build_field
 from asmr_plugin.fitting.images import load_image
+from asmr_plugin.fitting.networks import build_field
 from asmr_plugin.nerfstudio.model import MODEL_OPTIONS, ImageFieldModelConfig
 from asmr_plugin.nerfstudio.schedulers import CosineAnnealingSchedulerConfig
 

@@ -59,7 +59,14 @@ def test_counts_at_the_papers_configurations(build, params, macs_weights, macs_w
 
 def test_default_learning_rates_are_the_papers():
     assert {name: FIELDS[name].paper_lr for name in FIELDS} == {
-        "asmr": 1e-4, "siren": 1e-4, "ffn": 1e-3, "mfn": 1e-2, "wire": 1e-3, "kilonerf": 5e-4, "loe": 1e-2, "ngp": 1e-2,
+        "asmr": 1e-4,
+        "siren": 1e-4,
+        "ffn": 1e-3,
+        "mfn": 1e-2,
+        "wire": 1e-3,
+        "kilonerf": 5e-4,
+        "loe": 1e-2,
+        "ngp": 1e-2,
     }
 
 
@@ -141,7 +148,12 @@ def test_kilonerf_render_gradients_equal_forward():
 def test_loe_tiles_at_borders_follow_the_digits():
     field = LoEField((8, 8), bases=[[4, 2], [4, 2]])  # layer 0: tile floor(x / 2), layer 1: x mod 2
     coords = torch.tensor([[1.999, 0.0], [2.0, 0.0], [3.0, 5.0], [7.0, 7.0]])
-    assert field.tiles_of(coords).tolist() == [[0, 2], [4, 0], [6, 3], [15, 3]]  # flat index: H digit * 4 (or 2) + W digit
+    assert field.tiles_of(coords).tolist() == [
+        [0, 2],
+        [4, 0],
+        [6, 3],
+        [15, 3],
+    ]  # flat index: H digit * 4 (or 2) + W digit
 
 
 def test_loe_render_gradients_equal_forward():

@@ -79,15 +79,28 @@ def test_fit_audio_script_writes_outputs_and_a_folder_summary(tmp_path):
     folder.mkdir()
     tone(folder / "a.wav", rate=16_000, seconds=0.1)
     tone(folder / "b.flac", rate=22_050, seconds=0.1, frequency=220)
-    command = [sys.executable, str(ROOT / "scripts" / "fit_audio.py"), "--data", str(folder), "--seconds", "0.05",
-               "--steps", "3", "--out", str(tmp_path / "out"), "--no-progress"]
+    command = [
+        sys.executable,
+        str(ROOT / "scripts" / "fit_audio.py"),
+        "--data",
+        str(folder),
+        "--seconds",
+        "0.05",
+        "--steps",
+        "3",
+        "--out",
+        str(tmp_path / "out"),
+        "--no-progress",
+    ]
     subprocess.run(command, check=True, capture_output=True, text=True)
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["signals"] == 2 and "REDUCED" in summary["protocol"]
     assert [run_["shape"] for run_ in summary["runs"]] == [[800], [800]]
     assert soundfile.info(str(tmp_path / "out" / "b" / "reconstruction.wav")).frames == 800
     assert (tmp_path / "out" / "a" / "waveform.png").exists() and (tmp_path / "out" / "a" / "checkpoint.pt").exists()
-    failed = subprocess.run(command[:2] + ["--data", str(folder / "a.wav"), "--seconds", "5"], capture_output=True, text=True)
+    failed = subprocess.run(
+        command[:2] + ["--data", str(folder / "a.wav"), "--seconds", "5"], capture_output=True, text=True
+    )
     assert failed.returncode != 0 and "--pad" in failed.stderr
 
 

@@ -79,7 +79,17 @@ def test_run_writes_every_output(tmp_path):
     out = tmp_path / "out"
     assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "psnr.png", "reconstruction.png", "results.json"]
     saved = json.loads((out / "results.json").read_text())
-    for key in ("final_psnr", "best_psnr", "ssim", "params", "macs_weights", "macs_with_bias", "steps", "seconds", "device"):
+    for key in (
+        "final_psnr",
+        "best_psnr",
+        "ssim",
+        "params",
+        "macs_weights",
+        "macs_with_bias",
+        "steps",
+        "seconds",
+        "device",
+    ):
         assert saved[key] == results[key]
     assert load_image(out / "reconstruction.png").shape == (13, 21, 3)
     checkpoint = load_checkpoint(out / "checkpoint.pt")
@@ -122,8 +132,21 @@ def test_existing_output_is_never_overwritten_without_consent(tmp_path):
 
 def test_script_with_preset_and_override(tmp_path):
     image = write_test_image(tmp_path / "image.png", (32, 32))
-    command = [sys.executable, str(ROOT / "scripts" / "fit_image.py"), "--preset", "cameraman-siren3", "--data", str(image),
-               "--steps", "3", "--hidden-dim", "16", "--out", str(tmp_path / "out"), "--no-progress"]
+    command = [
+        sys.executable,
+        str(ROOT / "scripts" / "fit_image.py"),
+        "--preset",
+        "cameraman-siren3",
+        "--data",
+        str(image),
+        "--steps",
+        "3",
+        "--hidden-dim",
+        "16",
+        "--out",
+        str(tmp_path / "out"),
+        "--no-progress",
+    ]
     subprocess.run(command, check=True, capture_output=True, text=True)
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert results["model"] == "siren" and results["init_kwargs"]["num_layers"] == 3 and results["steps"] == 3
@@ -174,4 +197,3 @@ def test_downscale_is_a_box_filter():
     assert downscale_image(torch.zeros(5, 7, 3), 2).shape == (2, 3, 3)
     with pytest.raises(ValueError, match="--downscale"):
         downscale_image(image, 0)
-

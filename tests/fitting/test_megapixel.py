@@ -72,7 +72,9 @@ def test_chunked_evaluation_equals_whole_image_metrics():
 
 def test_run_writes_outputs(tmp_path):
     image = smooth_rgb_image(tmp_path / "big.png")
-    config = FitMegapixelConfig(data=image, epochs=3, batch=256, hidden_dim=16, lr=1e-3, out=tmp_path / "out", progress=False)
+    config = FitMegapixelConfig(
+        data=image, epochs=3, batch=256, hidden_dim=16, lr=1e-3, out=tmp_path / "out", progress=False
+    )
     results = run(config)
     saved = json.loads((tmp_path / "out" / "results.json").read_text())
     assert saved["final_psnr"] == pytest.approx(results["final_psnr"]) and saved["steps"] == 3 * (40 * 48 // 256)
@@ -86,10 +88,20 @@ def test_two_processes_equal_one_process_with_both_batches(tmp_path):
     script = str(ROOT / "scripts" / "fit_megapixel.py")
     environment = {**os.environ, "OMP_NUM_THREADS": "1"}
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
-    subprocess.run(torchrun + [script, *common, "--batch", "128", "--out", str(tmp_path / "two")], check=True, env=environment,
-                   capture_output=True, text=True)
-    subprocess.run([sys.executable, script, *common, "--batch", "256", "--out", str(tmp_path / "one")], check=True, env=environment,
-                   capture_output=True, text=True)
+    subprocess.run(
+        torchrun + [script, *common, "--batch", "128", "--out", str(tmp_path / "two")],
+        check=True,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    subprocess.run(
+        [sys.executable, script, *common, "--batch", "256", "--out", str(tmp_path / "one")],
+        check=True,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
     two = torch.load(tmp_path / "two" / "checkpoint.pt", weights_only=True)
     one = torch.load(tmp_path / "one" / "checkpoint.pt", weights_only=True)
     assert two["step"] == one["step"] == 2 * math.floor(40 * 48 / 256)

@@ -11,7 +11,15 @@ import pytest
 import torch
 
 from asmr_plugin.fitting.occupancy_fitting import FitOccupancyConfig, run, sample_epoch
-from asmr_plugin.fitting.shapes import MARGIN, extract_surface, iou, load_mesh, occupancy_grid, save_mesh, surface_points
+from asmr_plugin.fitting.shapes import (
+    MARGIN,
+    extract_surface,
+    iou,
+    load_mesh,
+    occupancy_grid,
+    save_mesh,
+    surface_points,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,7 +75,9 @@ def test_iou_on_known_grids():
 def test_sampling_mixes_uniform_surface_and_near_points(tmp_path):
     mesh = load_mesh(write_sphere(tmp_path / "s.ply"))
     occupancy = occupancy_grid(mesh, 32)
-    points, labels = sample_epoch(occupancy, surface_points(mesh, 5000, 0), 10_000, 0.01, torch.Generator().manual_seed(0))
+    points, labels = sample_epoch(
+        occupancy, surface_points(mesh, 5000, 0), 10_000, 0.01, torch.Generator().manual_seed(0)
+    )
     assert points.shape == (10_000, 3) and labels.shape == (10_000, 1)
     distance = ((points / 32 - 0.5).norm(dim=-1) - (0.5 - MARGIN)).abs()
     assert (distance[6000:8000] < 0.01).float().mean() > 0.99  # on the surface
@@ -80,7 +90,7 @@ def test_extracted_surface_of_a_ball_and_of_nothing(tmp_path):
     grid = torch.stack(torch.meshgrid(coords, coords, coords, indexing="ij"), -1)
     logits = 0.3 - (grid - 0.5).norm(dim=-1)  # a ball of radius 0.3
     mesh = extract_surface(logits)
-    radii = ((torch.tensor(mesh.vertices) - 0.5).norm(dim=-1))
+    radii = (torch.tensor(mesh.vertices) - 0.5).norm(dim=-1)
     assert radii.mean().item() == pytest.approx(0.3, abs=0.02)
     save_mesh(tmp_path / "ball.ply", mesh)
     assert len(o3d.io.read_triangle_mesh(str(tmp_path / "ball.ply")).triangles) == len(mesh.triangles)
@@ -89,10 +99,27 @@ def test_extracted_surface_of_a_ball_and_of_nothing(tmp_path):
 
 def test_fit_occupancy_script_writes_outputs_and_learns(tmp_path):
     write_sphere(tmp_path / "sphere.ply")
-    command = [sys.executable, str(ROOT / "scripts" / "fit_occupancy.py"), "--data", str(tmp_path / "sphere.ply"), "--resolution", "32",
-               "--epochs", "10", "--points-per-epoch", "40000", "--hidden-dim", "64", "--out", str(tmp_path / "out"), "--no-progress"]
+    command = [
+        sys.executable,
+        str(ROOT / "scripts" / "fit_occupancy.py"),
+        "--data",
+        str(tmp_path / "sphere.ply"),
+        "--resolution",
+        "32",
+        "--epochs",
+        "10",
+        "--points-per-epoch",
+        "40000",
+        "--hidden-dim",
+        "64",
+        "--out",
+        str(tmp_path / "out"),
+        "--no-progress",
+    ]
     subprocess.run(command, check=True, capture_output=True, text=True)
     results = json.loads((tmp_path / "out" / "sphere" / "results.json").read_text())
     assert results["iou"] > 0.6 and results["steps"] == 10 * 10  # 0.76 measured; an untrained field scores ~0.02
-    assert (tmp_path / "out" / "sphere" / "preview.png").exists() and (tmp_path / "out" / "sphere" / "surface.ply").exists()
+    assert (tmp_path / "out" / "sphere" / "preview.png").exists() and (
+        tmp_path / "out" / "sphere" / "surface.ply"
+    ).exists()
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["iou_mean"] == pytest.approx(results["iou"])

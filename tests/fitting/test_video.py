@@ -66,14 +66,31 @@ def test_default_clip_pans_across_the_cat():
 
 def test_fit_video_script_on_a_tiny_gif(tmp_path):
     save_video(tmp_path / "clip.gif", moving_square())
-    command = [sys.executable, str(ROOT / "scripts" / "fit_video.py"), "--data", str(tmp_path / "clip.gif"), "--epochs", "4",
-               "--batch", "256", "--hidden-dim", "16", "--gif", "--out", str(tmp_path / "out"), "--no-progress"]
+    command = [
+        sys.executable,
+        str(ROOT / "scripts" / "fit_video.py"),
+        "--data",
+        str(tmp_path / "clip.gif"),
+        "--epochs",
+        "4",
+        "--batch",
+        "256",
+        "--hidden-dim",
+        "16",
+        "--gif",
+        "--out",
+        str(tmp_path / "out"),
+        "--no-progress",
+    ]
     subprocess.run(command, check=True, capture_output=True, text=True)
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert results["shape"] == [6, 16, 20] and len(results["frame_psnr"]) == 6
     assert results["psnr_mean"] == pytest.approx(np.mean(results["frame_psnr"]))
     assert load_video(tmp_path / "out" / "reconstruction.gif").shape == (6, 16, 20, 3)
     assert Image.open(tmp_path / "out" / "side_by_side.png").size == (40, 16)
-    failed = subprocess.run(command[:2] + ["--data", str(tmp_path / "clip.gif"), "--bases", "2,2", "--out", str(tmp_path / "bad")],
-                            capture_output=True, text=True)
+    failed = subprocess.run(
+        command[:2] + ["--data", str(tmp_path / "clip.gif"), "--bases", "2,2", "--out", str(tmp_path / "bad")],
+        capture_output=True,
+        text=True,
+    )
     assert failed.returncode != 0 and "--bases" in failed.stderr and not (tmp_path / "bad").exists()

@@ -62,7 +62,13 @@ def test_viewer_camera_sees_the_plane_from_an_angle(tmp_path):
     model.eval()
     tilted = Cameras(
         camera_to_worlds=torch.tensor([[[1.0, 0, 0, 0.3], [0, 0.9397, -0.342, -0.8], [0, 0.342, 0.9397, 2.2]]]),
-        fx=40.0, fy=40.0, cx=32.0, cy=24.0, width=64, height=48, camera_type=CameraType.PERSPECTIVE,
+        fx=40.0,
+        fy=40.0,
+        cx=32.0,
+        cy=24.0,
+        width=64,
+        height=48,
+        camera_type=CameraType.PERSPECTIVE,
     )
     out = model.get_outputs_for_camera(tilted)
     assert out["rgb"].shape == (48, 64, 3) and out["depth"].shape == (48, 64, 1)
@@ -107,9 +113,14 @@ NS_TRAIN = [sys.executable, "-m", "nerfstudio.scripts.train"]
     [
         (["--data", "{tmp}/missing.png"], "missing.png does not exist"),
         (["--data", "{tmp}/notes.png"], "notes.png is not a readable image"),
-        (["--data", "{tmp}/image.png", "--pipeline.model.bases", "2,2"], "--pipeline.model.bases do not fit the signal"),
-        (["--data", "{tmp}/image.png", "--pipeline.model.num-layers", "3", "--pipeline.model.bases", "4,4"],
-         "--pipeline.model.num-layers 3 disagrees"),
+        (
+            ["--data", "{tmp}/image.png", "--pipeline.model.bases", "2,2"],
+            "--pipeline.model.bases do not fit the signal",
+        ),
+        (
+            ["--data", "{tmp}/image.png", "--pipeline.model.num-layers", "3", "--pipeline.model.bases", "4,4"],
+            "--pipeline.model.num-layers 3 disagrees",
+        ),
     ],
 )
 def test_bad_inputs_fail_before_anything_is_written(tmp_path, arguments, message):

@@ -123,8 +123,17 @@ def test_ns_viewer_loads_a_trained_run(tmp_path):
     """ns-viewer --load-config starts its server on the checkpoint (it then serves until stopped)."""
     base = train(method_config("asmr-image", tmp_path, tiny_image(tmp_path / "tiny.png")))
     port = free_port()
-    command = [sys.executable, "-m", "nerfstudio.scripts.viewer.run_viewer", "--load-config", str(base / "config.yml"),
-               "--viewer.websocket-host", "127.0.0.1", "--viewer.websocket-port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "nerfstudio.scripts.viewer.run_viewer",
+        "--load-config",
+        str(base / "config.yml"),
+        "--viewer.websocket-host",
+        "127.0.0.1",
+        "--viewer.websocket-port",
+        str(port),
+    ]
     viewer = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline, lines = time.monotonic() + 240, []
