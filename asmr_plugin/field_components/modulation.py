@@ -31,11 +31,15 @@ class HierarchicalModulation(FieldComponent):
     def num_modulators(self) -> int:
         return self.weight.shape[0]
 
-    def level(self, level: int, digits: Float[Tensor, "*batch D"]) -> Float[Tensor, "*batch H"]:
-        """M_level(x_level) for levels 1 .. L-1."""
+    def level_weight(self, level: int) -> Float[Tensor, "H D"]:
+        """omega0 * W_M for levels 1 .. L-1: M_level(x) = level_weight(level) @ x."""
         if not 1 <= level <= self.num_modulators:
             raise IndexError(f"modulated levels are 1..{self.num_modulators}, got {level}")
-        return self.omega0 * einsum(digits, self.weight[level - 1], "... d, h d -> ... h")
+        return self.omega0 * self.weight[level - 1]
+
+    def level(self, level: int, digits: Float[Tensor, "*batch D"]) -> Float[Tensor, "*batch H"]:
+        """M_level(x_level) for levels 1 .. L-1."""
+        return einsum(digits, self.level_weight(level), "... d, h d -> ... h")
 
     def forward(self, digits: Float[Tensor, "*batch Lm1 D"]) -> Float[Tensor, "*batch Lm1 H"]:
         """The shifts of every modulated level, from the digits of levels 1 .. L-1."""

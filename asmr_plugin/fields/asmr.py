@@ -136,8 +136,8 @@ class ASMRField(GridField):
                 rows, at = owner[representative], representative
             else:
                 finer_owner, rows, at = None, owner, slice(None)  # the last sine layer runs per point
-            shift = layer.omega0 * self.modulation.level(level, digits[at, level])
-            z, owner = torch.sin(pre_activation[rows] + shift), finer_owner
+            shift_weight = layer.omega0 * self.modulation.level_weight(level)  # scale the [H, D] weight, not [N, H]
+            z, owner = torch.sin(torch.addmm(pre_activation[rows], digits[at, level], shift_weight.T)), finer_owner
         return self.output(z).reshape(*coords.shape[:-1], self.out_dim)
 
     def _distinct_cells(self, cells: Int[Tensor, "N D"], level: int) -> tuple[Int[Tensor, "U"], Int[Tensor, "N"]]:
