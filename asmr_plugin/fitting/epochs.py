@@ -20,6 +20,15 @@ def grid_points(indices: Int[Tensor, "N"], shape: Sequence[int]) -> Float[Tensor
     return torch.stack(torch.unravel_index(indices, tuple(shape)), dim=-1).float()
 
 
+def full_steps_per_epoch(count: int, batch: int, world_size: int) -> int:
+    """Whole global batches in one pass over ``count`` samples; a ValueError when there is none."""
+    if batch < 1 or count < batch * world_size:
+        raise ValueError(
+            f"--batch {batch} x {world_size} processes must be between 1 and the signal's {count:,} samples"
+        )
+    return count // (batch * world_size)
+
+
 @dataclass
 class EpochConfig:
     """Random-batch training counted in epochs (passes over every sample)."""
@@ -45,11 +54,7 @@ def fit_epochs(
     """
     count = values.shape[0]
     global_batch = config.batch * process.world_size
-    steps_per_epoch = count // global_batch
-    if steps_per_epoch == 0:
-        raise ValueError(
-            f"--batch {config.batch} x {process.world_size} processes exceeds the signal's {count:,} samples"
-        )
+    steps_per_epoch = full_steps_per_epoch(count, config.batch, process.world_size)
     total_steps = max(1, math.ceil(config.epochs * steps_per_epoch))
     optimization = AdamCosine(model.parameters(), config.lr, total_steps)
     generator = torch.Generator().manual_seed(config.seed)  # the same permutations on every process

@@ -22,7 +22,7 @@ from torch.nn.parallel import DistributedDataParallel
 from asmr_plugin.fields import GridField
 from asmr_plugin.fitting.checkpoint import save_checkpoint
 from asmr_plugin.fitting.distributed import Process, start_process
-from asmr_plugin.fitting.epochs import EpochConfig, fit_epochs, grid_points
+from asmr_plugin.fitting.epochs import EpochConfig, fit_epochs, full_steps_per_epoch, grid_points
 from asmr_plugin.fitting.files import atomic_path, prepare_output_dir, write_json
 from asmr_plugin.fitting.images import load_image
 from asmr_plugin.fitting.metrics import ssim
@@ -128,6 +128,7 @@ def _run(config: FitMegapixelConfig, process: Process, console: Console) -> Dict
         defaults=MEGAPIXEL_NETWORKS[config.model],
     ).to(process.device)
     lr = config.lr if config.lr is not None else field.paper_lr
+    full_steps_per_epoch(shape[0] * shape[1], config.batch, process.world_size)  # before anything is written
     out = None
     if process.is_main:
         default = Path("outputs") / "fit_megapixel" / f"{data.stem}-{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from torch.nn.parallel import DistributedDataParallel
 from asmr_plugin.fields import GridField
 from asmr_plugin.fitting.checkpoint import save_checkpoint
 from asmr_plugin.fitting.distributed import start_process
-from asmr_plugin.fitting.epochs import EpochConfig, fit_epochs
+from asmr_plugin.fitting.epochs import EpochConfig, fit_epochs, full_steps_per_epoch
 from asmr_plugin.fitting.files import prepare_output_dir, write_json
 from asmr_plugin.fitting.images import save_image
 from asmr_plugin.fitting.metrics import psnr, ssim
@@ -108,6 +109,7 @@ def run(config: FitVideoConfig, console: Console | None = None) -> Dict[str, Any
         ).to(process.device)
         lr = config.lr if config.lr is not None else field.paper_lr
         source = "a pan across chelsea" if config.data is None else str(config.data)
+        full_steps_per_epoch(math.prod(shape), config.batch, process.world_size)  # before anything is written
         out = None
         if process.is_main:
             name = "chelsea-pan" if config.data is None else Path(config.data).stem

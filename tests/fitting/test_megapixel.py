@@ -54,8 +54,17 @@ def test_every_epoch_visits_each_pixel_once_in_a_fresh_order():
 
 
 def test_a_batch_larger_than_the_image_is_a_clear_error():
-    with pytest.raises(ValueError, match="--batch 100 x 1 processes exceeds the signal's 80 samples"):
+    with pytest.raises(ValueError, match="--batch 100 x 1 processes must be between 1 and the signal's 80 samples"):
         fit_epochs(Recorder(), torch.rand(80, 3), (8, 10), EpochConfig(1, 100, 1e-3, progress=False), Process())
+
+
+def test_run_refuses_a_batch_larger_than_the_image_before_writing(tmp_path):
+    config = FitMegapixelConfig(
+        data=smooth_rgb_image(tmp_path / "big.png"), batch=10_000, out=tmp_path / "out", progress=False
+    )
+    with pytest.raises(ValueError, match="--batch 10000"):
+        run(config)
+    assert not (tmp_path / "out").exists()
 
 
 def test_chunked_evaluation_equals_whole_image_metrics():
