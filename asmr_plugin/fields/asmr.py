@@ -199,10 +199,10 @@ class ASMRField(GridField):
 
         sin_coarse, cos_coarse = sin_cos(coarse)
         sin_fine, cos_fine = sin_cos(fine)
-        out = torch.addmm(flat(sin_coarse) @ table(cos_fine), flat(cos_coarse), table(sin_fine))
+        out = (flat(sin_coarse) @ table(cos_fine)).addmm_(flat(cos_coarse), table(sin_fine))  # in place: one buffer
+        out.view(-1, self.out_dim).add_(self.output.bias)
         sizes = dict(zip(cells.split(), coarse.shape[:-1])) | dict(zip(digits.split(), fine.shape[:-1]))
-        grid = rearrange(out, f"({cells}) ({digits} o) -> {_merged_axis_names(num_axes)} o", **sizes)
-        return grid + self.output.bias
+        return rearrange(out, f"({cells}) ({digits} o) -> {_merged_axis_names(num_axes)} o", **sizes)
 
     def macs(self, shape: Sequence[int] | None = None) -> MacCount:
         return asmr_macs(self.bases, self.hidden_dim, self.out_dim, self.check_shape(shape))
