@@ -17,6 +17,8 @@ class SIRENField(GridField):
     """SIREN on a grid of ``shape``: ``num_layers`` linear layers, all but the last followed by a sine.
 
     Coordinates in pixel/sample units are mapped to [-1, 1] per axis (first sample -> -1, last -> 1).
+    ``first_omega0`` (default: ``omega0``) is the first layer's frequency; Sitzmann et al. use 3000
+    for audio, whose 2 s clips hold far higher frequencies per unit of [-1, 1] than images.
     """
 
     paper_lr = 1e-4
@@ -28,6 +30,7 @@ class SIRENField(GridField):
         num_layers: int = 4,
         out_dim: int = 1,
         omega0: float = 30.0,
+        first_omega0: float | None = None,
     ) -> None:
         super().__init__()
         if num_layers < 2:
@@ -40,11 +43,12 @@ class SIRENField(GridField):
             "num_layers": num_layers,
             "out_dim": out_dim,
             "omega0": omega0,
+            "first_omega0": first_omega0,
         }
         widths = [len(self.grid_shape)] + [hidden_dim] * (num_layers - 1)
         self.sine_layers = nn.Sequential(
             *(
-                SineLayer(d_in, d_out, omega0, is_first=index == 0)
+                SineLayer(d_in, d_out, first_omega0 or omega0 if index == 0 else omega0, is_first=index == 0)
                 for index, (d_in, d_out) in enumerate(zip(widths[:-1], widths[1:]))
             )
         )
