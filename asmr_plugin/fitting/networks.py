@@ -68,7 +68,9 @@ def build_field(
             shape,
             channels,
             settings.get("bases"),
-            num_layers,
+            num_layers
+            if num_layers is not None or bases is not None
+            else settings.get("num_layers"),  # bases set levels
             settings.get("hidden_dim"),
             settings.get("omega0"),
             option_prefix,

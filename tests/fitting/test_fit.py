@@ -197,3 +197,14 @@ def test_downscale_is_a_box_filter():
     assert downscale_image(torch.zeros(5, 7, 3), 2).shape == (2, 3, 3)
     with pytest.raises(ValueError, match="--downscale"):
         downscale_image(image, 0)
+
+
+def test_task_defaults_reach_asmr_and_options_override_them():
+    from asmr_plugin.fitting.networks import build_field
+
+    defaults = {"hidden_dim": 16, "num_layers": 3}
+    field = build_field("asmr", (16, 24), 1, defaults=defaults)
+    assert field.hidden_dim == 16 and len(field.bases[0]) == 3
+    assert len(build_field("asmr", (16, 24), 1, num_layers=2, defaults=defaults).bases[0]) == 2
+    assert build_field("siren", (16, 24), 1, hidden_dim=8, defaults=defaults).hidden_dim == 8
+    assert len(build_field("asmr", (16, 24), 1, bases=("4,4", "4,6"), defaults=defaults).bases[0]) == 2  # bases set the levels
