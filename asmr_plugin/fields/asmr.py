@@ -199,8 +199,8 @@ class ASMRField(GridField):
 
         sin_coarse, cos_coarse = sin_cos(coarse)
         sin_fine, cos_fine = sin_cos(fine)
-        out = (flat(sin_coarse) @ table(cos_fine)).addmm_(flat(cos_coarse), table(sin_fine))  # in place: one buffer
-        out.view(-1, self.out_dim).add_(self.output.bias)
+        out = torch.addmm(flat(sin_coarse) @ table(cos_fine), flat(cos_coarse), table(sin_fine))
+        out.view(-1, self.out_dim).add_(self.output.bias)  # in place: no third full-size buffer
         sizes = dict(zip(cells.split(), coarse.shape[:-1])) | dict(zip(digits.split(), fine.shape[:-1]))
         return rearrange(out, f"({cells}) ({digits} o) -> {_merged_axis_names(num_axes)} o", **sizes)
 
