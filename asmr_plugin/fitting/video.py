@@ -20,10 +20,12 @@ FRAME_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif"}
 
 
-def _read_frames(path: Path) -> List[np.ndarray]:
+def _read_frames(path: Path, stride: int, frames: int | None) -> List[np.ndarray]:
+    """Every ``stride``-th frame, at most ``frames``; a folder reads only the frames it keeps."""
+    kept = slice(None, None if frames is None else (frames - 1) * stride + 1, stride)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in FRAME_SUFFIXES)
-        return [load_image(file).numpy() for file in files]
+        return [load_image(file).numpy() for file in files[kept]]
     if path.suffix.lower() not in VIDEO_SUFFIXES:
         raise ValueError(f"--data {path}: expected a folder of frames or a video ({', '.join(sorted(VIDEO_SUFFIXES))})")
     try:
@@ -33,7 +35,7 @@ def _read_frames(path: Path) -> List[np.ndarray]:
         raise ValueError(f"{path} is not a readable video: {error}") from error
     if frames.ndim == 3:  # grey frames
         frames = frames[..., None]
-    return [frame.astype(np.float32) / 255 for frame in frames]
+    return [frame.astype(np.float32) / 255 for frame in frames[kept]]
 
 
 def load_video(
@@ -45,7 +47,7 @@ def load_video(
         raise ValueError(f"--data {path} does not exist")
     if stride < 1 or (frames is not None and frames < 1):
         raise ValueError(f"--stride and --frames must be positive, got {stride} and {frames}")
-    read = _read_frames(path)[::stride][:frames]
+    read = _read_frames(path, stride, frames)
     if not read:
         raise ValueError(f"--data {path} holds no frames")
     if resize is not None:
