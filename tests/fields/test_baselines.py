@@ -180,3 +180,11 @@ def test_bad_tile_grids_are_clear_errors():
         KiloNeRFField((8, 8), grid=16)
     with pytest.raises(ValueError, match="LoE"):
         LoEField((8, 8), num_layers=1)
+
+
+def test_command_line_model_names_are_the_registered_fields():
+    from typing import get_args
+
+    from asmr_plugin.fitting.networks import ModelName
+
+    assert get_args(ModelName) == tuple(FIELDS)
