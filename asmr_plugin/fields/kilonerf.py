@@ -41,23 +41,22 @@ class KiloNeRFField(GridField):
         num_frequencies: int = 10,
     ) -> None:
         super().__init__()
-        self.grid_shape = tuple(int(size) for size in shape)
-        if grid is None:
-            self.tiles = tuple(min(DEFAULT_TILES, size) for size in self.grid_shape)
-        else:
-            self.tiles = (int(grid),) * len(self.grid_shape) if isinstance(grid, int) else tuple(int(g) for g in grid)
-        if len(self.tiles) != len(self.grid_shape) or any(not 1 <= g <= n for g, n in zip(self.tiles, self.grid_shape)):
+        shape = tuple(int(size) for size in shape)
+        tiles = tuple(min(DEFAULT_TILES, size) for size in shape) if grid is None else grid
+        tiles = (int(tiles),) * len(shape) if isinstance(tiles, int) else tuple(int(g) for g in tiles)
+        if len(tiles) != len(shape) or any(not 1 <= g <= n for g, n in zip(tiles, shape)):
             raise ValueError(
-                f"KiloNeRF grid {list(self.tiles)} must give 1 to N tiles on each axis of the signal of shape {self.grid_shape}"
+                f"KiloNeRF grid {list(tiles)} must give 1 to N tiles on each axis of the signal of shape {shape}"
             )
         if num_layers < 1:
             raise ValueError(f"KiloNeRF needs at least 1 layer, got {num_layers}")
+        self.tiles = tiles
         self.store_arguments(
             shape,
             out_dim,
             hidden_dim=hidden_dim,
             num_layers=num_layers,
-            grid=list(self.tiles),
+            grid=list(tiles),
             num_frequencies=num_frequencies,
         )
         num_axes, num_tiles = len(self.grid_shape), math.prod(self.tiles)

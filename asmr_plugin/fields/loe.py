@@ -38,16 +38,16 @@ class LoEField(GridField):
         num_frequencies: int = 8,
     ) -> None:
         super().__init__()
-        self.grid_shape = tuple(int(size) for size in shape)
-        num_axes = len(self.grid_shape)
+        shape = tuple(int(size) for size in shape)
+        num_axes = len(shape)
         if bases is None:
             levels = (num_layers or 4) - 1
             if levels < 1:
                 raise ValueError(f"LoE needs at least 2 layers (one tiled layer and the output), got {num_layers}")
-            self.bases = decomposition.auto_bases(self.grid_shape, levels)
+            self.bases = decomposition.auto_bases(shape, levels)
         else:
             self.bases = decomposition.parse_bases(bases, num_axes)
-            decomposition.check_bases(self.bases, self.grid_shape)
+            decomposition.check_bases(self.bases, shape)
         levels = decomposition.num_levels(self.bases)
         if num_layers is not None and num_layers != levels + 1:
             raise ValueError(
