@@ -10,6 +10,7 @@ from typing import Any, Dict, Sequence
 import torch
 from jaxtyping import Float, Int
 from torch import Tensor
+from torch.nn.parallel import DistributedDataParallel
 
 from asmr_plugin.fitting.distributed import Process
 from asmr_plugin.fitting.trainer import AdamCosine, progress_bar
@@ -84,3 +85,11 @@ def fit_epochs(
         "seconds": time.perf_counter() - start,
         "losses": losses,
     }
+
+
+def fit_on_processes(
+    field: torch.nn.Module, values: Float[Tensor, "N C"], shape: Sequence[int], config: EpochConfig, process: Process
+) -> Dict[str, Any]:
+    """``fit_epochs`` of ``field``, wrapped in DistributedDataParallel when several processes run."""
+    model = DistributedDataParallel(field) if process.world_size > 1 else field
+    return fit_epochs(model, values, shape, config, process)

@@ -17,12 +17,11 @@ from jaxtyping import Float
 from PIL import Image
 from rich.console import Console
 from torch import Tensor
-from torch.nn.parallel import DistributedDataParallel
 
 from asmr_plugin.fields import GridField
 from asmr_plugin.fitting.checkpoint import save_checkpoint
 from asmr_plugin.fitting.distributed import Process, start_process
-from asmr_plugin.fitting.epochs import EpochConfig, fit_epochs, full_steps_per_epoch, grid_points
+from asmr_plugin.fitting.epochs import EpochConfig, fit_on_processes, full_steps_per_epoch, grid_points
 from asmr_plugin.fitting.files import atomic_path, prepare_output_dir, write_json
 from asmr_plugin.fitting.images import load_image
 from asmr_plugin.fitting.metrics import ssim
@@ -137,9 +136,8 @@ def _run(config: FitMegapixelConfig, process: Process, console: Console) -> Dict
             f"[bold]{config.model}[/] on {data} ({shape[0]}x{shape[1]}, {channels} channel(s)), {process.world_size} process(es) "
             f"on {process.device}: {field.num_params():,} params, {field.macs(shape).with_bias:,.1f} MACs/pixel, lr {lr:g}"
         )
-    model = DistributedDataParallel(field) if process.world_size > 1 else field
     epochs = EpochConfig(config.epochs, config.batch, lr, config.seed, config.progress)
-    history = fit_epochs(model, rearrange(target, "h w c -> (h w) c"), shape, epochs, process)
+    history = fit_on_processes(field, rearrange(target, "h w c -> (h w) c"), shape, epochs, process)
     if not process.is_main:
         return None
     image, final_psnr, final_ssim = evaluate(field, target, config.eval_chunk, process.device)

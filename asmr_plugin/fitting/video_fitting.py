@@ -13,12 +13,11 @@ from einops import rearrange
 from jaxtyping import Float
 from rich.console import Console
 from torch import Tensor
-from torch.nn.parallel import DistributedDataParallel
 
 from asmr_plugin.fields import GridField
 from asmr_plugin.fitting.checkpoint import save_checkpoint
 from asmr_plugin.fitting.distributed import start_process
-from asmr_plugin.fitting.epochs import EpochConfig, fit_epochs, full_steps_per_epoch
+from asmr_plugin.fitting.epochs import EpochConfig, fit_on_processes, full_steps_per_epoch
 from asmr_plugin.fitting.files import prepare_output_dir, write_json
 from asmr_plugin.fitting.images import save_image
 from asmr_plugin.fitting.metrics import psnr, ssim
@@ -119,9 +118,8 @@ def run(config: FitVideoConfig, console: Console | None = None) -> Dict[str, Any
                 f"[bold]{config.model}[/] on {source} ({shape[0]} frames of {shape[1]}x{shape[2]}), {process.world_size} process(es) "
                 f"on {process.device}: {field.num_params():,} params, {field.macs(shape).with_bias:,.1f} MACs/pixel, lr {lr:g}"
             )
-        model = DistributedDataParallel(field) if process.world_size > 1 else field
         epochs = EpochConfig(config.epochs, config.batch, lr, config.seed, config.progress)
-        history = fit_epochs(model, rearrange(video, "t h w c -> (t h w) c"), shape, epochs, process)
+        history = fit_on_processes(field, rearrange(video, "t h w c -> (t h w) c"), shape, epochs, process)
         if not process.is_main:
             return None
         return write_outputs(config, field, video, history, source, out, console)
