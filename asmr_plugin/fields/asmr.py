@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Sequence, Tuple
 
 import torch
 from einops import einsum, rearrange
@@ -105,12 +105,20 @@ class ASMRField(GridField):
         siren_init_(self.output, omega0, is_first=levels == 1)
         self._register_level_digits()
 
-    def forward_per_point(self, coords: Float[Tensor, "*batch D"]) -> Float[Tensor, "*batch C"]:
-        """Eq. 1, point by point: every layer runs once per point."""
+    @property
+    def shift_shape(self) -> Tuple[int, int]:
+        """(L - 1, H): one instance shift phi_{i-1} per sine layer (Eq. 3)."""
+        return len(self.sine_layers), self.hidden_dim
+
+    def forward_per_point(
+        self, coords: Float[Tensor, "*batch D"], shifts: Float[Tensor, "*batch Lm1 H"] | None = None
+    ) -> Float[Tensor, "*batch C"]:
+        """Eq. 1 point by point (every layer runs once per point); with ``shifts`` phi, Eq. 3."""
         levels = self.encoding.levels(coords)
         z = levels[..., 0, :]
         for level, layer in enumerate(self.sine_layers, start=1):
-            z = layer(z, self.modulation.level(level, levels[..., level, :]))
+            shift = self.modulation.level(level, levels[..., level, :])
+            z = layer(z, shift if shifts is None else shift + shifts[..., level - 1, :])
         return self.output(z)
 
     def forward(self, coords: Float[Tensor, "*batch D"]) -> Float[Tensor, "*batch C"]:
@@ -159,8 +167,13 @@ class ASMRField(GridField):
             scaled = decomposition.scale_digits(digit.unsqueeze(-2), one_level).squeeze(-2)
             self.register_buffer(f"digits_{level}", scaled, persistent=False)
 
-    def render(self, shape: Sequence[int] | None = None) -> Float[Tensor, "*shape C"]:
+    def render(
+        self, shape: Sequence[int] | None = None, shifts: Float[Tensor, "B Lm1 H"] | None = None
+    ) -> Float[Tensor, "*shape C"] | Float[Tensor, "B *shape C"]:
         """The whole grid by activation sharing (Eq. 2), cropped to ``shape``.
+
+        With ``shifts`` (one row phi = [phi_0 .. phi_{L-2}] per instance, Eq. 3), the B instance-
+        modulated grids ``[B, *shape, C]``: phi is constant over the grid, so sharing still holds.
 
         Layer i runs once per level-(i-1) cell; the last sine layer and the output layer are
         fused with sin(a + m) = sin a cos m + cos a sin m, so no full-resolution hidden layer
@@ -168,16 +181,29 @@ class ASMRField(GridField):
         with tables built from the last modulation and the output weights.
         """
         shape = self.check_shape(shape)
+        if shifts is not None and shifts.shape[1:] != self.shift_shape:
+            raise ValueError(f"shifts must be [B, {', '.join(map(str, self.shift_shape))}], got {list(shifts.shape)}")
+        instances = () if shifts is None else (shifts.shape[0],)
         if not self.sine_layers:
-            return crop(self.output(self.level_digits(0)), shape)
+            values = self.output(self.level_digits(0))
+            return crop(values.expand(*instances, *values.shape), (*instances, *shape))
         z = self.level_digits(0)
-        last = len(self.sine_layers)
-        for level, layer in enumerate(self.sine_layers[:-1], start=1):
-            shift = layer.omega0 * self.modulation.level(level, self.level_digits(level))
-            z = torch.sin(upsample_add_tile(layer.pre_activation(z), shift))
-        coarse = self.sine_layers[-1].pre_activation(z)
-        fine = self.sine_layers[-1].omega0 * self.modulation.level(last, self.level_digits(last))
-        return crop(self._fused_output(coarse, fine), shape)
+        for level in range(1, len(self.sine_layers)):
+            z = torch.sin(upsample_add_tile(*self._sine_input(level, z, shifts)))
+        return crop(self._fused_output(*self._sine_input(len(self.sine_layers), z, shifts)), (*instances, *shape))
+
+    def _sine_input(
+        self, level: int, z: Float[Tensor, "*cells I"], shifts: Float[Tensor, "B Lm1 H"] | None
+    ) -> tuple[Float[Tensor, "*cells H"], Float[Tensor, "*digits H"]]:
+        """Sine layer ``level``'s argument in two parts: per level-(level-1) cell (with phi) and per digit."""
+        layer = self.sine_layers[level - 1]
+        coarse = layer.pre_activation(z)
+        fine = layer.omega0 * self.modulation.level(level, self.level_digits(level))
+        if shifts is None:
+            return coarse, fine
+        cell_axes = " ".join("1" * len(self.bases))
+        phi = rearrange(shifts[:, level - 1], f"b h -> b {cell_axes} h")
+        return coarse + layer.omega0 * phi, rearrange(fine, "... h -> 1 ... h")  # the instance axis: B cells, 1 digit
 
     def _fused_output(
         self, coarse: Float[Tensor, "*cells H"], fine: Float[Tensor, "*digits H"]

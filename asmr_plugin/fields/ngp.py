@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from typing import Literal, Sequence, Tuple
 
 import torch
+from einops import rearrange
 from jaxtyping import Float
 from nerfstudio.field_components.encodings import HashEncoding
 from nerfstudio.field_components.mlp import MLP
 from nerfstudio.utils.external import TCNN_EXISTS
 from torch import Tensor, nn
 
-from asmr_plugin.fields.base import GridField, unit_coords
+from asmr_plugin.fields.base import GridField, grid_coords, unit_coords
 from asmr_plugin.macs import MacCount, mlp_macs
 
 HASH_INPUT_DIM = 3
@@ -29,7 +30,8 @@ class NGPField(GridField):
     ``num_layers`` counts the MLP's linear layers, the output included. ``macs`` counts the MLP
     only, as the paper does (the hash lookups and interpolation are not multiply-accumulates of
     weights). The default finest resolution is half the largest axis, the ratio of the paper's
-    megapixel configuration (4096 for 8192 pixels).
+    megapixel configuration (4096 for 8192 pixels). ``implementation``: tinycudann or torch
+    (default: tinycudann when it can run); instance shifts (``render(shifts=...)``) need torch.
     """
 
     paper_lr = 1e-2
@@ -46,6 +48,7 @@ class NGPField(GridField):
         log2_hashmap_size: int = 16,
         min_res: int = 16,
         max_res: int | None = None,
+        implementation: Literal["tcnn", "torch"] | None = None,
     ) -> None:
         super().__init__()
         if len(shape) > HASH_INPUT_DIM:
@@ -62,8 +65,9 @@ class NGPField(GridField):
             log2_hashmap_size=log2_hashmap_size,
             min_res=min_res,
             max_res=max_res,
+            implementation=implementation,
         )
-        implementation = default_implementation()
+        implementation = implementation or default_implementation()
         self.encoding = HashEncoding(
             num_levels, min_res, max_res, log2_hashmap_size, features_per_level, implementation=implementation
         )
@@ -81,6 +85,30 @@ class NGPField(GridField):
         points = unit_coords(coords, self.grid_shape)
         padded = nn.functional.pad(points, (0, HASH_INPUT_DIM - points.shape[-1]))
         return self.mlp(self.encoding(padded)).float()
+
+    @property
+    def shift_shape(self) -> Tuple[int, int]:
+        """(hidden layers, H): one instance shift per hidden layer of the MLP (COIN++ modulation)."""
+        return len(self.dims) - 2, self.dims[1]
+
+    def render(
+        self, shape: Sequence[int] | None = None, shifts: Float[Tensor, "B layers H"] | None = None
+    ) -> Float[Tensor, "*shape C"] | Float[Tensor, "B *shape C"]:
+        """The grid; with ``shifts``, the B grids whose hidden pre-activations get each instance's shift."""
+        if shifts is None:
+            return super().render(shape)
+        if self.mlp.tcnn_encoding is not None:
+            raise ValueError("instance shifts need the torch MLP: build NGPField(..., implementation='torch')")
+        if shifts.shape[1:] != self.shift_shape:
+            raise ValueError(f"shifts must be [B, {', '.join(map(str, self.shift_shape))}], got {list(shifts.shape)}")
+        shape = self.check_shape(shape)
+        coords = grid_coords(shape, shifts.device)
+        cell_axes = " ".join("1" * len(shape))
+        z = self.encoding(nn.functional.pad(unit_coords(coords, self.grid_shape), (0, HASH_INPUT_DIM - len(shape))))
+        *hidden, output = self.mlp.layers
+        for index, layer in enumerate(hidden):
+            z = torch.relu(layer(z) + rearrange(shifts[:, index], f"b h -> b {cell_axes} h"))
+        return output(z).float()
 
     def macs(self, shape: Sequence[int] | None = None) -> MacCount:
         self.check_shape(shape)

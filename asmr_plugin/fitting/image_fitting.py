@@ -5,13 +5,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, Tuple
 
 import torch
 from einops import reduce
 from jaxtyping import Float
 from matplotlib.figure import Figure
-from PIL import Image
 from rich.console import Console
 from torch import Tensor
 
@@ -19,7 +18,7 @@ from asmr_plugin import decomposition
 from asmr_plugin.fields import ASMRField, GridField
 from asmr_plugin.fitting.checkpoint import save_checkpoint
 from asmr_plugin.fitting.files import atomic_path, prepare_output_dir, write_json
-from asmr_plugin.fitting.images import default_image, load_image, save_image
+from asmr_plugin.fitting.images import default_image, image_files, load_image, save_image
 from asmr_plugin.fitting.metrics import psnr, ssim
 from asmr_plugin.fitting.networks import ModelName, build_field, parse_bases_option
 from asmr_plugin.fitting.summary import run_record, write_summary
@@ -106,15 +105,6 @@ def bases_for_image(bases: Tuple[str, ...] | None, shape: Tuple[int, ...]) -> Tu
 
     swapped = (bases[1], bases[0])
     return swapped if not fits(bases) and fits(swapped) else bases
-
-
-def image_files(folder: Path) -> List[Path]:
-    """The images in ``folder`` (not recursive), sorted by name."""
-    suffixes = {suffix.lower() for suffix in Image.registered_extensions()}
-    files = sorted(path for path in folder.iterdir() if path.is_file() and path.suffix.lower() in suffixes)
-    if not files:
-        raise ValueError(f"--data {folder} holds no image files (any format Pillow reads: .png, .jpg, .tif, ...)")
-    return files
 
 
 def run(config: FitImageConfig, console: Console | None = None) -> Dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import List
 
 import cv2
 import numpy as np
@@ -91,3 +92,12 @@ def save_image(path: Path, image: Float[Tensor, "H W C"]) -> None:
         pixels = rearrange(pixels, "h w 1 -> h w")
     with atomic_path(path) as temporary:
         Image.fromarray(pixels).save(temporary, format="PNG")
+
+
+def image_files(folder: Path) -> List[Path]:
+    """The images in ``folder`` (not recursive), sorted by name."""
+    suffixes = {suffix.lower() for suffix in Image.registered_extensions()}
+    files = sorted(path for path in folder.iterdir() if path.is_file() and path.suffix.lower() in suffixes)
+    if not files:
+        raise ValueError(f"--data {folder} holds no image files (any format Pillow reads: .png, .jpg, .tif, ...)")
+    return files

@@ -1,0 +1,303 @@
+"""Meta-learn ASMR and Instant-NGP on an image dataset (paper Fig. 5, Appendix I), resumable."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Literal, Tuple
+
+import torch
+from einops import rearrange
+from jaxtyping import Float
+from matplotlib.figure import Figure
+from rich.console import Console
+from torch import Tensor
+from torchmetrics.functional.image import peak_signal_noise_ratio
+
+from asmr_plugin.fitting.checkpoint import load_checkpoint, save_checkpoint
+from asmr_plugin.fitting.files import atomic_path, prepare_output_dir, write_json
+from asmr_plugin.fitting.image_sets import ImageSet, load_image_set
+from asmr_plugin.fitting.meta_learning import LatentModulatedField, encode, meta_loss
+from asmr_plugin.fitting.networks import build_field
+from asmr_plugin.fitting.summary import mean_std, run_record
+from asmr_plugin.fitting.trainer import progress_bar
+
+MetaModelName = Literal["asmr", "ngp"]
+
+NGP_META_DEFAULTS = {"num_levels": 4, "features_per_level": 2, "log2_hashmap_size": 16, "min_res": 2}
+"""Appendix I's hash grid: 4 levels of 2 features, 2^16 entries, base resolution 2, scale 2 (finest 16
+for 32 x 32 images); the MLP runs in torch, since the instance shifts enter its hidden layers."""
+
+
+@dataclass
+class MetaLearnConfig:
+    """Meta-learn one network per model for a dataset of small images (COIN++ with the paper's settings)."""
+
+    data: Path | None = None
+    """A folder of images, or CIFAR-10's ``cifar-10-batches-py`` folder (its train and test batches).
+    Default: scikit-image's LFW subset (200 grey 25x25 crops), offline."""
+    models: Tuple[MetaModelName, ...] = ("asmr", "ngp")
+    """Networks to meta-learn, one after the other (Fig. 5: ASMR and Instant-NGP)."""
+    size: int = 32
+    """Images are centre-cropped to squares and resized to this side."""
+    test_fraction: float = 0.2
+    """Held-out share of a folder or of the LFW subset (CIFAR-10 uses its test batch)."""
+    latent_dim: int = 128
+    mapping_layers: int = 1
+    """Layers of the latent-to-shift map (1: linear, as COIN++'s default)."""
+    mapping_hidden: int = 256
+    hidden_dim: int = 512
+    num_layers: int = 5
+    """Linear layers of each network (ASMR: its levels)."""
+    bases: Tuple[str, ...] | None = None
+    """ASMR bases per axis, e.g. '2,2,2,2,2'. Default: chosen for --size and --num-layers ([2]*5 for 32)."""
+    omega0: float = 50.0
+    """ASMR's SIREN frequency (the paper's meta-learning value)."""
+    inner_steps: int = 3
+    inner_lr: float = 1e-2
+    """SGD learning rate of the latents in the inner loop."""
+    outer_lr: float = 3e-6
+    """Adam learning rate of the shared network and the latent map."""
+    batch: int = 64
+    steps: int = 20_000
+    """Outer steps (with --resume: the total to reach)."""
+    second_order: bool = True
+    """Differentiate through the inner loop (MAML); --no-second-order: first-order, about 2.5x faster."""
+    eval_every: int = 500
+    eval_images: int = 256
+    """Held-out images scored at each --eval-every (the final score uses every test image)."""
+    grid_images: int = 8
+    """Test images shown in reconstructions.png."""
+    checkpoint_every: int = 500
+    out: Path | None = None
+    overwrite: bool = False
+    resume: bool = False
+    """Continue the run in --out from each model's checkpoint.pt up to --steps."""
+    device: str | None = None
+    seed: int = 0
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("size", "latent_dim", "batch", "steps", "eval_every", "checkpoint_every", "inner_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if not self.models:
+            raise ValueError("--models needs at least one of asmr, ngp")
+        if self.resume and self.out is None:
+            raise ValueError("--resume needs --out, the folder of the run to continue")
+
+
+@dataclass
+class Curve:
+    """Train PSNR (the batch's mean after the inner loop, unclamped) per step; held-out PSNR per evaluation."""
+
+    steps: List[int] = field(default_factory=list)
+    train_psnr: List[float] = field(default_factory=list)
+    eval_steps: List[int] = field(default_factory=list)
+    test_psnr: List[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def build_meta_model(model: MetaModelName, channels: int, config: MetaLearnConfig) -> LatentModulatedField:
+    shape = (config.size, config.size)
+    if model == "asmr":
+        field_ = build_field("asmr", shape, channels, config.bases, config.num_layers, config.hidden_dim, config.omega0)
+    else:
+        defaults = {**NGP_META_DEFAULTS, "implementation": "torch"}
+        field_ = build_field("ngp", shape, channels, None, config.num_layers, config.hidden_dim, defaults=defaults)
+    return LatentModulatedField(field_, config.latent_dim, config.mapping_layers, config.mapping_hidden)
+
+
+def batch_indices(step: int, batch: int, count: int, seed: int) -> Tensor:
+    """The training images of outer step ``step``: a fresh seeded permutation per epoch, read in order
+    (a function of the step alone, so a resumed run draws what an uninterrupted one would)."""
+    positions = torch.arange(step * batch, (step + 1) * batch)
+    epochs = positions // count
+    permutations = {
+        int(epoch): torch.randperm(count, generator=torch.Generator().manual_seed(seed * 100_003 + int(epoch)))
+        for epoch in epochs.unique()
+    }
+    return torch.stack([permutations[int(epoch)][position % count] for epoch, position in zip(epochs, positions)])
+
+
+def instance_psnr(prediction: Float[Tensor, "B H W C"], target: Float[Tensor, "B H W C"]) -> Float[Tensor, "B"]:
+    return peak_signal_noise_ratio(prediction, target, data_range=1.0, reduction="none", dim=(1, 2, 3))
+
+
+def evaluate(
+    model: LatentModulatedField, images: Float[Tensor, "N H W C"], config: MetaLearnConfig
+) -> Tuple[Float[Tensor, "N"], Float[Tensor, "N H W C"]]:
+    """Per-image PSNR (clamped) after ``inner_steps`` from the meta-learned start, and the reconstructions."""
+    device = next(model.parameters()).device
+    _, reconstructions = encode(model, images.to(device), config.inner_steps, config.inner_lr, config.batch)
+    return instance_psnr(reconstructions, images.to(device)).cpu(), reconstructions.cpu()
+
+
+def latent_map_params(model: LatentModulatedField) -> int:
+    return sum(parameter.numel() for parameter in model.shifts.parameters())
+
+
+def network_options(model: LatentModulatedField) -> Dict[str, Any]:
+    """What a resumed run must match: the network's arguments and the latent map's size."""
+    return {
+        "init_kwargs": model.field.init_kwargs,
+        "latent_dim": model.latent_dim,
+        "mapping": [module.out_features for module in model.shifts.net if isinstance(module, torch.nn.Linear)],
+    }
+
+
+def save_state(
+    path: Path, model: LatentModulatedField, optimizer: torch.optim.Optimizer, step: int, curve: Curve
+) -> None:
+    metadata = {
+        "latent_map": model.shifts.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "curve": asdict(curve),
+        "options": network_options(model),
+    }
+    save_checkpoint(path, model.field, model.field.grid_shape, step, metadata)
+
+
+def resume_state(
+    path: Path, model: LatentModulatedField, optimizer: torch.optim.Optimizer, device: torch.device
+) -> Tuple[int, Curve]:
+    """Load a checkpoint written by :func:`save_state` into ``model`` and ``optimizer``; the step and curve."""
+    checkpoint = load_checkpoint(path, device)
+    saved = checkpoint.metadata.get("options")
+    if saved != network_options(model):
+        raise ValueError(
+            f"--resume: {path} was trained with {saved}, but these options give {network_options(model)}; "
+            "pass the options of the original run"
+        )
+    model.field.load_state_dict(checkpoint.field.state_dict())
+    model.shifts.load_state_dict(checkpoint.metadata["latent_map"])
+    optimizer.load_state_dict(checkpoint.metadata["optimizer"])
+    return checkpoint.step, Curve(**checkpoint.metadata["curve"])
+
+
+def train(
+    name: MetaModelName, images: ImageSet, out: Path, config: MetaLearnConfig, console: Console
+) -> Tuple[LatentModulatedField, Curve]:
+    """Meta-learn one model, checkpointing into ``out``; returns it and its learning curve."""
+    device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    torch.manual_seed(config.seed)
+    model = build_meta_model(name, images.train.shape[-1], config).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), config.outer_lr)
+    checkpoint = out / "checkpoint.pt"
+    step, curve = resume_state(checkpoint, model, optimizer, device) if config.resume else (0, Curve())
+    console.print(
+        f"[bold]{name}[/]: {model.field.num_params():,} network params + {latent_map_params(model):,} in the latent map, "
+        f"{model.field.macs().with_bias:,.1f} MACs/pixel, {f'resuming at step {step}' if step else 'from scratch'}"
+    )
+    start = time.perf_counter() - curve.seconds
+    with progress_bar(config.progress) as progress:
+        task = progress.add_task("meta", total=config.steps, completed=step, psnr="")
+        while step < config.steps:
+            signals = images.train[batch_indices(step, config.batch, images.train.shape[0], config.seed)].to(device)
+            loss, errors = meta_loss(model, signals, config.inner_steps, config.inner_lr, config.second_order)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            curve.steps.append(step)
+            curve.train_psnr.append((-10 * torch.log10(errors)).mean().item())
+            if step % config.eval_every == 0 or step == config.steps:
+                test_psnr, _ = evaluate(model, images.test[: config.eval_images], config)
+                curve.eval_steps.append(step)
+                curve.test_psnr.append(test_psnr.mean().item())
+            if step % config.checkpoint_every == 0 or step == config.steps:
+                curve.seconds = time.perf_counter() - start
+                save_state(checkpoint, model, optimizer, step, curve)
+            progress.update(task, completed=step, psnr=f"train {curve.train_psnr[-1]:.2f} dB")
+    curve.seconds = time.perf_counter() - start
+    return model, curve
+
+
+def plot_curves(path: Path, curves: Dict[str, Curve]) -> None:
+    figure = Figure(figsize=(6.5, 4))
+    axes = figure.subplots()
+    for name, curve in curves.items():
+        (line,) = axes.plot(curve.steps, curve.train_psnr, alpha=0.5, label=f"{name} train batch")
+        axes.plot(curve.eval_steps, curve.test_psnr, "o-", color=line.get_color(), label=f"{name} held-out")
+    axes.set(xlabel="outer step", ylabel="PSNR after the inner loop (dB)", title="Meta-learning")
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=120)
+
+
+def plot_reconstructions(
+    path: Path, truth: Float[Tensor, "N H W C"], rows: Dict[str, Float[Tensor, "N H W C"]], title: str
+) -> None:
+    """Fig. 5: the held-out images, then each model's reconstruction after the inner loop."""
+    labelled = {"ground truth": truth, **rows}
+    figure = Figure(figsize=(1.1 * truth.shape[0] + 1.2, 1.2 * len(labelled) + 0.5))
+    for index, (label, images) in enumerate(labelled.items()):
+        axes = figure.add_subplot(len(labelled), 1, index + 1)
+        strip = rearrange(images.clamp(0, 1), "n h w c -> h (n w) c").numpy()
+        axes.imshow(strip if strip.shape[-1] == 3 else strip[..., 0], cmap="gray", vmin=0, vmax=1)
+        axes.set_xticks([])
+        axes.set_yticks([])
+        axes.set_ylabel(label, rotation=0, ha="right", va="center")
+    figure.suptitle(title)
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=120, bbox_inches="tight")
+
+
+def protocol(config: MetaLearnConfig) -> str:
+    order = "second-order" if config.second_order else "first-order"
+    return (
+        f"{config.steps} outer steps of batch {config.batch} (Adam {config.outer_lr:g}), {config.inner_steps} inner "
+        f"SGD steps (lr {config.inner_lr:g}) from zero latents of {config.latent_dim}, {order}; {config.size}x{config.size}"
+    )
+
+
+def run(config: MetaLearnConfig, console: Console | None = None) -> Dict[str, Any]:
+    """Meta-learn each of ``config.models``; write checkpoints, curves, reconstructions and results."""
+    console = console or Console()
+    images = load_image_set(config.data, config.size, config.test_fraction, config.seed)
+    for name in config.models:  # every option checked before anything is written
+        build_meta_model(name, images.train.shape[-1], config)
+    if config.resume:
+        missing = [name for name in config.models if not (config.out / name / "checkpoint.pt").is_file()]
+        if missing:
+            raise ValueError(f"--resume: {config.out} has no checkpoint.pt for {', '.join(missing)}")
+        out = config.out
+    else:
+        out = prepare_output_dir(
+            config.out or Path("outputs") / "meta_learn" / time.strftime("%Y%m%d-%H%M%S"), config.overwrite
+        )
+    console.print(f"{images.description}: {images.train.shape[0]} train, {images.test.shape[0]} test images")
+    curves, rows, results = {}, {}, {}
+    for name in config.models:
+        model_out = out / name
+        model_out.mkdir(exist_ok=True)
+        model, curve = train(name, images, model_out, config, console)
+        test_psnr, reconstructions = evaluate(model, images.test, config)
+        mean, std = mean_std(test_psnr.tolist())
+        curves[name], rows[name] = curve, reconstructions[: config.grid_images]
+        results[name] = {
+            "test_psnr_mean": mean,
+            "test_psnr_std": std,
+            "test_images": images.test.shape[0],
+            "final_train_psnr": curve.train_psnr[-1],
+            "steps": curve.steps[-1],
+            "seconds": curve.seconds,
+            "latent_map_params": latent_map_params(model),
+            **run_record(model.field, model.field.grid_shape, next(model.parameters()).device, config),
+        }
+        write_json(model_out / "results.json", results[name])
+        console.print(f"{name}: held-out PSNR {mean:.2f} ± {std:.2f} dB after {config.inner_steps} inner steps")
+    plot_curves(out / "learning_curve.png", curves)
+    plot_reconstructions(
+        out / "reconstructions.png",
+        images.test[: config.grid_images],
+        rows,
+        f"{config.inner_steps} inner steps from the meta-learned start (held-out images)",
+    )
+    summary = {"data": images.description, "protocol": protocol(config), "models": results}
+    write_json(out / "results.json", summary)
+    console.print(f"-> {out}")
+    return summary

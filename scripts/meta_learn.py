@@ -1,0 +1,15 @@
+#!/usr/bin/env python
+"""Meta-learn ASMR and Instant-NGP for a dataset of small images (paper Fig. 5, Appendix I; COIN++).
+
+python scripts/meta_learn.py                                   # LFW faces from scikit-image, both models
+python scripts/meta_learn.py --data cifar-10-batches-py/ --models asmr
+python scripts/meta_learn.py --out outputs/meta --resume --steps 40000   # continue a run
+"""
+
+from __future__ import annotations
+
+from asmr_plugin.fitting.cli import run_cli
+from asmr_plugin.fitting.meta_fitting import MetaLearnConfig, run
+
+if __name__ == "__main__":
+    run_cli(MetaLearnConfig, run, __doc__)
