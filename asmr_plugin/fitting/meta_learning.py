@@ -82,7 +82,9 @@ def fit_latents(
 
     With ``create_graph`` the steps stay differentiable with respect to the model (for the outer loop).
     """
-    latents = torch.zeros(signals.shape[0], model.latent_dim, device=signals.device, requires_grad=True)
+    latents = torch.zeros(
+        signals.shape[0], model.latent_dim, dtype=signals.dtype, device=signals.device, requires_grad=True
+    )
     with torch.enable_grad():
         for _ in range(steps):
             loss = instance_mse(model(latents), signals).sum()  # each latent sees only its own image's MSE

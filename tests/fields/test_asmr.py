@@ -150,3 +150,33 @@ def test_shared_forward_on_random_batches_equals_per_point_values_and_gradients(
     per_point_grads = [p.grad for p in field.parameters() if p.grad is not None]
     assert len(shared_grads) == len(per_point_grads)
     assert all((a - b).abs().max() <= 1e-10 * (1 + b.abs().max()) for a, b in zip(shared_grads, per_point_grads))
+
+
+@pytest.mark.parametrize("bases", EXACTNESS_CASES.values(), ids=EXACTNESS_CASES.keys())
+def test_instance_shifts_render_equals_per_point_eq3(bases):
+    field = order_one_field(bases, hidden_dim=16).double()
+    torch.manual_seed(1)
+    shifts = 0.05 * torch.randn(3, *field.shift_shape, dtype=torch.float64)
+    coords = grid_coords(field.grid_shape).double()
+    with torch.no_grad():
+        shared = field.render(shifts=shifts)
+        per_point = torch.stack(
+            [field.forward_per_point(coords, phi.expand(*coords.shape[:-1], *phi.shape)) for phi in shifts]
+        )
+    assert shared.shape == (3, *field.grid_shape, 3)
+    assert (shared - per_point).abs().max() <= 1e-12
+    if field.sine_layers:  # the shifts change every instance differently
+        assert (shared[0] - shared[1]).abs().max() > 1e-3
+
+
+def test_instance_shifts_are_differentiable_twice():
+    field = ASMRField([[2, 2, 2], [1, 2, 3]], hidden_dim=4, out_dim=2).double()
+    shifts = (0.1 * torch.randn(2, *field.shift_shape, dtype=torch.float64)).requires_grad_()
+    assert torch.autograd.gradcheck(lambda phi: field.render(shifts=phi), (shifts,))
+    assert torch.autograd.gradgradcheck(lambda phi: field.render(shifts=phi), (shifts,))
+
+
+def test_instance_shifts_of_the_wrong_shape_are_refused():
+    field = ASMRField([[2, 2, 2]], hidden_dim=8)
+    with pytest.raises(ValueError, match=r"shifts must be \[B, 2, 8\]"):
+        field.render(shifts=torch.zeros(1, 3, 8))

@@ -188,3 +188,22 @@ def test_command_line_model_names_are_the_registered_fields():
     from asmr_plugin.fitting.networks import ModelName
 
     assert get_args(ModelName) == tuple(FIELDS)
+
+
+def test_ngp_instance_shifts_enter_each_hidden_layer():
+    torch.manual_seed(0)
+    field = NGPField((8, 6), 2, hidden_dim=16, num_layers=3, num_levels=4, min_res=2, implementation="torch")
+    assert field.shift_shape == (2, 16)
+    shifts = torch.randn(3, 2, 16)
+    rendered = field.render(shifts=shifts)
+    assert rendered.shape == (3, 8, 6, 2)
+    with torch.no_grad():
+        assert torch.equal(field.render(shifts=torch.zeros(1, 2, 16))[0], field.render())
+        points = torch.nn.functional.pad(grid_coords((8, 6)) / torch.tensor([7.0, 5.0]), (0, 1))
+        for instance, phi in enumerate(shifts):
+            z = field.encoding(points)
+            for layer, shift in zip(field.mlp.layers[:-1], phi):
+                z = torch.relu(layer(z) + shift)
+            assert (field.mlp.layers[-1](z) - rendered[instance]).abs().max() < 1e-6
+    with pytest.raises(ValueError, match="shifts must be"):
+        field.render(shifts=torch.zeros(1, 3, 16))

@@ -207,4 +207,6 @@ def test_task_defaults_reach_asmr_and_options_override_them():
     assert field.hidden_dim == 16 and len(field.bases[0]) == 3
     assert len(build_field("asmr", (16, 24), 1, num_layers=2, defaults=defaults).bases[0]) == 2
     assert build_field("siren", (16, 24), 1, hidden_dim=8, defaults=defaults).hidden_dim == 8
-    assert len(build_field("asmr", (16, 24), 1, bases=("4,4", "4,6"), defaults=defaults).bases[0]) == 2  # bases set the levels
+    assert (
+        len(build_field("asmr", (16, 24), 1, bases=("4,4", "4,6"), defaults=defaults).bases[0]) == 2
+    )  # bases set the levels
