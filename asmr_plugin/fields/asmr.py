@@ -67,6 +67,36 @@ def upsample_add_tile(coarse: Float[Tensor, "*cells H"], fine: Float[Tensor, "*d
     return _broadcast_add(coarse, fine)  # inference and TorchScript tracing: plain tensor ops
 
 
+class _GatherShift(torch.autograd.Function):
+    """rows of ``pre`` plus ``digits @ weight.T``, with a backward that forms the weight gradient as
+    (digits.T @ grad).T: PyTorch's grad.T @ digits for a 1- to 3-column digits matrix is ~15x slower
+    on CPU (measured: 2.26 s against 0.15 s for 262,144 x 512 rows)."""
+
+    @staticmethod
+    def forward(ctx, pre: Tensor, rows: Tensor, digits: Tensor, weight: Tensor) -> Tensor:  # type: ignore[override]
+        ctx.save_for_backward(rows, digits)
+        ctx.num_rows = pre.shape[0]
+        return pre.index_select(0, rows).addmm_(digits, weight.T)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, None, None, Tensor | None]:  # type: ignore[override]
+        rows, digits = ctx.saved_tensors
+        grad_pre = (
+            grad.new_zeros(ctx.num_rows, grad.shape[1]).index_add_(0, rows, grad) if ctx.needs_input_grad[0] else None
+        )
+        grad_weight = (digits.T @ grad).T if ctx.needs_input_grad[3] else None
+        return grad_pre, None, None, grad_weight
+
+
+def gather_shift(
+    pre: Float[Tensor, "U H"], rows: Int[Tensor, "N"], digits: Float[Tensor, "N D"], weight: Float[Tensor, "H D"]
+) -> Float[Tensor, "N H"]:
+    """``pre[rows] + digits @ weight.T``: each point's cell pre-activation plus its level modulation."""
+    if torch.is_grad_enabled() and (pre.requires_grad or weight.requires_grad):
+        return _GatherShift.apply(pre, rows, digits, weight)
+    return torch.addmm(pre[rows], digits, weight.T)
+
+
 class ASMRField(GridField):
     """ASMR on the grid given by ``bases``: L levels, L-1 modulated sine layers and a linear output.
 
@@ -141,11 +171,11 @@ class ASMRField(GridField):
             pre_activation = layer.pre_activation(z)  # one row per distinct level-(level - 1) cell
             if level < last:
                 representative, finer_owner = self._distinct_cells(cells[:, level], level)
-                rows, at = owner[representative], representative
+                rows, level_digits = owner[representative], digits[representative, level]
             else:
-                finer_owner, rows, at = None, owner, slice(None)  # the last sine layer runs per point
+                finer_owner, rows, level_digits = None, owner, digits[:, level]  # the last sine layer runs per point
             shift_weight = layer.omega0 * self.modulation.level_weight(level)  # scale the [H, D] weight, not [N, H]
-            z, owner = torch.sin(torch.addmm(pre_activation[rows], digits[at, level], shift_weight.T)), finer_owner
+            z, owner = torch.sin(gather_shift(pre_activation, rows, level_digits, shift_weight)), finer_owner
         return self.output(z).reshape(*coords.shape[:-1], self.out_dim)
 
     def _distinct_cells(self, cells: Int[Tensor, "N D"], level: int) -> tuple[Int[Tensor, "U"], Int[Tensor, "N"]]:
