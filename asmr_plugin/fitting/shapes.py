@@ -61,14 +61,28 @@ def voxel_centres(resolution: int) -> Float[Tensor, "R R R 3"]:
     return torch.stack(torch.meshgrid(axis, axis, axis, indexing="ij"), dim=-1)
 
 
+def _scene_and_centres(
+    mesh: o3d.geometry.TriangleMesh, resolution: int
+) -> tuple[o3d.t.geometry.RaycastingScene, o3d.core.Tensor]:
+    scene = o3d.t.geometry.RaycastingScene()
+    scene.add_triangles(o3d.t.geometry.TriangleMesh.from_legacy(mesh))
+    return scene, o3d.core.Tensor(rearrange(voxel_centres(resolution), "x y z d -> (x y z) d").numpy())
+
+
 def occupancy_grid(mesh: o3d.geometry.TriangleMesh, resolution: int, rays: int = 3) -> Bool[Tensor, "R R R"]:
     """Whether each voxel centre lies inside the mesh: the majority over ``rays`` ray-parity tests,
     which tolerates meshes that are not quite watertight."""
-    scene = o3d.t.geometry.RaycastingScene()
-    scene.add_triangles(o3d.t.geometry.TriangleMesh.from_legacy(mesh))
-    points = o3d.core.Tensor(rearrange(voxel_centres(resolution), "x y z d -> (x y z) d").numpy())
+    scene, points = _scene_and_centres(mesh, resolution)
     inside = scene.compute_occupancy(points, nsamples=rays).numpy() > 0.5
     return torch.from_numpy(inside).reshape(resolution, resolution, resolution)
+
+
+def signed_distance_grid(mesh: o3d.geometry.TriangleMesh, resolution: int, rays: int = 3) -> Float[Tensor, "R R R"]:
+    """The signed distance from each voxel centre to the surface, in unit-cube lengths, negative
+    inside (the sign by the majority of ``rays`` ray-parity tests, as in :func:`occupancy_grid`)."""
+    scene, points = _scene_and_centres(mesh, resolution)
+    distance = scene.compute_signed_distance(points, nsamples=rays).numpy()
+    return torch.from_numpy(distance).reshape(resolution, resolution, resolution)
 
 
 def surface_points(mesh: o3d.geometry.TriangleMesh, count: int, seed: int) -> Float[Tensor, "N 3"]:
@@ -84,7 +98,8 @@ def iou(predicted: Bool[Tensor, "*grid"], target: Bool[Tensor, "*grid"]) -> floa
 
 
 def extract_surface(logits: Float[Tensor, "R R R"]) -> o3d.geometry.TriangleMesh:
-    """Marching cubes at probability 0.5 (logit 0), closed at the grid's border, in unit-cube coordinates."""
+    """Marching cubes at level 0 of a grid positive inside (occupancy logits, or minus a signed
+    distance), closed at the grid's border, in unit-cube coordinates."""
     resolution = logits.shape[0]
     padded = np.pad(logits.numpy(), 1, constant_values=-1.0)
     if padded.max() <= 0:

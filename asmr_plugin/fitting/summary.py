@@ -13,7 +13,12 @@ from rich.console import Console
 from asmr_plugin.fields import GridField
 from asmr_plugin.fitting.files import atomic_path, write_json
 
-METRICS = {"final_psnr": ("PSNR (dB)", ".3f"), "ssim": ("SSIM", ".4f"), "iou": ("IoU", ".4f")}
+METRICS = {
+    "final_psnr": ("PSNR (dB)", ".3f"),
+    "ssim": ("SSIM", ".4f"),
+    "iou": ("IoU", ".4f"),
+    "sdf_mae": ("SDF mean abs error", ".5f"),
+}
 """Per-run result keys that can be summarized: label and number format."""
 
 
