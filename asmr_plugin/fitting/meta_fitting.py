@@ -143,7 +143,7 @@ def network_options(model: LatentModulatedField) -> Dict[str, Any]:
     return {
         "init_kwargs": model.field.init_kwargs,
         "latent_dim": model.latent_dim,
-        "mapping": [module.out_features for module in model.shifts.net if isinstance(module, torch.nn.Linear)],
+        "mapping": [layer.out_features for layer in model.shifts.mlp.layers],
     }
 
 

@@ -8,52 +8,51 @@ inner loop (second order), so that those few steps reconstruct well.
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence, Tuple
+from typing import Tuple
 
 import torch
-from einops import reduce
+from einops import rearrange, reduce
 from jaxtyping import Float
+from nerfstudio.field_components.mlp import MLP
 from torch import Tensor, nn
+
+from asmr_plugin.fields import GridField
 
 OUTPUT_OFFSET = 0.5
 """Signals lie in [0, 1]; the network predicts the offset from mid-grey, as COIN++ does."""
 
 
-class ShiftModulatedField(Protocol):
-    """A field whose ``render`` takes one row of per-layer shifts per instance (ASMR, Instant-NGP)."""
-
-    shift_shape: Tuple[int, int]
-
-    def render(
-        self, shape: Sequence[int] | None = None, shifts: Float[Tensor, "B layers H"] | None = None
-    ) -> Float[Tensor, "B *shape C"]: ...
-
-
 class LatentToShifts(nn.Module):
-    """COIN++'s latent-to-modulation map: a linear layer, or an MLP with ReLUs, to ``[B, layers, H]``."""
+    """COIN++'s latent-to-modulation map (nerfstudio's MLP: linear for 1 layer, else ReLUs between)
+    to one shift per modulated layer, ``[B, layers, H]``."""
 
     def __init__(
         self, latent_dim: int, shift_shape: Tuple[int, int], num_layers: int = 1, hidden_dim: int = 256
     ) -> None:
         super().__init__()
         if num_layers < 1:
-            raise ValueError(f"the latent-to-shift map needs at least 1 layer, got {num_layers}")
+            raise ValueError(f"--mapping-layers must be at least 1, got {num_layers}")
         self.latent_dim, self.shift_shape = latent_dim, tuple(shift_shape)
-        widths = [latent_dim] + [hidden_dim] * (num_layers - 1) + [shift_shape[0] * shift_shape[1]]
-        layers: list[nn.Module] = []
-        for d_in, d_out in zip(widths[:-1], widths[1:]):
-            layers += [nn.Linear(d_in, d_out), nn.ReLU()]
-        self.net = nn.Sequential(*layers[:-1])
-        self.unflatten = nn.Unflatten(-1, self.shift_shape)
+        self.mlp = MLP(
+            latent_dim,
+            num_layers,
+            hidden_dim,
+            shift_shape[0] * shift_shape[1],
+            activation=nn.ReLU(),
+            implementation="torch",
+        )
 
     def forward(self, latents: Float[Tensor, "B latent"]) -> Float[Tensor, "B layers H"]:
-        return self.unflatten(self.net(latents))
+        return rearrange(self.mlp(latents), "b (layers h) -> b layers h", layers=self.shift_shape[0])
 
 
 class LatentModulatedField(nn.Module):
-    """A field shared by a dataset; each instance is the latent that ``shifts`` maps to its shifts."""
+    """A field shared by a dataset; each instance is the latent that ``shifts`` maps to its shifts.
 
-    def __init__(self, field: nn.Module, latent_dim: int = 128, mapping_layers: int = 1, mapping_hidden: int = 256):
+    ``field`` takes instance shifts: it has ``shift_shape`` and ``render(shifts=...)`` (ASMR, Instant-NGP).
+    """
+
+    def __init__(self, field: GridField, latent_dim: int = 128, mapping_layers: int = 1, mapping_hidden: int = 256):
         super().__init__()
         self.field = field
         self.shifts = LatentToShifts(latent_dim, field.shift_shape, mapping_layers, mapping_hidden)
