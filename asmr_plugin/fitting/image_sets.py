@@ -18,6 +18,7 @@ from asmr_plugin.fitting.images import image_files, load_image
 CIFAR_TRAIN_BATCHES = tuple(f"data_batch_{index}" for index in range(1, 6))
 CIFAR_TEST_BATCH = "test_batch"
 CIFAR_SIDE = 32
+CIFAR_FOLDER = "cifar-10-batches-py"
 
 
 @dataclass
@@ -66,7 +67,8 @@ def is_cifar_folder(folder: Path) -> bool:
 
 
 def read_cifar_batch(path: Path) -> Float[Tensor, "N 32 32 3"]:
-    """One pickled batch of CIFAR-10's python version (``cifar-10-batches-py``)."""
+    """One pickled batch of CIFAR-10's python version (``cifar-10-batches-py``). Unpickling can run
+    code: point --data only at batches you trust (the official archive)."""
     try:
         with open(path, "rb") as handle:
             batch = pickle.load(handle, encoding="bytes")
@@ -92,8 +94,9 @@ def read_folder(folder: Path, size: int) -> Float[Tensor, "N S S C"]:
 def load_image_set(data: Path | None, size: int, test_fraction: float, seed: int) -> ImageSet:
     """The images of ``data``, resized to ``size`` squares and split.
 
-    ``data`` is None (scikit-image's LFW subset), a CIFAR-10 ``cifar-10-batches-py`` folder (its
-    training batches and its test batch), or a folder of images (a seeded ``test_fraction`` split).
+    ``data`` is None (scikit-image's LFW subset), a CIFAR-10 ``cifar-10-batches-py`` folder or the
+    folder holding it (its training batches and its test batch), or a folder of images (a seeded
+    ``test_fraction`` split).
     """
     if data is None:
         train, test = split(resize_square(lfw_faces(), size), test_fraction, seed)
@@ -101,6 +104,8 @@ def load_image_set(data: Path | None, size: int, test_fraction: float, seed: int
     data = Path(data)
     if not data.is_dir():
         raise ValueError(f"--data {data} is not a folder (a folder of images or CIFAR-10's cifar-10-batches-py)")
+    if not is_cifar_folder(data) and is_cifar_folder(data / CIFAR_FOLDER):
+        data = data / CIFAR_FOLDER  # the folder the CIFAR-10 archive unpacks into
     if is_cifar_folder(data):
         train_batches = [read_cifar_batch(data / name) for name in CIFAR_TRAIN_BATCHES if (data / name).is_file()]
         train = resize_square(torch.cat(train_batches), size)

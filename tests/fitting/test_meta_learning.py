@@ -60,6 +60,11 @@ def test_cifar_batches_give_rgb_train_and_test_sets(tmp_path):
     assert torch.allclose(images.test[0, 0, 0], torch.tensor(first[[0, 1024, 2048]] / 255.0, dtype=torch.float32))
 
 
+def test_cifar_is_found_inside_the_folder_it_was_unpacked_into(tmp_path):
+    write_cifar(tmp_path / "downloads" / "cifar-10-batches-py")
+    assert load_image_set(tmp_path / "downloads", 32, 0.2, seed=0).test.shape == (3, 32, 32, 3)
+
+
 def test_damaged_cifar_batch_is_named(tmp_path):
     folder = write_cifar(tmp_path / "cifar")
     (folder / "data_batch_1").write_bytes(b"not a pickle")
