@@ -79,7 +79,8 @@ class MetaLearnConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("size", "latent_dim", "batch", "steps", "eval_every", "checkpoint_every", "inner_steps"):
+        positive = ("size", "latent_dim", "mapping_layers", "batch", "steps", "inner_steps")
+        for name in (*positive, "eval_every", "eval_images", "grid_images", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if not self.models:
@@ -102,11 +103,13 @@ class Curve:
 def build_meta_model(model: MetaModelName, channels: int, config: MetaLearnConfig) -> LatentModulatedField:
     shape = (config.size, config.size)
     if model == "asmr":
-        field_ = build_field("asmr", shape, channels, config.bases, config.num_layers, config.hidden_dim, config.omega0)
+        network = build_field(
+            "asmr", shape, channels, config.bases, config.num_layers, config.hidden_dim, config.omega0
+        )
     else:
         defaults = {**NGP_META_DEFAULTS, "implementation": "torch"}
-        field_ = build_field("ngp", shape, channels, None, config.num_layers, config.hidden_dim, defaults=defaults)
-    return LatentModulatedField(field_, config.latent_dim, config.mapping_layers, config.mapping_hidden)
+        network = build_field("ngp", shape, channels, None, config.num_layers, config.hidden_dim, defaults=defaults)
+    return LatentModulatedField(network, config.latent_dim, config.mapping_layers, config.mapping_hidden)
 
 
 def batch_indices(step: int, batch: int, count: int, seed: int) -> Tensor:

@@ -31,7 +31,7 @@ class LatentToShifts(nn.Module):
     ) -> None:
         super().__init__()
         if num_layers < 1:
-            raise ValueError(f"--mapping-layers must be at least 1, got {num_layers}")
+            raise ValueError(f"the latent-to-shift map needs at least 1 layer, got {num_layers}")
         self.latent_dim, self.shift_shape = latent_dim, tuple(shift_shape)
         self.mlp = MLP(
             latent_dim,

@@ -175,3 +175,9 @@ def test_meta_learn_script_runs_as_documented(tmp_path):
     assert results["models"]["asmr"]["test_images"] == 40
     failed = subprocess.run(command[:2] + ["--data", str(tmp_path / "missing")], capture_output=True, text=True)
     assert failed.returncode == 1 and "is not a folder" in failed.stderr
+
+
+@pytest.mark.parametrize("option", ["mapping_layers", "eval_images", "grid_images", "inner_steps"])
+def test_options_below_one_are_refused_by_name(option):
+    with pytest.raises(ValueError, match=f"--{option.replace('_', '-')} must be at least 1"):
+        tiny_config(**{option: 0})
