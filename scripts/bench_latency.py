@@ -27,6 +27,7 @@ import tyro
 
 from asmr_plugin.fields import FIELDS, GridField
 from asmr_plugin.fields.base import grid_coords
+from asmr_plugin.fitting.distributed import resolve_device
 from asmr_plugin.fitting.networks import build_field
 from asmr_plugin.timing import time_calls
 
@@ -88,7 +89,7 @@ def rss_bytes() -> int:
 
 
 def measure(model: str, shape: Tuple[int, int], config: BenchConfig) -> Dict[str, Any]:
-    device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = resolve_device(config.device)
     if config.threads:
         torch.set_num_threads(config.threads)
     field = build(model, shape).to(device).eval()

@@ -16,6 +16,7 @@ from torch import Tensor
 from asmr_plugin.fields import GridField
 from asmr_plugin.fitting.audio import load_audio, save_audio, speech_like_clip
 from asmr_plugin.fitting.checkpoint import save_checkpoint
+from asmr_plugin.fitting.distributed import resolve_device
 from asmr_plugin.fitting.files import atomic_path, prepare_output_dir, write_json
 from asmr_plugin.fitting.metrics import psnr
 from asmr_plugin.fitting.networks import build_field
@@ -147,7 +148,7 @@ def fit_one(config: FitAudioConfig, data: Path | None, out: Path, console: Conso
     """Fit one clip and write reconstruction.wav, target.wav, waveform.png, checkpoint.pt and results.json."""
     target, field = prepare(config, data)
     out = prepare_output_dir(out, config.overwrite)
-    device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = resolve_device(config.device)
     field, target = field.to(device), target.to(device)
     macs = field.macs()
     source = "a generated speech-like clip" if data is None else str(data)

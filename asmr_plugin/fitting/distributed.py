@@ -22,12 +22,17 @@ class Process:
         return self.rank == 0
 
 
+def resolve_device(device: str | None) -> torch.device:
+    """The --device given, else cuda when available, else cpu."""
+    return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+
 def start_process(device: str | None) -> Process:
     """Join the torchrun process group when launched by torchrun (gloo on CPU, NCCL on CUDA)."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    cuda = torch.cuda.is_available() if device is None else device.startswith("cuda")
     if world_size == 1:
-        return Process(device=torch.device(device or ("cuda" if cuda else "cpu")))
+        return Process(device=resolve_device(device))
+    cuda = resolve_device(device).type == "cuda"
     rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
     dist.init_process_group("nccl" if cuda else "gloo")
     if cuda:

@@ -17,6 +17,7 @@ from torch import Tensor
 from asmr_plugin import decomposition
 from asmr_plugin.fields import ASMRField, GridField
 from asmr_plugin.fitting.checkpoint import save_checkpoint
+from asmr_plugin.fitting.distributed import resolve_device
 from asmr_plugin.fitting.files import atomic_path, prepare_output_dir, write_json
 from asmr_plugin.fitting.images import default_image, image_files, load_image, save_image
 from asmr_plugin.fitting.metrics import psnr, ssim
@@ -143,7 +144,7 @@ def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> 
     target, field = prepare(config, data)
     shape, channels = tuple(target.shape[:2]), target.shape[-1]
     out = prepare_output_dir(out, config.overwrite)
-    device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = resolve_device(config.device)
     field, target = field.to(device), target.to(device)
     lr = config.lr if config.lr is not None else field.paper_lr
     fit_config = FitConfig(

@@ -16,6 +16,7 @@ from torch import Tensor
 from torchmetrics.functional.image import peak_signal_noise_ratio
 
 from asmr_plugin.fitting.checkpoint import load_checkpoint, save_checkpoint
+from asmr_plugin.fitting.distributed import resolve_device
 from asmr_plugin.fitting.files import atomic_path, prepare_output_dir, write_json
 from asmr_plugin.fitting.image_sets import ImageSet, load_image_set
 from asmr_plugin.fitting.meta_learning import LatentModulatedField, encode, meta_loss
@@ -132,9 +133,9 @@ def evaluate(
     model: LatentModulatedField, images: Float[Tensor, "N H W C"], config: MetaLearnConfig
 ) -> Tuple[Float[Tensor, "N"], Float[Tensor, "N H W C"]]:
     """Per-image PSNR (clamped) after ``inner_steps`` from the meta-learned start, and the reconstructions."""
-    device = next(model.parameters()).device
-    _, reconstructions = encode(model, images.to(device), config.inner_steps, config.inner_lr, config.batch)
-    return instance_psnr(reconstructions, images.to(device)).cpu(), reconstructions.cpu()
+    images = images.to(next(model.parameters()).device)
+    _, reconstructions = encode(model, images, config.inner_steps, config.inner_lr, config.batch)
+    return instance_psnr(reconstructions, images).cpu(), reconstructions.cpu()
 
 
 def latent_map_params(model: LatentModulatedField) -> int:
@@ -183,7 +184,7 @@ def train(
     name: MetaModelName, images: ImageSet, out: Path, config: MetaLearnConfig, console: Console
 ) -> Tuple[LatentModulatedField, Curve]:
     """Meta-learn one model, checkpointing into ``out``; returns it and its learning curve."""
-    device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     model = build_meta_model(name, images.train.shape[-1], config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), config.outer_lr)

@@ -20,6 +20,7 @@ from torch import Tensor
 
 from asmr_plugin.fields import GridField
 from asmr_plugin.fitting.checkpoint import save_checkpoint
+from asmr_plugin.fitting.distributed import resolve_device
 from asmr_plugin.fitting.files import atomic_path, prepare_output_dir, write_json
 from asmr_plugin.fitting.networks import build_field
 from asmr_plugin.fitting.shapes import (
@@ -35,7 +36,6 @@ from asmr_plugin.fitting.shapes import (
 )
 from asmr_plugin.fitting.summary import run_record, write_summary
 from asmr_plugin.fitting.trainer import AdamCosine, progress_bar
-
 
 LOSS_NAMES = {"occupancy": "BCE", "sdf": "L1"}
 
@@ -171,7 +171,7 @@ def run(config: FitOccupancyConfig, console: Console | None = None) -> Dict[str,
         config.out or Path("outputs") / "fit_occupancy" / f"{name}-{config.model}-{time.strftime('%Y%m%d-%H%M%S')}",
         config.overwrite,
     )
-    device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = resolve_device(config.device)
     runs = []
     for shape_name, mesh in shapes:
         occupancy = occupancy_grid(mesh, config.resolution)
