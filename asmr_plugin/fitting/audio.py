@@ -9,6 +9,7 @@ import numpy as np
 import soundfile
 import torch
 from jaxtyping import Float
+from rich.console import Console
 from scipy import signal
 from torch import Tensor
 
@@ -31,6 +32,8 @@ def load_audio(path: Path, rate: int = 16_000, seconds: float = 2.0, pad: bool =
         raise ValueError(f"{path} is not a readable audio file (WAV, FLAC, OGG, ...): {error}") from error
     if samples.shape[0] == 0:
         raise ValueError(f"{path} holds no samples")
+    if not np.isfinite(samples).all():
+        raise ValueError(f"{path} holds non-finite samples (NaN or infinity)")
     mono = samples.mean(axis=1)
     if file_rate != rate:
         common = math.gcd(int(file_rate), rate)
@@ -43,6 +46,11 @@ def load_audio(path: Path, rate: int = 16_000, seconds: float = 2.0, pad: bool =
                 f"needs {wanted:,}; pass --pad to zero-pad it or ask for fewer seconds"
             )
         mono = np.pad(mono, (0, wanted - mono.shape[0]))
+    peak = float(np.abs(mono[:wanted]).max())
+    if peak > 1:
+        Console(stderr=True).print(
+            f"[yellow]warning:[/] {path} peaks at {peak:.3g}, beyond [-1, 1]: the fit sees it clipped", highlight=False
+        )
     return torch.from_numpy(np.clip(mono[:wanted], -1.0, 1.0).copy())[:, None]
 
 

@@ -15,13 +15,22 @@ from torch import Tensor
 
 from asmr_plugin.fields import GridField
 from asmr_plugin.fitting.audio import load_audio, save_audio, speech_like_clip
-from asmr_plugin.fitting.checkpoint import save_checkpoint
+from asmr_plugin.fitting.checkpoint import finished_results, fit_resumable, save_checkpoint
+from asmr_plugin.fitting.cli import require_positive
 from asmr_plugin.fitting.distributed import resolve_device
-from asmr_plugin.fitting.files import atomic_path, prepare_output_dir, write_json
+from asmr_plugin.fitting.files import (
+    atomic_path,
+    check_output_dir,
+    output_names,
+    prepare_output_dir,
+    removed_if_empty_on_error,
+    visible_files,
+    write_json,
+)
 from asmr_plugin.fitting.metrics import psnr
 from asmr_plugin.fitting.networks import build_field
 from asmr_plugin.fitting.summary import run_record, write_summary
-from asmr_plugin.fitting.trainer import FitConfig, fit
+from asmr_plugin.fitting.trainer import FitConfig
 
 AUDIO_NETWORKS: Dict[str, Dict[str, Any]] = {
     "asmr": {"hidden_dim": 128},  # bases for 32,000 samples: [10, 10, 16, 20]
@@ -78,6 +87,23 @@ class FitAudioConfig:
     """Torch device. Default: cuda when available, else cpu."""
     seed: int = 0
     progress: bool = True
+    checkpoint_every: int = 1000
+    """Steps between checkpoints; Ctrl-C or SIGTERM also saves one (after the current step) and stops."""
+    resume: bool = False
+    """Continue the interrupted run in --out from its checkpoint.pt, with the same options (a folder
+    run keeps the clips already finished). Ends as an uninterrupted run would."""
+
+    def check_options(self) -> None:
+        """A ValueError naming the first bad option."""
+        require_positive(self, "rate", "seconds", "hidden_dim", "num_layers", "steps", "lr", "checkpoint_every")
+        if round(self.seconds * self.rate) < 2:
+            raise ValueError(
+                f"--seconds {self.seconds:g} at --rate {self.rate} Hz is {round(self.seconds * self.rate)} sample(s); "
+                "a clip needs at least 2"
+            )
+        resolve_device(self.device)
+        if self.resume and self.out is None:
+            raise ValueError("--resume needs --out, the folder of the run to continue")
 
 
 def plot_waveform(
@@ -99,7 +125,7 @@ def plot_waveform(
 
 
 def audio_files(folder: Path) -> List[Path]:
-    files = sorted(path for path in folder.iterdir() if path.is_file() and path.suffix.lower() in AUDIO_SUFFIXES)
+    files = visible_files(folder, AUDIO_SUFFIXES)
     if not files:
         raise ValueError(f"--data {folder} holds no audio files ({', '.join(sorted(AUDIO_SUFFIXES))})")
     return files
@@ -126,17 +152,25 @@ def prepare(config: FitAudioConfig, data: Path | None) -> Tuple[Float[Tensor, "N
 
 
 def run(config: FitAudioConfig, console: Console | None = None) -> Dict[str, Any]:
-    """Fit the clip (or every clip of the folder) given by ``--data``; write outputs and return the results."""
+    """Fit the clip (or every clip of the folder) given by ``--data``; write outputs and return the results.
+
+    Every clip and its network are checked before anything is written; a run that fails leaves no
+    empty folder behind.
+    """
+    config.check_options()
     console = console or Console()
     name = "speech-like" if config.data is None else Path(config.data).stem
     out = config.out or Path("outputs") / "fit_audio" / f"{name}-{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
-    if config.data is None or not Path(config.data).is_dir():
-        return fit_one(config, config.data, out, console)
-    files = audio_files(Path(config.data))
-    for path in files:  # every clip checked before anything is written
+    out = check_output_dir(out, config.overwrite, config.resume)
+    folder = config.data is not None and Path(config.data).is_dir()
+    files = audio_files(Path(config.data)) if folder else [config.data]
+    for path in files:
         prepare(config, path)
-    out = prepare_output_dir(out, config.overwrite)
-    runs = [fit_one(config, path, out / path.stem, console) for path in files]
+    with removed_if_empty_on_error(out):
+        if not folder:
+            return fit_one(config, config.data, out, console)
+        out = prepare_output_dir(out, config.overwrite, config.resume)
+        runs = [fit_one(config, path, out / stem, console) for path, stem in output_names(files).items()]
     protocol = (
         f"{config.steps} full-clip steps, Adam lr {config.lr:g} cosine to 1e-6, {config.seconds:g} s at {config.rate} Hz, seed {config.seed}"
         + ("" if config.steps == 10_000 else ", a REDUCED protocol (the paper: 10000 steps)")
@@ -145,9 +179,15 @@ def run(config: FitAudioConfig, console: Console | None = None) -> Dict[str, Any
 
 
 def fit_one(config: FitAudioConfig, data: Path | None, out: Path, console: Console) -> Dict[str, Any]:
-    """Fit one clip and write reconstruction.wav, target.wav, waveform.png, checkpoint.pt and results.json."""
+    """Fit one clip and write reconstruction.wav, target.wav, waveform.png, checkpoint.pt and results.json
+    (with ``--resume``: continue from its checkpoint, or return the results of a finished fit)."""
+    previous = finished_results(config, out)
+    if previous is not None:
+        console.print(f"{data}: already fitted -> {out}")
+        return previous
     target, field = prepare(config, data)
-    out = prepare_output_dir(out, config.overwrite)
+    checkpoint = out / "checkpoint.pt"
+    out = prepare_output_dir(out, config.overwrite, config.resume)
     device = resolve_device(config.device)
     field, target = field.to(device), target.to(device)
     macs = field.macs()
@@ -157,9 +197,14 @@ def fit_one(config: FitAudioConfig, data: Path | None, out: Path, console: Conso
         f"{field.num_params():,} params, {macs.with_bias:,.1f} MACs/sample"
     )
     fit_config = FitConfig(
-        steps=config.steps, lr=config.lr, value_range=(-1.0, 1.0), seed=config.seed, progress=config.progress
+        steps=config.steps,
+        lr=config.lr,
+        value_range=(-1.0, 1.0),
+        seed=config.seed,
+        progress=config.progress,
+        checkpoint_every=config.checkpoint_every,
     )
-    history = fit(field, target, fit_config)
+    history = fit_resumable(field, target, fit_config, checkpoint, config, {"data": source})
     with torch.no_grad():
         reconstruction = field.render().clamp(-1, 1)
     results = {

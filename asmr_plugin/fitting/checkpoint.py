@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, List, Tuple
 
 import torch
+from torch import Tensor
 
 from asmr_plugin.fields import FIELDS, GridField
 from asmr_plugin.fitting.files import atomic_path
+from asmr_plugin.fitting.trainer import FitConfig, FitDiverged, FitHistory, TrainingState, fit
 
 FORMAT_VERSION = 1
 
@@ -56,8 +59,13 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> Che
         raise ValueError(f"{path} is not a readable asmr-plugin checkpoint: {error}") from error
     if not isinstance(payload, dict) or payload.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"{path} is not an asmr-plugin checkpoint of format version {FORMAT_VERSION}")
-    field = FIELDS[payload["model"]](**payload["init_kwargs"])
-    field.load_state_dict(payload["state_dict"])
+    if payload.get("model") not in FIELDS:
+        raise ValueError(f"{path}: unknown model {payload.get('model')!r} (expected one of {', '.join(FIELDS)})")
+    try:
+        field = FIELDS[payload["model"]](**payload["init_kwargs"])
+        field.load_state_dict(payload["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise ValueError(f"{path} does not hold a valid {payload['model']} network: {error}") from error
     return Checkpoint(
         field=field.to(map_location),
         model=payload["model"],
@@ -65,3 +73,73 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> Che
         step=payload["step"],
         metadata=payload["metadata"],
     )
+
+
+RUN_ONLY_OPTIONS = ("out", "overwrite", "resume", "progress", "device", "checkpoint_every")
+"""Options that do not change what a fit computes: a resumed run may change them."""
+
+
+def fit_options(config: Any) -> Dict[str, Any]:
+    """The options of a run (a dataclass) that a resumed run must repeat, as plain values."""
+    return {
+        key: str(value) if isinstance(value, Path) else value
+        for key, value in asdict(config).items()
+        if key not in RUN_ONLY_OPTIONS
+    }
+
+
+def save_training_checkpoint(
+    path: Path,
+    field: GridField,
+    signal_shape: Tuple[int, ...],
+    config: Any,
+    metadata: Dict[str, Any],
+    state: TrainingState,
+) -> str:
+    """A checkpoint that ``--resume`` continues from; returns how to continue."""
+    save_checkpoint(
+        path, field, signal_shape, state.step, {**metadata, "options": fit_options(config), "training": state.as_dict()}
+    )
+    return f"step {state.step} saved to {path}; continue with --resume --out {path.parent}"
+
+
+def load_training_state(path: Path, field: GridField, config: Any) -> TrainingState:
+    """Load the weights of a checkpoint written by :func:`save_training_checkpoint` into ``field``
+    and return its training state; a ValueError when it was written with other options."""
+    checkpoint = load_checkpoint(path)
+    saved = checkpoint.metadata.get("options")
+    if "training" not in checkpoint.metadata or saved is None:
+        raise ValueError(f"--resume: {path} holds no training state (written by an older version?)")
+    changed = {key: (saved.get(key), value) for key, value in fit_options(config).items() if saved.get(key) != value}
+    if changed:
+        details = ", ".join(f"--{key.replace('_', '-')} {old!r} -> {new!r}" for key, (old, new) in changed.items())
+        raise ValueError(f"--resume: {path} was written with other options ({details}); resume with the same ones")
+    field.load_state_dict(checkpoint.field.state_dict())
+    return TrainingState(**checkpoint.metadata["training"])
+
+
+def finished_results(config: Any, out: Path) -> Dict[str, Any] | None:
+    """With ``--resume``, the results.json of a fit in ``out`` that already finished (written last), else None."""
+    results = Path(out) / "results.json"
+    return json.loads(results.read_text()) if config.resume and results.is_file() else None
+
+
+def fit_resumable(
+    field: GridField, target: Tensor, fit_config: FitConfig, checkpoint: Path, config: Any, metadata: Dict[str, Any]
+) -> FitHistory:
+    """``fit`` that saves its training state to ``checkpoint`` (periodically and on SIGINT/SIGTERM)
+    and, with ``config.resume``, continues from it. A diverged fit removes the checkpoints it wrote."""
+    shape = tuple(target.shape[:-1])
+    resumed = load_training_state(checkpoint, field, config) if config.resume and checkpoint.is_file() else None
+    saved: List[str] = []
+
+    def save(state: TrainingState) -> str:
+        saved.append(save_training_checkpoint(checkpoint, field, shape, config, metadata, state))
+        return saved[-1]
+
+    try:
+        return fit(field, target, fit_config, resumed, save)
+    except FitDiverged:
+        if saved and resumed is None:
+            checkpoint.unlink(missing_ok=True)
+        raise

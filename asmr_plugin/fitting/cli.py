@@ -1,13 +1,58 @@
-"""The shared entry of the experiment scripts: a tyro command line, bad input as one clear line."""
+"""The shared entry of the experiment scripts: a tyro command line, every expected user error as one line."""
 
 from __future__ import annotations
 
+import signal
 import sys
-from typing import Any, Callable, Sequence, Type, TypeVar
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Sequence, Type, TypeVar
 
 import tyro
+from rich.console import Console
+
+from asmr_plugin.fitting.open3d_loader import MissingDependencyError
 
 Config = TypeVar("Config")
+
+INTERRUPTED_STATUS = 130
+"""Exit status of a run stopped by SIGINT or SIGTERM (the shell's 128 + SIGINT)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM; ``saved`` says where the work was saved, if anywhere."""
+
+    def __init__(self, saved: str | None = None) -> None:
+        super().__init__(saved)
+        self.saved = saved
+
+
+def require_positive(config: Any, *names: str) -> None:
+    """Refuse options of ``config`` at or below zero (or NaN); None keeps the default."""
+    for name in names:
+        value = getattr(config, name)
+        if value is not None and not value > 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be positive, got {value}")
+
+
+def describe(error: BaseException) -> str:
+    """One line for an expected error: the message, or an OSError's reason and file."""
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
+    return str(error)
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt inside the block, as Ctrl-C does, so work can be saved."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_cli(
@@ -17,10 +62,19 @@ def run_cli(
     default: Config | None = None,
     args: Sequence[str] | None = None,
 ) -> None:
-    """Parse ``config_class`` from ``args`` (default: the command line) and ``run`` it; a ValueError
-    exits with ``error: ...`` and status 1."""
+    """Parse ``config_class`` from ``args`` (default: the command line) and ``run`` it.
+
+    Bad input or options (ValueError), a file that cannot be written or read (OSError) and a
+    missing system library exit with ``error: ...`` and status 1; SIGINT or SIGTERM exits with
+    status 130 after saying where the work was saved. Anything else is a bug and keeps its traceback.
+    """
     config = tyro.cli(config_class, description=description, default=default, args=args)
     try:
-        run(config)
-    except ValueError as error:
-        sys.exit(f"error: {error}")
+        with terminate_as_interrupt():
+            run(config)
+    except KeyboardInterrupt as interruption:
+        saved = interruption.saved if isinstance(interruption, Interrupted) else None
+        Console(stderr=True).print(f"interrupted{f'; {saved}' if saved else ''}", highlight=False)
+        sys.exit(INTERRUPTED_STATUS)
+    except (ValueError, OSError, MissingDependencyError) as error:
+        sys.exit(f"error: {describe(error)}")

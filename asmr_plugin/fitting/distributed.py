@@ -23,8 +23,25 @@ class Process:
 
 
 def resolve_device(device: str | None) -> torch.device:
-    """The --device given, else cuda when available, else cpu."""
-    return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    """The --device given, else cuda when available, else cpu; a ValueError for a device this machine lacks."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"--device {device!r} is not a device: expected cpu, cuda, cuda:N or mps") from None
+    available = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available() and (resolved.index or 0) < torch.cuda.device_count(),
+        "mps": torch.backends.mps.is_available(),
+    }
+    if resolved.type not in available:
+        raise ValueError(f"--device {device!r}: expected cpu, cuda, cuda:N or mps")
+    if not available[resolved.type]:
+        raise ValueError(
+            f"--device {device}: not available on this machine (torch {torch.__version__}); use --device cpu"
+        )
+    return resolved
 
 
 def start_process(device: str | None) -> Process:

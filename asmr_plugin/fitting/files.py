@@ -1,41 +1,119 @@
-"""Writing outputs atomically: a file appears whole or not at all."""
+"""Writing outputs atomically: a file appears whole or not at all, with the permissions the umask gives."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Dict, Iterable, Iterator, List, Sequence
+
+
+def current_umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it replaces ``path``, on error it is removed."""
+    """Yield a temporary path beside ``path``; on success it replaces ``path``, on error it is removed.
+
+    The file gets the mode a plain ``open()`` would give it (0666 less the umask), not the
+    private 0600 of a temporary file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
     os.close(handle)
     try:
         yield Path(temporary)
+        os.chmod(temporary, 0o666 & ~current_umask())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
 
 
+def finite_or_null(data: Any) -> Any:
+    """``data`` with every NaN or infinite float replaced by None (strict JSON has no such numbers;
+    e.g. the PSNR of an exact fit is infinite)."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {key: finite_or_null(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [finite_or_null(value) for value in data]
+    return data
+
+
 def write_json(path: Path, data: Any) -> None:
+    """Strict JSON, non-finite numbers as null (:func:`finite_or_null`), written atomically."""
     with atomic_path(path) as temporary:
-        temporary.write_text(json.dumps(data, indent=2) + "\n")
+        temporary.write_text(json.dumps(finite_or_null(data), indent=2, allow_nan=False) + "\n")
 
 
-def prepare_output_dir(path: Path, overwrite: bool) -> Path:
-    """Create ``path``; refuse a non-empty directory unless ``overwrite`` (nothing is ever deleted)."""
+def check_output_dir(path: Path, overwrite: bool, resume: bool = False) -> Path:
+    """Refuse ``path`` when it is not a folder, or holds files and neither ``overwrite`` nor ``resume``."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ValueError(f"--out {path} exists and is not a directory")
-    if path.is_dir() and any(path.iterdir()) and not overwrite:
-        raise ValueError(f"--out {path} already holds files; choose another folder or pass --overwrite")
-    path.mkdir(parents=True, exist_ok=True)
+    if path.is_dir() and any(path.iterdir()) and not (overwrite or resume):
+        raise ValueError(f"--out {path} already holds files; choose another folder, pass --overwrite or --resume")
+    blocking = next((parent for parent in path.parents if parent.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        raise ValueError(f"--out {path}: {blocking} is a file, not a directory")
     return path
+
+
+def prepare_output_dir(path: Path, overwrite: bool, resume: bool = False) -> Path:
+    """Create ``path`` after :func:`check_output_dir` (nothing is ever deleted)."""
+    path = check_output_dir(path, overwrite, resume)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(f"--out {path} cannot be created: {error.strerror}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {path} is not writable")
+    return path
+
+
+@contextmanager
+def removed_if_empty_on_error(path: Path) -> Iterator[Path]:
+    """On an error inside the block, remove the folders of ``path`` (it and its parents) that did not
+    exist before the block and are still empty, so a failed run leaves nothing behind."""
+    path = Path(path)
+    created: List[Path] = [folder for folder in (path, *path.parents) if not folder.exists()]
+    try:
+        yield path
+    except BaseException:
+        for folder in created:  # innermost first
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (work saved), or already gone
+                break
+        raise
+
+
+def visible_files(folder: Path, suffixes: Iterable[str]) -> List[Path]:
+    """The files of ``folder`` (not recursive) with one of ``suffixes`` (any case), sorted by name;
+    hidden files (``.name``, e.g. macOS's ``._photo.png``) are skipped."""
+    wanted = {suffix.lower() for suffix in suffixes}
+    return sorted(
+        path
+        for path in Path(folder).iterdir()
+        if path.is_file() and not path.name.startswith(".") and path.suffix.lower() in wanted
+    )
+
+
+def output_names(files: Sequence[Path]) -> Dict[Path, str]:
+    """A distinct output folder name per input file: its stem, or stem-suffix where stems collide
+    (``a.png`` and ``a.jpg`` become ``a-png`` and ``a-jpg``)."""
+    stems = Counter(path.stem for path in files)
+    return {
+        path: path.stem if stems[path.stem] == 1 else f"{path.stem}-{path.suffix.lstrip('.').lower()}" for path in files
+    }

@@ -16,14 +16,22 @@ from torch import Tensor
 
 from asmr_plugin import decomposition
 from asmr_plugin.fields import ASMRField, GridField
-from asmr_plugin.fitting.checkpoint import save_checkpoint
+from asmr_plugin.fitting.checkpoint import finished_results, fit_resumable, save_checkpoint
+from asmr_plugin.fitting.cli import require_positive
 from asmr_plugin.fitting.distributed import resolve_device
-from asmr_plugin.fitting.files import atomic_path, prepare_output_dir, write_json
+from asmr_plugin.fitting.files import (
+    atomic_path,
+    check_output_dir,
+    output_names,
+    prepare_output_dir,
+    removed_if_empty_on_error,
+    write_json,
+)
 from asmr_plugin.fitting.images import default_image, image_files, load_image, save_image
 from asmr_plugin.fitting.metrics import psnr, ssim
 from asmr_plugin.fitting.networks import ModelName, build_field, parse_bases_option
 from asmr_plugin.fitting.summary import run_record, write_summary
-from asmr_plugin.fitting.trainer import FitConfig, FitHistory, fit
+from asmr_plugin.fitting.trainer import FitConfig, FitHistory
 from asmr_plugin.macs import measured_macs
 
 
@@ -63,6 +71,20 @@ class FitImageConfig:
     """Seed for initialization and batches."""
     progress: bool = True
     """Show a progress bar."""
+    checkpoint_every: int = 1000
+    """Steps between checkpoints; Ctrl-C or SIGTERM also saves one (after the current step) and stops."""
+    resume: bool = False
+    """Continue the interrupted run in --out from its checkpoint.pt, with the same options (a folder
+    run keeps the images already finished). Ends as an uninterrupted run would."""
+
+    def check_options(self) -> None:
+        """A ValueError naming the first bad option."""
+        require_positive(
+            self, "num_layers", "hidden_dim", "omega0", "steps", "lr", "batch_size", "downscale", "checkpoint_every"
+        )
+        resolve_device(self.device)
+        if self.resume and self.out is None:
+            raise ValueError("--resume needs --out, the folder of the run to continue")
 
 
 def default_output_dir(data: Path, model: str) -> Path:
@@ -109,21 +131,29 @@ def bases_for_image(bases: Tuple[str, ...] | None, shape: Tuple[int, ...]) -> Tu
 
 
 def run(config: FitImageConfig, console: Console | None = None) -> Dict[str, Any]:
-    """Fit the image (or every image of the folder) given by ``--data``; write outputs and return the results."""
+    """Fit the image (or every image of the folder) given by ``--data``; write outputs and return the results.
+
+    Every image and its network are checked before anything is written; a run that fails leaves
+    no empty folder behind.
+    """
+    config.check_options()
     console = console or Console()
     data = Path(config.data) if config.data is not None else default_image()
     if not data.exists():
         raise ValueError(f"--data {data} does not exist")
-    out = config.out or default_output_dir(data, config.model)
-    if not data.is_dir():
-        return fit_one(config, data, out, console)
-    files = image_files(data)
-    for path in files:  # every image and its network checked before anything is written
+    out = check_output_dir(config.out or default_output_dir(data, config.model), config.overwrite, config.resume)
+    files = image_files(data) if data.is_dir() else [data]
+    for path in files:
         prepare(config, path)
-    out = prepare_output_dir(out, config.overwrite)
-    runs = [fit_one(config, path, out / path.stem, console) for path in files]
-    protocol = image_protocol(config, runs[0]["lr"])
-    return write_summary(out, config.model, data, protocol, runs, ("final_psnr", "ssim"), console)
+    with removed_if_empty_on_error(out):
+        if not data.is_dir():
+            return fit_one(config, data, out, console)
+        if config.resume and not any(out.glob("*/checkpoint.pt")):
+            raise ValueError(f"--resume: --out {out} holds no image folder with a checkpoint.pt")
+        out = prepare_output_dir(out, config.overwrite, config.resume)
+        runs = [fit_one(config, path, out / name, console) for path, name in output_names(files).items()]
+        protocol = image_protocol(config, runs[0]["lr"])
+        return write_summary(out, config.model, data, protocol, runs, ("final_psnr", "ssim"), console)
 
 
 def prepare(config: FitImageConfig, data: Path) -> Tuple[Float[Tensor, "H W C"], GridField]:
@@ -140,15 +170,26 @@ def prepare(config: FitImageConfig, data: Path) -> Tuple[Float[Tensor, "H W C"],
 
 
 def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> Dict[str, Any]:
-    """Fit one image and write its reconstruction, PSNR plot, checkpoint and results.json into ``out``."""
+    """Fit one image and write its reconstruction, PSNR plot, checkpoint and results.json into ``out``
+    (with ``--resume``: continue from its checkpoint, or return the results of a finished fit)."""
+    previous = finished_results(config, out)
+    if previous is not None:
+        console.print(f"{data}: already fitted -> {out}")
+        return previous
     target, field = prepare(config, data)
     shape, channels = tuple(target.shape[:2]), target.shape[-1]
-    out = prepare_output_dir(out, config.overwrite)
+    checkpoint = out / "checkpoint.pt"
+    out = prepare_output_dir(out, config.overwrite, config.resume)
     device = resolve_device(config.device)
     field, target = field.to(device), target.to(device)
     lr = config.lr if config.lr is not None else field.paper_lr
     fit_config = FitConfig(
-        steps=config.steps, lr=lr, batch_size=config.batch_size, seed=config.seed, progress=config.progress
+        steps=config.steps,
+        lr=lr,
+        batch_size=config.batch_size,
+        seed=config.seed,
+        progress=config.progress,
+        checkpoint_every=config.checkpoint_every,
     )
     macs = field.macs(shape)
     console.print(
@@ -156,10 +197,11 @@ def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> 
         f"{field.num_params():,} params, {macs.with_bias:,.1f} MACs/pixel, lr {lr:g}"
         + (f", bases {[list(b) for b in field.bases]}" if isinstance(field, ASMRField) else "")
     )
-    history = fit(field, target, fit_config)
+    history = fit_resumable(field, target, fit_config, checkpoint, config, {"data": str(data)})
     with torch.no_grad():
         reconstruction = field.render(shape).clamp(0, 1)
         executed = measured_macs(lambda: field.render(shape)) / reconstruction[..., 0].numel()
+    image_ssim = ssim(reconstruction, target)
     results = {
         "data": str(data),
         "model": config.model,
@@ -170,13 +212,14 @@ def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> 
         "final_psnr": psnr(reconstruction, target).item(),
         "best_psnr": history.best_psnr,
         "best_step": history.best_step,
-        "ssim": ssim(reconstruction, target).item(),
+        "ssim": None if image_ssim is None else image_ssim.item(),
         "macs_executed_render": executed,
         "steps": config.steps,
         "seconds": history.seconds,
         "seconds_per_step": history.seconds / config.steps,
         **run_record(field, shape, device, config),
         "notes": "final_psnr/ssim: after the last step; best_psnr: the best logged step (the released code reports best). "
+        "ssim is null for images with a side under 6 pixels (not defined). "
         "macs_executed_render: matrix-product MACs per pixel that render() ran (FlopCounterMode).",
     }
     save_image(out / "reconstruction.png", reconstruction)
@@ -185,7 +228,7 @@ def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> 
     write_json(out / "results.json", results)
     console.print(
         f"final PSNR {results['final_psnr']:.2f} dB (best {results['best_psnr']:.2f} dB at step {results['best_step']}), "
-        f"SSIM {results['ssim']:.4f}, {history.seconds:.1f} s -> {out}"
+        f"SSIM {'n/a' if image_ssim is None else f'{image_ssim.item():.4f}'}, {history.seconds:.1f} s -> {out}"
     )
     return results
 

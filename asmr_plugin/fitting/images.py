@@ -13,7 +13,7 @@ from jaxtyping import Float
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
-from asmr_plugin.fitting.files import atomic_path
+from asmr_plugin.fitting.files import atomic_path, visible_files
 
 
 def default_image() -> Path:
@@ -79,6 +79,8 @@ def load_image(path: Path) -> Float[Tensor, "H W C"]:
         raise ValueError(f"{path} is not a readable image (PNG, JPEG, TIFF, ...): {error}") from error
     if pixels.shape[0] == 0 or pixels.shape[1] == 0:
         raise ValueError(f"image {path} has no pixels ({pixels.shape[1]} x {pixels.shape[0]})")
+    if not np.isfinite(pixels).all():
+        raise ValueError(f"image {path} holds non-finite pixel values (NaN or infinity)")
     return torch.from_numpy(np.ascontiguousarray(pixels))
 
 
@@ -95,9 +97,8 @@ def save_image(path: Path, image: Float[Tensor, "H W C"]) -> None:
 
 
 def image_files(folder: Path) -> List[Path]:
-    """The images in ``folder`` (not recursive), sorted by name."""
-    suffixes = {suffix.lower() for suffix in Image.registered_extensions()}
-    files = sorted(path for path in folder.iterdir() if path.is_file() and path.suffix.lower() in suffixes)
+    """The images in ``folder`` (not recursive, hidden files skipped), sorted by name."""
+    files = visible_files(folder, Image.registered_extensions())
     if not files:
         raise ValueError(f"--data {folder} holds no image files (any format Pillow reads: .png, .jpg, .tif, ...)")
     return files

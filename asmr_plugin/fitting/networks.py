@@ -29,6 +29,14 @@ def parse_bases_option(bases: Tuple[str, ...], num_axes: int, option_prefix: str
         raise ValueError(f"{option_prefix}bases: {error}") from error
 
 
+def check_positive(options: Dict[str, float | None], option_prefix: str = "--") -> None:
+    """Refuse options below or at zero (None means the default)."""
+    for name, value in options.items():
+        if value is not None and not value > 0:
+            kind = "number" if isinstance(value, float) else "integer"
+            raise ValueError(f"{option_prefix}{name.replace('_', '-')} must be a positive {kind}, got {value}")
+
+
 def build_field(
     model: str,
     shape: Tuple[int, ...],
@@ -49,6 +57,7 @@ def build_field(
     if model not in FIELDS:
         raise ValueError(f"{option_prefix}model must be one of {', '.join(FIELDS)}; got {model!r}")
     options = {"bases": bases, "num_layers": num_layers, "hidden_dim": hidden_dim, "omega0": omega0}
+    check_positive({name: options[name] for name in ("num_layers", "hidden_dim", "omega0")}, option_prefix)
     accepted = set(inspect.signature(FIELDS[model]).parameters)
     if model == "asmr":
         accepted.add("num_layers")  # ASMR takes it as the number of levels of its bases
@@ -96,5 +105,6 @@ def asmr_field(
             f"{option_prefix}num-layers {num_layers} disagrees with {option_prefix}bases, which give "
             f"{decomposition.num_levels(bases)} levels (ASMR has one layer per level)"
         )
-    bases = bases or decomposition.auto_bases(shape, num_layers or DEFAULT_LEVELS)
-    return ASMRField(bases, hidden_dim or 256, channels, omega0 or 30.0)
+    if bases is None:
+        bases = decomposition.auto_bases(shape, DEFAULT_LEVELS if num_layers is None else num_layers)
+    return ASMRField(bases, 256 if hidden_dim is None else hidden_dim, channels, 30.0 if omega0 is None else omega0)

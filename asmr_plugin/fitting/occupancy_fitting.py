@@ -8,10 +8,9 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Literal, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Literal, Tuple
 
 import numpy as np
-import open3d as o3d
 import torch
 from jaxtyping import Float
 from matplotlib.figure import Figure
@@ -36,6 +35,9 @@ from asmr_plugin.fitting.shapes import (
 )
 from asmr_plugin.fitting.summary import run_record, write_summary
 from asmr_plugin.fitting.trainer import AdamCosine, progress_bar
+
+if TYPE_CHECKING:
+    import open3d as o3d
 
 LOSS_NAMES = {"occupancy": "BCE", "sdf": "L1"}
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict
+from typing import TYPE_CHECKING, Dict
 
 import numpy as np
-import open3d as o3d
 import torch
 from einops import rearrange
 from jaxtyping import Bool, Float
@@ -14,6 +13,10 @@ from skimage import measure
 from torch import Tensor
 
 from asmr_plugin.fitting.files import atomic_path
+from asmr_plugin.fitting.open3d_loader import open3d
+
+if TYPE_CHECKING:
+    import open3d as o3d
 
 MESH_SUFFIXES = {".obj", ".ply", ".off", ".stl", ".glb", ".gltf"}
 MARGIN = 0.05
@@ -22,6 +25,7 @@ MARGIN = 0.05
 
 def normalized(mesh: o3d.geometry.TriangleMesh) -> o3d.geometry.TriangleMesh:
     """The mesh scaled uniformly and centred so that its bounding box fits [MARGIN, 1 - MARGIN]^3."""
+    o3d = open3d()
     box = mesh.get_axis_aligned_bounding_box()
     extent = float(np.max(box.get_extent()))
     if extent <= 0:
@@ -35,6 +39,7 @@ def normalized(mesh: o3d.geometry.TriangleMesh) -> o3d.geometry.TriangleMesh:
 
 def load_mesh(path: Path) -> o3d.geometry.TriangleMesh:
     """A mesh file (OBJ, PLY, OFF, STL, GLB/GLTF) normalized to the unit cube."""
+    o3d = open3d()
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"--data {path} does not exist")
@@ -43,11 +48,14 @@ def load_mesh(path: Path) -> o3d.geometry.TriangleMesh:
     mesh = o3d.io.read_triangle_mesh(str(path))
     if len(mesh.triangles) == 0:
         raise ValueError(f"{path} holds no triangles (an empty or unreadable mesh)")
+    if not np.isfinite(np.asarray(mesh.vertices)).all():
+        raise ValueError(f"{path} holds non-finite vertex coordinates (NaN or infinity)")
     return normalized(mesh)
 
 
 def default_shapes() -> Dict[str, o3d.geometry.TriangleMesh]:
     """Shapes built from open3d primitives, so the experiment runs offline."""
+    o3d = open3d()
     arrow = o3d.geometry.TriangleMesh.create_arrow(0.15, 0.3, 0.8, 0.5, resolution=40)
     return {
         "torus": normalized(o3d.geometry.TriangleMesh.create_torus(1.0, 0.35, 60, 30)),
@@ -64,6 +72,7 @@ def voxel_centres(resolution: int) -> Float[Tensor, "R R R 3"]:
 def _scene_and_centres(
     mesh: o3d.geometry.TriangleMesh, resolution: int
 ) -> tuple[o3d.t.geometry.RaycastingScene, o3d.core.Tensor]:
+    o3d = open3d()
     scene = o3d.t.geometry.RaycastingScene()
     scene.add_triangles(o3d.t.geometry.TriangleMesh.from_legacy(mesh))
     return scene, o3d.core.Tensor(rearrange(voxel_centres(resolution), "x y z d -> (x y z) d").numpy())
@@ -87,6 +96,7 @@ def signed_distance_grid(mesh: o3d.geometry.TriangleMesh, resolution: int, rays:
 
 def surface_points(mesh: o3d.geometry.TriangleMesh, count: int, seed: int) -> Float[Tensor, "N 3"]:
     """Points drawn uniformly on the surface, in unit-cube coordinates."""
+    o3d = open3d()
     o3d.utility.random.seed(seed)
     return torch.from_numpy(np.asarray(mesh.sample_points_uniformly(count).points, dtype=np.float32))
 
@@ -100,6 +110,7 @@ def iou(predicted: Bool[Tensor, "*grid"], target: Bool[Tensor, "*grid"]) -> floa
 def extract_surface(logits: Float[Tensor, "R R R"]) -> o3d.geometry.TriangleMesh:
     """Marching cubes at level 0 of a grid positive inside (occupancy logits, or minus a signed
     distance), closed at the grid's border, in unit-cube coordinates."""
+    o3d = open3d()
     resolution = logits.shape[0]
     padded = np.pad(logits.numpy(), 1, constant_values=-1.0)
     if padded.max() <= 0:
@@ -113,6 +124,7 @@ def extract_surface(logits: Float[Tensor, "R R R"]) -> o3d.geometry.TriangleMesh
 
 
 def save_mesh(path: Path, mesh: o3d.geometry.TriangleMesh) -> None:
+    o3d = open3d()
     with atomic_path(path) as temporary:
         if not o3d.io.write_triangle_mesh(str(temporary), mesh):
             raise OSError(f"open3d could not write {path}")

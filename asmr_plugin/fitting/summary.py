@@ -22,10 +22,18 @@ METRICS = {
 """Per-run result keys that can be summarized: label and number format."""
 
 
-def mean_std(values: Sequence[float]) -> Tuple[float, float]:
-    """Mean and population standard deviation (ddof 0)."""
-    array = np.asarray(values, dtype=np.float64)
+def mean_std(values: Sequence[float | None]) -> Tuple[float | None, float | None]:
+    """Mean and population standard deviation (ddof 0) of the defined values (None: not defined,
+    e.g. SSIM of a tiny image); (None, None) when none is."""
+    array = np.asarray([value for value in values if value is not None], dtype=np.float64)
+    if array.size == 0:
+        return None, None
     return float(array.mean()), float(array.std())
+
+
+def formatted(value: float | None, spec: str) -> str:
+    """``value`` in ``spec``, or n/a where it is not defined."""
+    return "n/a" if value is None else f"{value:{spec}}"
 
 
 def run_record(field: GridField, shape: Sequence[int], device: torch.device | str, config: Any) -> Dict[str, Any]:
@@ -70,7 +78,8 @@ def write_summary(
         "seconds": sum(run["seconds"] for run in runs),
         "device": runs[0]["device"],
         "torch_threads": runs[0]["torch_threads"],
-        "notes": "Metrics are final values (after the last step); std is the population std (ddof 0) over signals.",
+        "notes": "Metrics are final values (after the last step); std is the population std (ddof 0) over "
+        "signals; a metric that is not defined for a signal (null, e.g. SSIM below 6 pixels) is left out of both.",
         "runs": [
             {key: run[key] for key in ("data", "shape", "best_psnr", "seconds", *metrics) if key in run} for run in runs
         ],
@@ -85,14 +94,17 @@ def write_summary(
         "|---|---|---|" + "---|" * len(labels),
         f"| {model} | {', '.join(f'{p:,}' for p in summary['params'])} | "
         f"{', '.join(f'{m:,.1f}' for m in summary['macs_with_bias'])} | "
-        + " | ".join(f"{mean:{METRICS[key][1]}} ± {std:{METRICS[key][1]}}" for key, (mean, std) in statistics.items())
+        + " | ".join(
+            f"{formatted(mean, METRICS[key][1])} ± {formatted(std, METRICS[key][1])}"
+            for key, (mean, std) in statistics.items()
+        )
         + " |",
         "",
         "| Signal | Shape | " + " | ".join(labels) + " | Seconds |",
         "|---|---|" + "---|" * (len(labels) + 1),
         *(
             f"| {Path(run['data']).name} | {'x'.join(map(str, run['shape']))} | "
-            + " | ".join(f"{run[key]:{METRICS[key][1]}}" for key in metrics)
+            + " | ".join(formatted(run[key], METRICS[key][1]) for key in metrics)
             + f" | {run['seconds']:.1f} |"
             for run in runs
         ),
@@ -106,7 +118,7 @@ def write_summary(
     console.print(
         f"{len(runs)} signals: "
         + ", ".join(
-            f"{METRICS[key][0]} {mean:{METRICS[key][1]}} ± {std:{METRICS[key][1]}}"
+            f"{METRICS[key][0]} {formatted(mean, METRICS[key][1])} ± {formatted(std, METRICS[key][1])}"
             for key, (mean, std) in statistics.items()
         )
         + f" -> {out}"

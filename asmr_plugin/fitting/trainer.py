@@ -1,11 +1,15 @@
-"""Framework-free fit loop: Adam, cosine annealing, MSE, full-grid or random-batch steps."""
+"""Framework-free fit loop: Adam, cosine annealing, MSE, full-grid or random-batch steps; divergence
+detection, periodic checkpoints, and a stop on SIGINT/SIGTERM that saves the last finished step."""
 
 from __future__ import annotations
 
 import math
+import signal
+import threading
 import time
-from dataclasses import dataclass, field
-from typing import Iterable, List, Tuple
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Tuple
 
 import torch
 from jaxtyping import Float
@@ -14,7 +18,15 @@ from torch import Tensor
 
 from asmr_plugin.fields.base import GridField
 from asmr_plugin.fitting.allocator import TRIM_EVERY, release_free_heap
+from asmr_plugin.fitting.cli import Interrupted
 from asmr_plugin.fitting.metrics import psnr
+
+DIVERGENCE_MARGIN_DB = 1.0
+"""A fit whose final PSNR is this far below its first step's has diverged."""
+
+
+class FitDiverged(ValueError):
+    """The loss or the weights became non-finite, or the fit ended worse than it started."""
 
 
 @dataclass
@@ -37,14 +49,18 @@ class FitConfig:
     """Seed for the batches."""
     progress: bool = True
     """Show a rich progress bar."""
+    checkpoint_every: int = 1000
+    """Steps between the calls of ``fit``'s ``save`` callback."""
 
     def __post_init__(self) -> None:
         if self.steps < 1:
             raise ValueError(f"steps must be at least 1, got {self.steps}")
-        if self.lr <= 0:
+        if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1 (or None for the full grid), got {self.batch_size}")
+        if self.checkpoint_every < 1:
+            raise ValueError(f"checkpoint_every must be at least 1, got {self.checkpoint_every}")
 
 
 @dataclass
@@ -77,9 +93,25 @@ def progress_bar(enabled: bool) -> Progress:
     )
 
 
+@dataclass
+class TrainingState:
+    """What a fit needs to continue exactly where it stopped (tensors and plain values only, so it
+    loads under ``torch.load(weights_only=True)``)."""
+
+    step: int
+    optimization: Dict[str, Any]
+    generator: Tensor
+    history_steps: List[int]
+    history_psnr: List[float]
+    seconds: float
+
+    def as_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
 class AdamCosine:
-    """Adam with cosine annealing to ``min_lr`` over ``total_steps``; every ``TRIM_EVERY`` steps the
-    freed heap is given back (see ``allocator``)."""
+    """Adam with cosine annealing to ``min_lr`` over ``total_steps``; a non-finite loss stops the fit
+    (``FitDiverged``); every ``TRIM_EVERY`` steps the freed heap is given back (see ``allocator``)."""
 
     def __init__(self, parameters: Iterable[Tensor], lr: float, total_steps: int, min_lr: float = 1e-6) -> None:
         self.optimizer = torch.optim.Adam(parameters, lr=lr)
@@ -88,6 +120,10 @@ class AdamCosine:
 
     def step(self, loss: Tensor) -> int:
         """Back-propagate ``loss``, update, advance the schedule; the number of steps taken so far."""
+        if not torch.isfinite(loss):
+            raise FitDiverged(
+                f"the fit diverged: the loss became {loss.item()} at step {self.steps_taken + 1}; try a lower --lr"
+            )
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -97,26 +133,90 @@ class AdamCosine:
             release_free_heap()
         return self.steps_taken
 
+    def state_dict(self) -> Dict[str, Any]:
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "steps_taken": self.steps_taken,
+        }
 
-def fit(field_: GridField, target: Float[Tensor, "*shape C"], config: FitConfig) -> FitHistory:
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.steps_taken = state["steps_taken"]
+
+
+@contextmanager
+def stop_requests() -> Iterator[Callable[[], bool]]:
+    """Within the block the first SIGINT or SIGTERM is only noted, so a loop can finish its step,
+    save and stop; a second one interrupts at once. Yields whether a stop was requested."""
+    if threading.current_thread() is not threading.main_thread():  # signals reach only the main thread
+        yield lambda: False
+        return
+    requested = threading.Event()
+
+    def note(signum: int, frame: Any) -> None:
+        if requested.is_set():
+            raise KeyboardInterrupt
+        requested.set()
+
+    previous = {number: signal.signal(number, note) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield requested.is_set
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def fit(
+    field_: GridField,
+    target: Float[Tensor, "*shape C"],
+    config: FitConfig,
+    resume: TrainingState | None = None,
+    save: Callable[[TrainingState], str] | None = None,
+) -> FitHistory:
     """Fit ``field_`` to ``target`` (already on the field's device) and return the PSNR history.
 
     Full-grid mode logs the PSNR of every step's prediction (the weights before that step's
     update); random-batch mode renders the whole signal every ``max(1, steps // 100)`` steps.
     The last entry of the history is always the field after the final update.
+
+    ``resume`` continues a fit from its saved state (the field already holds its weights), so that
+    it ends as an uninterrupted one would. ``save`` (returning where it saved) is called every
+    ``config.checkpoint_every`` steps and when SIGINT/SIGTERM stops the fit after its current step,
+    which then raises ``Interrupted``. ``FitDiverged`` when the loss or the weights become non-finite
+    or the fit ends more than ``DIVERGENCE_MARGIN_DB`` below its first step.
     """
     shape = tuple(target.shape[:-1])
     generator = torch.Generator(device=target.device).manual_seed(config.seed)
     optimization = AdamCosine(field_.parameters(), config.lr, config.steps, config.min_lr)
-    low, high = config.value_range
     history = FitHistory()
     logged: List[Tensor] = []
+    first_step, seconds_before = 0, 0.0
+    if resume is not None:
+        optimization.load_state_dict(resume.optimization)
+        generator.set_state(resume.generator)
+        history.steps = list(resume.history_steps)
+        logged = [torch.tensor(value, device=target.device) for value in resume.history_psnr]
+        first_step, seconds_before = resume.step, resume.seconds
+    low, high = config.value_range
     eval_every = max(1, config.steps // 100)
     sizes = torch.tensor(shape, device=target.device)
     start = time.perf_counter()
-    with progress_bar(config.progress) as progress:
-        task = progress.add_task("fit", total=config.steps, psnr="")
-        for step in range(config.steps):
+
+    def state(step: int) -> TrainingState:
+        return TrainingState(
+            step=step,
+            optimization=optimization.state_dict(),
+            generator=generator.get_state(),
+            history_steps=list(history.steps),
+            history_psnr=torch.stack(logged).tolist() if logged else [],
+            seconds=seconds_before + time.perf_counter() - start,
+        )
+
+    with progress_bar(config.progress) as progress, stop_requests() as stop_requested:
+        task = progress.add_task("fit", total=config.steps, completed=first_step, psnr="")
+        for step in range(first_step, config.steps):
             if config.batch_size is None:
                 prediction = field_.render(shape)
                 loss = torch.nn.functional.mse_loss(prediction, target)
@@ -136,13 +236,29 @@ def fit(field_: GridField, target: Float[Tensor, "*shape C"], config: FitConfig)
             optimization.step(loss)
             if step % 50 == 0 or step == config.steps - 1:
                 progress.update(task, completed=step + 1, psnr=f"PSNR {logged[-1].item():.2f} dB")
+            finished = step + 1
+            if stop_requested():
+                raise Interrupted(save(state(finished)) if save is not None else None)
+            if save is not None and finished % config.checkpoint_every == 0 and finished < config.steps:
+                save(state(finished))
     logged.append(evaluate_psnr(field_, target, config.value_range))
     history.steps.append(config.steps)
-    history.seconds = time.perf_counter() - start
+    history.seconds = seconds_before + time.perf_counter() - start
     history.psnr = torch.stack(logged).tolist()
-    if math.isnan(history.psnr[-1]):
-        raise FloatingPointError("the fit diverged (non-finite PSNR); try a lower --lr")
+    check_converged(field_, history)
     return history
+
+
+def check_converged(field_: GridField, history: FitHistory) -> None:
+    """``FitDiverged`` when the weights are non-finite or the fit ended far below where it started."""
+    if not all(torch.isfinite(parameter).all() for parameter in field_.parameters()):
+        raise FitDiverged("the fit diverged: the weights became non-finite; try a lower --lr")
+    first, final = history.psnr[0], history.psnr[-1]
+    if math.isnan(final) or final < first - DIVERGENCE_MARGIN_DB:
+        raise FitDiverged(
+            f"the fit diverged: it ended at {final:.2f} dB PSNR, below the {first:.2f} dB it started from; "
+            "try a lower --lr"
+        )
 
 
 @torch.no_grad()

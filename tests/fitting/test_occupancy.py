@@ -6,10 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import open3d as o3d
 import pytest
 import torch
 
+from asmr_plugin.fitting.open3d_loader import open3d
 from asmr_plugin.fitting.occupancy_fitting import FitOccupancyConfig, build_occupancy_field, run, sample_epoch
 from asmr_plugin.fitting.shapes import (
     MARGIN,
@@ -23,6 +23,7 @@ from asmr_plugin.fitting.shapes import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
+o3d = open3d()
 
 
 def write_sphere(path: Path) -> Path:
