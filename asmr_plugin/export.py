@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Tuple
 
@@ -31,6 +32,9 @@ def export_render(field: GridField, shape: Tuple[int, ...], path: Path) -> None:
     installed. Activation sharing and the fused last layer are kept; the grid is fixed.
     """
     field = field.eval().cpu()
-    traced = torch.jit.trace(_Render(field, tuple(shape)), example_inputs=(), check_trace=False)
+    with warnings.catch_warnings():  # tracing's deprecation notice and its constant-folding of the grid
+        warnings.simplefilter("ignore", category=FutureWarning)
+        warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
+        traced = torch.jit.trace(_Render(field, tuple(shape)), example_inputs=(), check_trace=False)
     with atomic_path(path) as temporary:
         traced.save(str(temporary))

@@ -7,14 +7,12 @@ python -c "import torch; image = torch.jit.load('camera.ts')()"   # [H, W, C], o
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import tyro
-
 from asmr_plugin.export import export_render
 from asmr_plugin.fitting.checkpoint import load_checkpoint
+from asmr_plugin.fitting.cli import run_cli
 
 
 @dataclass
@@ -29,19 +27,15 @@ class ExportConfig:
     """Replace --out if it exists."""
 
 
-def main(config: ExportConfig) -> int:
+def export(config: ExportConfig) -> None:
     if config.out.exists() and not config.overwrite:
-        print(f"error: --out {config.out} exists; choose another path or pass --overwrite", file=sys.stderr)
-        return 2
-    try:
-        checkpoint = load_checkpoint(config.checkpoint)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        raise ValueError(f"--out {config.out} exists; choose another path or pass --overwrite")
+    if config.out.exists() and not config.out.is_file():
+        raise ValueError(f"--out {config.out} exists and is not a file")
+    checkpoint = load_checkpoint(config.checkpoint)
     export_render(checkpoint.field, checkpoint.signal_shape, config.out)
     print(f"{config.out}: renders {checkpoint.model} at {checkpoint.signal_shape}")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(tyro.cli(ExportConfig)))
+    run_cli(ExportConfig, export, __doc__)

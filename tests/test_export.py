@@ -48,4 +48,4 @@ def test_export_script(tmp_path):
     with torch.no_grad():
         assert (torch.jit.load(tmp_path / "field.ts")() - field.render()).abs().max() <= 1e-6
     again = subprocess.run(command, capture_output=True, text=True)
-    assert again.returncode == 2 and "exists" in again.stderr
+    assert again.returncode == 1 and again.stderr.strip() == f"error: --out {tmp_path / 'field.ts'} exists; choose another path or pass --overwrite"

@@ -27,8 +27,11 @@ def atomic_path(path: Path) -> Iterator[Path]:
     private 0600 of a temporary file.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    except OSError as error:  # name the file asked for, not the temporary one
+        raise OSError(error.errno, error.strerror, str(path)) from None
     os.close(handle)
     try:
         yield Path(temporary)
@@ -57,20 +60,22 @@ def write_json(path: Path, data: Any) -> None:
         temporary.write_text(json.dumps(finite_or_null(data), indent=2, allow_nan=False) + "\n")
 
 
-def check_output_dir(path: Path, overwrite: bool, resume: bool = False) -> Path:
-    """Refuse ``path`` when it is not a folder, or holds files and neither ``overwrite`` nor ``resume``."""
+def check_output_dir(path: Path, overwrite: bool, resume: bool | None = None) -> Path:
+    """Refuse ``path`` when it is not a folder, or holds files and neither ``overwrite`` nor ``resume``
+    (None: the command has no --resume)."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ValueError(f"--out {path} exists and is not a directory")
     if path.is_dir() and any(path.iterdir()) and not (overwrite or resume):
-        raise ValueError(f"--out {path} already holds files; choose another folder, pass --overwrite or --resume")
+        remedy = "pass --overwrite" + ("" if resume is None else ", or --resume to continue its run")
+        raise ValueError(f"--out {path} already holds files; choose another folder or {remedy}")
     blocking = next((parent for parent in path.parents if parent.exists()), None)
     if blocking is not None and not blocking.is_dir():
         raise ValueError(f"--out {path}: {blocking} is a file, not a directory")
     return path
 
 
-def prepare_output_dir(path: Path, overwrite: bool, resume: bool = False) -> Path:
+def prepare_output_dir(path: Path, overwrite: bool, resume: bool | None = None) -> Path:
     """Create ``path`` after :func:`check_output_dir` (nothing is ever deleted)."""
     path = check_output_dir(path, overwrite, resume)
     try:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Literal, Tuple
+from typing import Any, Dict, List, Literal, Tuple
 
 import numpy as np
 import torch
@@ -20,13 +21,20 @@ from torch import Tensor
 
 from asmr_plugin.fields import GridField
 from asmr_plugin.fitting.checkpoint import save_checkpoint
-from asmr_plugin.fitting.distributed import Process, start_process
+from asmr_plugin.fitting.cli import require_positive
+from asmr_plugin.fitting.distributed import Process, resolve_device, start_process
 from asmr_plugin.fitting.epochs import EpochConfig, fit_on_processes, full_steps_per_epoch, grid_points
-from asmr_plugin.fitting.files import atomic_path, prepare_output_dir, write_json
+from asmr_plugin.fitting.files import (
+    atomic_path,
+    check_output_dir,
+    prepare_output_dir,
+    removed_if_empty_on_error,
+    write_json,
+)
 from asmr_plugin.fitting.images import load_image
-from asmr_plugin.fitting.metrics import ssim
+from asmr_plugin.fitting.metrics import ssim, ssim_defined
 from asmr_plugin.fitting.networks import build_field
-from asmr_plugin.fitting.summary import run_record
+from asmr_plugin.fitting.summary import formatted, run_record
 
 MEGAPIXEL_NETWORKS: Dict[str, Dict[str, Any]] = {
     "asmr": {"hidden_dim": 512, "num_layers": 6},  # 8192^2: bases [4,4,4,4,4,8] per axis
@@ -63,6 +71,11 @@ class FitMegapixelConfig:
     seed: int = 0
     progress: bool = True
 
+    def check_options(self) -> None:
+        """A ValueError naming the first bad option."""
+        require_positive(self, "hidden_dim", "num_layers", "epochs", "batch", "lr", "eval_chunk")
+        resolve_device(self.device)
+
 
 def default_megapixel_image() -> Path:
     import skimage.data
@@ -73,11 +86,12 @@ def default_megapixel_image() -> Path:
 @torch.no_grad()
 def evaluate(
     field: GridField, target: Float[Tensor, "H W C"], chunk: int, device: torch.device
-) -> Tuple[np.ndarray, float, float]:
+) -> Tuple[np.ndarray, float, float | None]:
     """The reconstruction as uint8, its PSNR (from float predictions) and SSIM, rendered ``chunk`` pixels at a time.
 
-    SSIM is the pixel-weighted mean over tiles of up to 2048 x 2048 (torchmetrics, Gaussian window),
-    so the memory stays bounded for 8192 x 8192 images.
+    SSIM is the pixel-weighted mean over near-equal tiles of up to 2048 x 2048 (torchmetrics,
+    Gaussian window), so the memory stays bounded for 8192 x 8192 images; None where the image
+    is too small for SSIM.
     """
     height, width, channels = target.shape
     flat_target = rearrange(target, "h w c -> (h w) c")
@@ -90,19 +104,27 @@ def evaluate(
         reconstruction[first : first + len(indices)] = (prediction * 255).round().to(torch.uint8).numpy()
     psnr = 10 * math.log10(height * width * channels / max(squared_error, 1e-20))
     image = reconstruction.reshape(height, width, channels)
-    weighted, total = 0.0, 0
-    for top in range(0, height, SSIM_TILE):
-        for left in range(0, width, SSIM_TILE):
-            tile = np.s_[top : top + SSIM_TILE, left : left + SSIM_TILE]
+    if not ssim_defined(image.shape):
+        return image, psnr, None
+    weighted = 0.0
+    for rows in tile_bounds(height):
+        for columns in tile_bounds(width):
+            tile = np.s_[rows, columns]
             prediction = torch.from_numpy(image[tile].astype(np.float32) / 255)
-            pixels_in_tile = prediction.shape[0] * prediction.shape[1]
-            weighted += ssim(prediction, target[tile]).item() * pixels_in_tile
-            total += pixels_in_tile
-    return image, psnr, weighted / total
+            weighted += ssim(prediction, target[tile]).item() * prediction.shape[0] * prediction.shape[1]
+    return image, psnr, weighted / (height * width)
+
+
+def tile_bounds(size: int) -> List[slice]:
+    """``size`` split into the fewest near-equal tiles of at most ``SSIM_TILE`` (never a sliver
+    too thin for SSIM)."""
+    edges = np.linspace(0, size, math.ceil(size / SSIM_TILE) + 1).round().astype(int)
+    return [slice(start, stop) for start, stop in zip(edges[:-1], edges[1:])]
 
 
 def run(config: FitMegapixelConfig, console: Console | None = None) -> Dict[str, Any] | None:
     """Fit, then (on the main process) write reconstruction.png, checkpoint.pt and results.json."""
+    config.check_options()
     console = console or Console()
     process = start_process(config.device)
     try:
@@ -128,18 +150,35 @@ def _run(config: FitMegapixelConfig, process: Process, console: Console) -> Dict
     ).to(process.device)
     lr = config.lr if config.lr is not None else field.paper_lr
     full_steps_per_epoch(shape[0] * shape[1], config.batch, process.world_size)  # before anything is written
-    out = None
-    if process.is_main:
-        default = Path("outputs") / "fit_megapixel" / f"{data.stem}-{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
-        out = prepare_output_dir(config.out or default, config.overwrite)
-        console.print(
-            f"[bold]{config.model}[/] on {data} ({shape[0]}x{shape[1]}, {channels} channel(s)), {process.world_size} process(es) "
-            f"on {process.device}: {field.num_params():,} params, {field.macs(shape).with_bias:,.1f} MACs/pixel, lr {lr:g}"
-        )
-    epochs = EpochConfig(config.epochs, config.batch, lr, config.seed, config.progress)
-    history = fit_on_processes(field, rearrange(target, "h w c -> (h w) c"), shape, epochs, process)
-    if not process.is_main:
-        return None
+    default = Path("outputs") / "fit_megapixel" / f"{data.stem}-{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = check_output_dir(config.out or default, config.overwrite)
+    with removed_if_empty_on_error(out) if process.is_main else nullcontext():
+        if process.is_main:
+            prepare_output_dir(out, config.overwrite)
+            console.print(
+                f"[bold]{config.model}[/] on {data} ({shape[0]}x{shape[1]}, {channels} channel(s)), {process.world_size} process(es) "
+                f"on {process.device}: {field.num_params():,} params, {field.macs(shape).with_bias:,.1f} MACs/pixel, lr {lr:g}"
+            )
+        epochs = EpochConfig(config.epochs, config.batch, lr, config.seed, config.progress)
+        history = fit_on_processes(field, rearrange(target, "h w c -> (h w) c"), shape, epochs, process)
+        if not process.is_main:
+            return None
+        return write_outputs(config, data, field, target, lr, history, process, out, console)
+
+
+def write_outputs(
+    config: FitMegapixelConfig,
+    data: Path,
+    field: GridField,
+    target: Float[Tensor, "H W C"],
+    lr: float,
+    history: Dict[str, Any],
+    process: Process,
+    out: Path,
+    console: Console,
+) -> Dict[str, Any]:
+    """Evaluate the fit and write reconstruction.png, checkpoint.pt and results.json."""
+    shape, channels = (target.shape[0], target.shape[1]), target.shape[-1]
     image, final_psnr, final_ssim = evaluate(field, target, config.eval_chunk, process.device)
     results = {
         "data": str(data),
@@ -154,11 +193,14 @@ def _run(config: FitMegapixelConfig, process: Process, console: Console) -> Dict
         **history,
         **run_record(field, shape, process.device, config),
         "notes": "final_psnr: whole image after the last step (float predictions clamped to [0, 1]); "
-        f"ssim: pixel-weighted mean over {SSIM_TILE}x{SSIM_TILE} tiles of the 8-bit reconstruction; losses: (step, batch MSE).",
+        f"ssim: pixel-weighted mean over tiles of up to {SSIM_TILE}x{SSIM_TILE} of the 8-bit reconstruction "
+        "(null below 6 pixels a side: not defined); losses: (step, batch MSE).",
     }
     with atomic_path(out / "reconstruction.png") as temporary:
         Image.fromarray(image if channels != 1 else image[..., 0]).save(temporary, format="PNG")
     save_checkpoint(out / "checkpoint.pt", field, shape, history["steps"], {"data": str(data)})
     write_json(out / "results.json", results)
-    console.print(f"final PSNR {final_psnr:.2f} dB, SSIM {final_ssim:.4f}, {history['seconds']:.1f} s -> {out}")
+    console.print(
+        f"final PSNR {final_psnr:.2f} dB, SSIM {formatted(final_ssim, '.4f')}, {history['seconds']:.1f} s -> {out}"
+    )
     return results

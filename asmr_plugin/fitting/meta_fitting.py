@@ -17,7 +17,13 @@ from torchmetrics.functional.image import peak_signal_noise_ratio
 
 from asmr_plugin.fitting.checkpoint import load_checkpoint, save_checkpoint
 from asmr_plugin.fitting.distributed import resolve_device
-from asmr_plugin.fitting.files import atomic_path, prepare_output_dir, write_json
+from asmr_plugin.fitting.files import (
+    atomic_path,
+    check_output_dir,
+    prepare_output_dir,
+    removed_if_empty_on_error,
+    write_json,
+)
 from asmr_plugin.fitting.image_sets import ImageSet, load_image_set
 from asmr_plugin.fitting.meta_learning import LatentModulatedField, encode, meta_loss
 from asmr_plugin.fitting.networks import build_field
@@ -88,6 +94,7 @@ class MetaLearnConfig:
             raise ValueError("--models needs at least one of asmr, ngp")
         if self.resume and self.out is None:
             raise ValueError("--resume needs --out, the folder of the run to continue")
+        resolve_device(self.device)
 
 
 @dataclass
@@ -268,11 +275,15 @@ def run(config: MetaLearnConfig, console: Console | None = None) -> Dict[str, An
         missing = [name for name in config.models if not (config.out / name / "checkpoint.pt").is_file()]
         if missing:
             raise ValueError(f"--resume: {config.out} has no checkpoint.pt for {', '.join(missing)}")
-        out = config.out
-    else:
-        out = prepare_output_dir(
-            config.out or Path("outputs") / "meta_learn" / time.strftime("%Y%m%d-%H%M%S"), config.overwrite
-        )
+    out = check_output_dir(
+        config.out or Path("outputs") / "meta_learn" / time.strftime("%Y%m%d-%H%M%S"), config.overwrite, config.resume
+    )
+    with removed_if_empty_on_error(out):
+        return learn_models(config, images, prepare_output_dir(out, config.overwrite, config.resume), console)
+
+
+def learn_models(config: MetaLearnConfig, images: ImageSet, out: Path, console: Console) -> Dict[str, Any]:
+    """Meta-learn each model into its folder of ``out``; write the comparison figures and results."""
     console.print(f"{images.description}: {images.train.shape[0]} train, {images.test.shape[0]} test images")
     curves, rows, results = {}, {}, {}
     for name in config.models:

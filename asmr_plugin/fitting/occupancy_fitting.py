@@ -20,7 +20,16 @@ from torch import Tensor
 from asmr_plugin.fields import GridField
 from asmr_plugin.fitting.checkpoint import save_checkpoint
 from asmr_plugin.fitting.distributed import resolve_device
-from asmr_plugin.fitting.files import atomic_path, prepare_output_dir, write_json
+from asmr_plugin.fitting.cli import require_positive
+from asmr_plugin.fitting.files import (
+    atomic_path,
+    check_output_dir,
+    output_names,
+    prepare_output_dir,
+    removed_if_empty_on_error,
+    visible_files,
+    write_json,
+)
 from asmr_plugin.fitting.networks import build_field
 from asmr_plugin.fitting.shapes import (
     MESH_SUFFIXES,
@@ -73,6 +82,12 @@ class FitOccupancyConfig:
     seed: int = 0
     progress: bool = True
 
+    def check_options(self) -> None:
+        """A ValueError naming the first bad option."""
+        require_positive(self, "resolution", "hidden_dim", "num_layers", "epochs", "points_per_epoch", "batch", "lr")
+        require_positive(self, "near_sigma")
+        resolve_device(self.device)
+
 
 def sample_epoch(
     values: Float[Tensor, "R R R"],
@@ -97,7 +112,9 @@ def build_occupancy_field(config: FitOccupancyConfig) -> GridField:
     """ASMR with base-2 bases (when the resolution is a power of 2), or a SIREN as deep."""
     shape, levels = (config.resolution,) * 3, round(math.log2(config.resolution))
     if config.model == "siren":
-        return build_field("siren", shape, 1, None, config.num_layers or levels, config.hidden_dim)
+        return build_field(
+            "siren", shape, 1, None, levels if config.num_layers is None else config.num_layers, config.hidden_dim
+        )
     bases = (",".join(["2"] * levels),) if 2**levels == config.resolution else None
     return build_field("asmr", shape, 1, bases, config.num_layers, config.hidden_dim)
 
@@ -156,23 +173,32 @@ def shapes_to_fit(data: Path | None) -> List[Tuple[str, o3d.geometry.TriangleMes
         return list(default_shapes().items())
     data = Path(data)
     if data.is_dir():
-        files = sorted(path for path in data.iterdir() if path.is_file() and path.suffix.lower() in MESH_SUFFIXES)
+        files = visible_files(data, MESH_SUFFIXES)
         if not files:
             raise ValueError(f"--data {data} holds no mesh files ({', '.join(sorted(MESH_SUFFIXES))})")
-        return [(path.stem, load_mesh(path)) for path in files]
+        return [(name, load_mesh(path)) for path, name in output_names(files).items()]
     return [(data.stem, load_mesh(data))]
 
 
 def run(config: FitOccupancyConfig, console: Console | None = None) -> Dict[str, Any]:
     """Fit every shape, write each one's surface, preview, checkpoint and results, and a Table-6-style summary."""
+    config.check_options()
     console = console or Console()
     shapes = shapes_to_fit(config.data)  # every mesh read before anything is written
     build_occupancy_field(config)  # and the options checked
     name = "default-shapes" if config.data is None else Path(config.data).stem
-    out = prepare_output_dir(
+    out = check_output_dir(
         config.out or Path("outputs") / "fit_occupancy" / f"{name}-{config.model}-{time.strftime('%Y%m%d-%H%M%S')}",
         config.overwrite,
     )
+    with removed_if_empty_on_error(out):
+        return fit_shapes(config, shapes, prepare_output_dir(out, config.overwrite), console)
+
+
+def fit_shapes(
+    config: FitOccupancyConfig, shapes: List[Tuple[str, o3d.geometry.TriangleMesh]], out: Path, console: Console
+) -> Dict[str, Any]:
+    """Fit each shape into its folder of ``out`` and write the summary."""
     device = resolve_device(config.device)
     runs = []
     for shape_name, mesh in shapes:

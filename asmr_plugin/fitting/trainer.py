@@ -23,6 +23,9 @@ from asmr_plugin.fitting.metrics import psnr
 
 DIVERGENCE_MARGIN_DB = 1.0
 """A fit whose final PSNR is this far below its first step's has diverged."""
+EXPLODED_WEIGHT = 1e4
+"""A weight this large has exploded (coordinate networks' weights stay near 1: Adam moves each by
+about the learning rate per step)."""
 
 
 class FitDiverged(ValueError):
@@ -184,8 +187,9 @@ def fit(
     ``resume`` continues a fit from its saved state (the field already holds its weights), so that
     it ends as an uninterrupted one would. ``save`` (returning where it saved) is called every
     ``config.checkpoint_every`` steps and when SIGINT/SIGTERM stops the fit after its current step,
-    which then raises ``Interrupted``. ``FitDiverged`` when the loss or the weights become non-finite
-    or the fit ends more than ``DIVERGENCE_MARGIN_DB`` below its first step.
+    which then raises ``Interrupted``. ``FitDiverged`` when the loss becomes non-finite (at once),
+    or at the end when a weight passed ``EXPLODED_WEIGHT`` or the PSNR is more than
+    ``DIVERGENCE_MARGIN_DB`` below the first step's.
     """
     shape = tuple(target.shape[:-1])
     generator = torch.Generator(device=target.device).manual_seed(config.seed)
@@ -250,9 +254,10 @@ def fit(
 
 
 def check_converged(field_: GridField, history: FitHistory) -> None:
-    """``FitDiverged`` when the weights are non-finite or the fit ended far below where it started."""
-    if not all(torch.isfinite(parameter).all() for parameter in field_.parameters()):
-        raise FitDiverged("the fit diverged: the weights became non-finite; try a lower --lr")
+    """``FitDiverged`` when a weight exploded (or is non-finite) or the fit ended far below where it started."""
+    largest = max(parameter.detach().abs().max().item() for parameter in field_.parameters())
+    if not largest <= EXPLODED_WEIGHT:
+        raise FitDiverged(f"the fit diverged: the weights reached {largest:.3g}; try a lower --lr")
     first, final = history.psnr[0], history.psnr[-1]
     if math.isnan(final) or final < first - DIVERGENCE_MARGIN_DB:
         raise FitDiverged(

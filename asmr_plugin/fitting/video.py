@@ -13,7 +13,7 @@ from jaxtyping import Float
 from PIL import Image
 from torch import Tensor
 
-from asmr_plugin.fitting.files import atomic_path
+from asmr_plugin.fitting.files import atomic_path, visible_files
 from asmr_plugin.fitting.images import load_image
 
 FRAME_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
@@ -24,7 +24,7 @@ def _read_frames(path: Path, stride: int, frames: int | None) -> List[np.ndarray
     """Every ``stride``-th frame, at most ``frames``; a folder reads only the frames it keeps."""
     kept = slice(None, None if frames is None else (frames - 1) * stride + 1, stride)
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in FRAME_SUFFIXES)
+        files = visible_files(path, FRAME_SUFFIXES)
         return [load_image(file).numpy() for file in files[kept]]
     if path.suffix.lower() not in VIDEO_SUFFIXES:
         raise ValueError(f"--data {path}: expected a folder of frames or a video ({', '.join(sorted(VIDEO_SUFFIXES))})")
@@ -52,9 +52,17 @@ def load_video(
         raise ValueError(f"--data {path} holds no frames")
     if resize is not None:
         read = [_resized(frame, resize) for frame in read]
-    shapes = {frame.shape for frame in read}
-    if len(shapes) != 1:
-        raise ValueError(f"--data {path}: frames differ in size ({sorted(shapes)}); pass --resize H W")
+    channels = {frame.shape[-1] for frame in read}
+    if channels == {1, 3}:  # grey frames among colour ones
+        read = [np.repeat(frame, 3, axis=-1) if frame.shape[-1] == 1 else frame for frame in read]
+    elif len(channels) != 1:
+        raise ValueError(
+            f"--data {path}: frames differ in channels ({sorted(channels)}: grey, grey + alpha, RGB, RGBA); "
+            "save them in one mode"
+        )
+    sizes = {frame.shape[:2] for frame in read}
+    if len(sizes) != 1:
+        raise ValueError(f"--data {path}: frames differ in size ({sorted(sizes)}); pass --resize H W")
     return torch.from_numpy(np.stack(read).astype(np.float32))
 
 

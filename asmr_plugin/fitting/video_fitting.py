@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Literal, Tuple
@@ -16,13 +17,14 @@ from torch import Tensor
 
 from asmr_plugin.fields import GridField
 from asmr_plugin.fitting.checkpoint import save_checkpoint
-from asmr_plugin.fitting.distributed import start_process
+from asmr_plugin.fitting.cli import require_positive
+from asmr_plugin.fitting.distributed import resolve_device, start_process
 from asmr_plugin.fitting.epochs import EpochConfig, fit_on_processes, full_steps_per_epoch
-from asmr_plugin.fitting.files import prepare_output_dir, write_json
+from asmr_plugin.fitting.files import check_output_dir, prepare_output_dir, removed_if_empty_on_error, write_json
 from asmr_plugin.fitting.images import save_image
 from asmr_plugin.fitting.metrics import psnr, ssim
 from asmr_plugin.fitting.networks import build_field
-from asmr_plugin.fitting.summary import mean_std, run_record
+from asmr_plugin.fitting.summary import formatted, mean_std, run_record
 from asmr_plugin.fitting.video import load_video, pan_across_chelsea, save_video, side_by_side
 
 VIDEO_NETWORKS: Dict[str, Dict[str, Any]] = {
@@ -68,6 +70,13 @@ class FitVideoConfig:
     seed: int = 0
     progress: bool = True
 
+    def check_options(self) -> None:
+        """A ValueError naming the first bad option."""
+        require_positive(self, "frames", "stride", "hidden_dim", "num_layers", "epochs", "batch", "lr", "fps")
+        if self.resize is not None and min(self.resize) < 1:
+            raise ValueError(f"--resize must be two positive sizes H W, got {' '.join(map(str, self.resize))}")
+        resolve_device(self.device)
+
 
 @torch.no_grad()
 def render_frames(field: GridField, shape: Tuple[int, int, int], device: torch.device) -> Float[Tensor, "T H W C"]:
@@ -87,6 +96,7 @@ def run(config: FitVideoConfig, console: Console | None = None) -> Dict[str, Any
     """Fit, then (on the main process) write the reconstruction video, a side-by-side frame, results and a checkpoint."""
     import torch.distributed as dist
 
+    config.check_options()
     console = console or Console()
     process = start_process(config.device)
     try:
@@ -109,20 +119,21 @@ def run(config: FitVideoConfig, console: Console | None = None) -> Dict[str, Any
         lr = config.lr if config.lr is not None else field.paper_lr
         source = "a pan across chelsea" if config.data is None else str(config.data)
         full_steps_per_epoch(math.prod(shape), config.batch, process.world_size)  # before anything is written
-        out = None
-        if process.is_main:
-            name = "chelsea-pan" if config.data is None else Path(config.data).stem
-            default = Path("outputs") / "fit_video" / f"{name}-{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
-            out = prepare_output_dir(config.out or default, config.overwrite)
-            console.print(
-                f"[bold]{config.model}[/] on {source} ({shape[0]} frames of {shape[1]}x{shape[2]}), {process.world_size} process(es) "
-                f"on {process.device}: {field.num_params():,} params, {field.macs(shape).with_bias:,.1f} MACs/pixel, lr {lr:g}"
-            )
-        epochs = EpochConfig(config.epochs, config.batch, lr, config.seed, config.progress)
-        history = fit_on_processes(field, rearrange(video, "t h w c -> (t h w) c"), shape, epochs, process)
-        if not process.is_main:
-            return None
-        return write_outputs(config, field, video, history, source, out, console)
+        name = "chelsea-pan" if config.data is None else Path(config.data).stem
+        default = Path("outputs") / "fit_video" / f"{name}-{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
+        out = check_output_dir(config.out or default, config.overwrite)
+        with removed_if_empty_on_error(out) if process.is_main else nullcontext():
+            if process.is_main:
+                prepare_output_dir(out, config.overwrite)
+                console.print(
+                    f"[bold]{config.model}[/] on {source} ({shape[0]} frames of {shape[1]}x{shape[2]}), {process.world_size} process(es) "
+                    f"on {process.device}: {field.num_params():,} params, {field.macs(shape).with_bias:,.1f} MACs/pixel, lr {lr:g}"
+                )
+            epochs = EpochConfig(config.epochs, config.batch, lr, config.seed, config.progress)
+            history = fit_on_processes(field, rearrange(video, "t h w c -> (t h w) c"), shape, epochs, process)
+            if not process.is_main:
+                return None
+            return write_outputs(config, field, video, history, source, out, console)
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
@@ -141,7 +152,7 @@ def write_outputs(
     shape = tuple(video.shape[:3])
     reconstruction = render_frames(field, shape, device)
     frame_psnr = [psnr(r, v).item() for r, v in zip(reconstruction, video)]
-    frame_ssim = [ssim(r, v).item() for r, v in zip(reconstruction, video)]
+    frame_ssim = [None if value is None else value.item() for value in map(ssim, reconstruction, video)]
     (psnr_mean, psnr_std), (ssim_mean, ssim_std) = mean_std(frame_psnr), mean_std(frame_ssim)
     results = {
         "data": source,
@@ -156,7 +167,8 @@ def write_outputs(
         "frame_ssim": frame_ssim,
         **history,
         **run_record(field, shape, device, config),
-        "notes": "Per-frame PSNR/SSIM after the last step (predictions clamped to [0, 1]); std is the population std over frames.",
+        "notes": "Per-frame PSNR/SSIM after the last step (predictions clamped to [0, 1]); std is the population std over "
+        "frames; SSIM is null for frames with a side under 6 pixels (not defined).",
     }
     save_video(out / ("reconstruction.gif" if config.gif else "reconstruction.mp4"), reconstruction, config.fps)
     middle = shape[0] // 2
@@ -164,6 +176,7 @@ def write_outputs(
     save_checkpoint(out / "checkpoint.pt", field, shape, history["steps"], {"data": source})
     write_json(out / "results.json", results)
     console.print(
-        f"PSNR {psnr_mean:.2f} ± {psnr_std:.2f} dB, SSIM {ssim_mean:.4f} ± {ssim_std:.4f} over {shape[0]} frames -> {out}"
+        f"PSNR {psnr_mean:.2f} ± {psnr_std:.2f} dB, SSIM {formatted(ssim_mean, '.4f')} ± {formatted(ssim_std, '.4f')} "
+        f"over {shape[0]} frames -> {out}"
     )
     return results
