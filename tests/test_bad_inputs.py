@@ -371,3 +371,55 @@ def test_export_refuses_an_unknown_model_and_an_unwritable_out(tmp_path):
         )
         assert failed.returncode == 1 and message in failed.stderr and "Traceback" not in failed.stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == ["bad.pt", "good.pt"]
+
+
+def epoch_fits(tmp_path: Path):
+    """(run, config maker, the saved file to compare) of each epoch-counted fit, tiny."""
+    image = random_image(tmp_path / "image.png", 12, 10)
+    frames = tmp_path / "frames"
+    for index in range(3):
+        random_image(frames / f"{index}.png", 8, 8, seed=index)
+    return {
+        "megapixel": (
+            megapixel.run,
+            lambda **options: megapixel.FitMegapixelConfig(
+                data=image, model="siren", hidden_dim=8, epochs=3.5, batch=16, **options
+            ),
+        ),
+        "video": (
+            video_fitting.run,
+            lambda **options: video_fitting.FitVideoConfig(
+                data=frames, model="asmr", hidden_dim=8, epochs=3.5, batch=32, **options
+            ),
+        ),
+        "occupancy": (
+            occupancy_fitting.run,
+            lambda **options: occupancy_fitting.FitOccupancyConfig(
+                resolution=8, hidden_dim=8, epochs=3, points_per_epoch=300, batch=64, **options
+            ),
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", ["megapixel", "video", "occupancy"])
+def test_an_interrupted_epoch_fit_resumed_equals_an_uninterrupted_one(tmp_path, monkeypatch, name):
+    run, config = epoch_fits(tmp_path)[name]
+    options = dict(checkpoint_every=4, progress=False)
+    whole = run(config(out=tmp_path / "whole", **options))
+    with monkeypatch.context() as patch:
+        stop_after(patch, 10)  # mid-epoch: a resumed run must redraw that epoch's samples
+        with pytest.raises(Interrupted, match="step 10 saved"):
+            run(config(out=tmp_path / "parts", **options))
+    resumed = run(config(out=tmp_path / "parts", resume=True, **options))
+    results = [whole, resumed] if name != "occupancy" else [whole["runs"], resumed["runs"]]
+    strip = lambda value: json.loads(json.dumps(value))  # noqa: E731 (tuples and lists alike)
+    if name == "occupancy":
+        assert [run["iou"] for run in results[0]] == [run["iou"] for run in results[1]]
+        folders = [("whole", "parts") for _ in range(3)]
+        shapes = ["torus", "arrow", "sphere"]
+    else:
+        assert strip(whole["losses"]) == strip(resumed["losses"]) and whole["steps"] == resumed["steps"]
+        shapes, folders = [""], [("whole", "parts")]
+    for shape, (first, second) in zip(shapes, folders):
+        ends = [load_checkpoint(tmp_path / run / shape / "checkpoint.pt").field.state_dict() for run in (first, second)]
+        assert all(torch.equal(ends[0][key], ends[1][key]) for key in ends[0])

@@ -16,7 +16,7 @@ from torch import Tensor
 from asmr_plugin.fields import GridField
 from asmr_plugin.fitting.audio import load_audio, save_audio, speech_like_clip
 from asmr_plugin.fitting.checkpoint import finished_results, fit_resumable, save_checkpoint
-from asmr_plugin.fitting.cli import require_positive
+from asmr_plugin.fitting.cli import ResumeOptions, require_positive
 from asmr_plugin.fitting.distributed import resolve_device
 from asmr_plugin.fitting.files import (
     atomic_path,
@@ -55,7 +55,7 @@ AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".mp3
 
 
 @dataclass
-class FitAudioConfig:
+class FitAudioConfig(ResumeOptions):
     """Fit audio with a coordinate network (defaults: the paper's Table 4 protocol)."""
 
     data: Path | None = None
@@ -87,23 +87,17 @@ class FitAudioConfig:
     """Torch device. Default: cuda when available, else cpu."""
     seed: int = 0
     progress: bool = True
-    checkpoint_every: int = 1000
-    """Steps between checkpoints; Ctrl-C or SIGTERM also saves one (after the current step) and stops."""
-    resume: bool = False
-    """Continue the interrupted run in --out from its checkpoint.pt, with the same options (a folder
-    run keeps the clips already finished). Ends as an uninterrupted run would."""
 
     def check_options(self) -> None:
         """A ValueError naming the first bad option."""
-        require_positive(self, "rate", "seconds", "hidden_dim", "num_layers", "steps", "lr", "checkpoint_every")
+        require_positive(self, "rate", "seconds", "hidden_dim", "num_layers", "steps", "lr")
         if round(self.seconds * self.rate) < 2:
             raise ValueError(
                 f"--seconds {self.seconds:g} at --rate {self.rate} Hz is {round(self.seconds * self.rate)} sample(s); "
                 "a clip needs at least 2"
             )
         resolve_device(self.device)
-        if self.resume and self.out is None:
-            raise ValueError("--resume needs --out, the folder of the run to continue")
+        self.check_resume_options()
 
 
 def plot_waveform(

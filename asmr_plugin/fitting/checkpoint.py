@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, Iterator, Tuple
 
 import torch
 from torch import Tensor
@@ -124,22 +125,38 @@ def finished_results(config: Any, out: Path) -> Dict[str, Any] | None:
     return json.loads(results.read_text()) if config.resume and results.is_file() else None
 
 
+class ResumableFit:
+    """The checkpoint of one fit in ``path``: the state to continue from (with ``config.resume``),
+    a ``save`` callback for the fit loop, and the removal of this run's own checkpoints when the
+    fit diverges (a fit resumed from an earlier run keeps them)."""
+
+    def __init__(
+        self, path: Path, field: GridField, signal_shape: Tuple[int, ...], config: Any, metadata: Dict[str, Any]
+    ) -> None:
+        self.path, self.field, self.signal_shape = Path(path), field, tuple(signal_shape)
+        self.config, self.metadata = config, metadata
+        self.resumed = load_training_state(self.path, field, config) if config.resume and self.path.is_file() else None
+        self.saved = False
+
+    def save(self, state: TrainingState) -> str:
+        self.saved = True
+        return save_training_checkpoint(self.path, self.field, self.signal_shape, self.config, self.metadata, state)
+
+    @contextmanager
+    def removed_if_diverged(self) -> Iterator[None]:
+        try:
+            yield
+        except FitDiverged:
+            if self.saved and self.resumed is None:
+                self.path.unlink(missing_ok=True)
+            raise
+
+
 def fit_resumable(
     field: GridField, target: Tensor, fit_config: FitConfig, checkpoint: Path, config: Any, metadata: Dict[str, Any]
 ) -> FitHistory:
     """``fit`` that saves its training state to ``checkpoint`` (periodically and on SIGINT/SIGTERM)
-    and, with ``config.resume``, continues from it. A diverged fit removes the checkpoints it wrote."""
-    shape = tuple(target.shape[:-1])
-    resumed = load_training_state(checkpoint, field, config) if config.resume and checkpoint.is_file() else None
-    saved: List[str] = []
-
-    def save(state: TrainingState) -> str:
-        saved.append(save_training_checkpoint(checkpoint, field, shape, config, metadata, state))
-        return saved[-1]
-
-    try:
-        return fit(field, target, fit_config, resumed, save)
-    except FitDiverged:
-        if saved and resumed is None:
-            checkpoint.unlink(missing_ok=True)
-        raise
+    and, with ``config.resume``, continues from it (see :class:`ResumableFit`)."""
+    resumable = ResumableFit(checkpoint, field, tuple(target.shape[:-1]), config, metadata)
+    with resumable.removed_if_diverged():
+        return fit(field, target, fit_config, resumable.resumed, resumable.save)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, Sequence
+from typing import Any, Callable, Dict, Sequence
 
 import torch
 from jaxtyping import Float, Int
@@ -13,7 +13,14 @@ from torch import Tensor
 from torch.nn.parallel import DistributedDataParallel
 
 from asmr_plugin.fitting.distributed import Process
-from asmr_plugin.fitting.trainer import AdamCosine, progress_bar
+from asmr_plugin.fitting.trainer import (
+    AdamCosine,
+    EpochDraws,
+    TrainingState,
+    check_finite_weights,
+    checkpoints,
+    progress_bar,
+)
 
 
 def grid_points(indices: Int[Tensor, "N"], shape: Sequence[int]) -> Float[Tensor, "N D"]:
@@ -42,29 +49,56 @@ class EpochConfig:
     """Initial Adam learning rate, cosine annealing to 1e-6."""
     seed: int = 0
     progress: bool = True
+    checkpoint_every: int = 1000
+    """Steps between the calls of the ``save`` callback."""
 
 
 def fit_epochs(
-    model: torch.nn.Module, values: Float[Tensor, "N C"], shape: Sequence[int], config: EpochConfig, process: Process
+    model: torch.nn.Module,
+    values: Float[Tensor, "N C"],
+    shape: Sequence[int],
+    config: EpochConfig,
+    process: Process,
+    resume: TrainingState | None = None,
+    save: Callable[[TrainingState], str] | None = None,
 ) -> Dict[str, Any]:
     """Fit ``values`` (the grid of ``shape``, flattened row-major) with Adam and cosine annealing.
 
     Each epoch draws a fresh permutation of all samples (the same on every process); a global step
     takes the next ``batch * world_size`` of it, of which each process evaluates its own ``batch``,
     so N processes equal one process with N times the batch. The last partial slice is dropped.
+
+    ``resume`` and ``save`` work as in :func:`~asmr_plugin.fitting.trainer.fit` (``save`` on the
+    main process only); SIGINT/SIGTERM saves and stops only a single-process run, where no other
+    process waits in a collective.
     """
     count = values.shape[0]
     global_batch = config.batch * process.world_size
     steps_per_epoch = full_steps_per_epoch(count, config.batch, process.world_size)
     total_steps = max(1, math.ceil(config.epochs * steps_per_epoch))
     optimization = AdamCosine(model.parameters(), config.lr, total_steps)
-    generator = torch.Generator().manual_seed(config.seed)  # the same permutations on every process
-    step, start, losses = 0, time.perf_counter(), []
-    with progress_bar(config.progress and process.is_main) as progress:
-        task = progress.add_task("fit", total=total_steps, psnr="")
+    draws = EpochDraws(config.seed, steps_per_epoch, None if resume is None else resume.generator)
+    step, start, losses, seconds_before = 0, time.perf_counter(), [], 0.0
+    if resume is not None:
+        optimization.load_state_dict(resume.optimization)
+        step, losses, seconds_before = resume.step, [tuple(pair) for pair in resume.history["losses"]], resume.seconds
+
+    def save_state(finished: int) -> str:
+        history = {"losses": [list(pair) for pair in losses]}
+        elapsed = seconds_before + time.perf_counter() - start
+        return save(TrainingState(finished, optimization.state_dict(), draws.state_after(finished), history, elapsed))
+
+    with (
+        progress_bar(config.progress and process.is_main) as progress,
+        checkpoints(
+            save_state if save else None, config.checkpoint_every, total_steps, on_signals=process.world_size == 1
+        ) as after_step,
+    ):
+        task = progress.add_task("fit", total=total_steps, completed=step, psnr="")
         while step < total_steps:
-            permutation = torch.randperm(count, generator=generator, dtype=torch.int32)
-            for first in range(0, steps_per_epoch * global_batch, global_batch):
+            # the same permutation on every process
+            permutation = torch.randperm(count, generator=draws.start_epoch(), dtype=torch.int32)
+            for first in range(step % steps_per_epoch * global_batch, steps_per_epoch * global_batch, global_batch):
                 if step == total_steps:
                     break
                 mine = permutation[
@@ -79,17 +113,25 @@ def fit_epochs(
                     progress.update(
                         task, completed=step, psnr=f"batch PSNR {-10 * math.log10(max(loss.item(), 1e-12)):.2f} dB"
                     )
+                after_step(step)
+    check_finite_weights(model)
     return {
         "steps": total_steps,
         "steps_per_epoch": steps_per_epoch,
-        "seconds": time.perf_counter() - start,
+        "seconds": seconds_before + time.perf_counter() - start,
         "losses": losses,
     }
 
 
 def fit_on_processes(
-    field: torch.nn.Module, values: Float[Tensor, "N C"], shape: Sequence[int], config: EpochConfig, process: Process
+    field: torch.nn.Module,
+    values: Float[Tensor, "N C"],
+    shape: Sequence[int],
+    config: EpochConfig,
+    process: Process,
+    resume: TrainingState | None = None,
+    save: Callable[[TrainingState], str] | None = None,
 ) -> Dict[str, Any]:
     """``fit_epochs`` of ``field``, wrapped in DistributedDataParallel when several processes run."""
     model = DistributedDataParallel(field) if process.world_size > 1 else field
-    return fit_epochs(model, values, shape, config, process)
+    return fit_epochs(model, values, shape, config, process, resume, save if process.is_main else None)

@@ -89,19 +89,38 @@ def prepare_output_dir(path: Path, overwrite: bool, resume: bool | None = None) 
 
 @contextmanager
 def removed_if_empty_on_error(path: Path) -> Iterator[Path]:
-    """On an error inside the block, remove the folders of ``path`` (it and its parents) that did not
-    exist before the block and are still empty, so a failed run leaves nothing behind."""
+    """On an error inside the block, remove the folders that the block created (``path``, its
+    missing parents, folders below it) and left empty, so a failed run leaves nothing behind."""
     path = Path(path)
-    created: List[Path] = [folder for folder in (path, *path.parents) if not folder.exists()]
+    existed = path.is_dir()
+    before = set(subfolders(path)) if existed else set()
+    missing_parents = [folder for folder in path.parents if not folder.exists()]
     try:
         yield path
     except BaseException:
-        for folder in created:  # innermost first
-            try:
-                folder.rmdir()
-            except OSError:  # not empty (work saved), or already gone
-                break
+        created = [folder for folder in subfolders(path) if folder not in before] if path.is_dir() else []
+        for folder in sorted(created, key=lambda folder: len(folder.parts), reverse=True):  # deepest first
+            remove_if_empty(folder)
+        if not existed:
+            for folder in [path, *missing_parents]:
+                if not remove_if_empty(folder):
+                    break
         raise
+
+
+def subfolders(path: Path) -> List[Path]:
+    return [folder for folder in Path(path).rglob("*") if folder.is_dir()]
+
+
+def remove_if_empty(folder: Path) -> bool:
+    """Remove ``folder`` if it is an empty directory; whether it is gone."""
+    try:
+        folder.rmdir()
+    except FileNotFoundError:
+        return True
+    except OSError:  # not empty (work saved), or not ours to remove
+        return False
+    return True
 
 
 def visible_files(folder: Path, suffixes: Iterable[str]) -> List[Path]:

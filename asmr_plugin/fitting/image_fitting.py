@@ -17,7 +17,7 @@ from torch import Tensor
 from asmr_plugin import decomposition
 from asmr_plugin.fields import ASMRField, GridField
 from asmr_plugin.fitting.checkpoint import finished_results, fit_resumable, save_checkpoint
-from asmr_plugin.fitting.cli import require_positive
+from asmr_plugin.fitting.cli import ResumeOptions, require_positive
 from asmr_plugin.fitting.distributed import resolve_device
 from asmr_plugin.fitting.files import (
     atomic_path,
@@ -36,7 +36,7 @@ from asmr_plugin.macs import measured_macs
 
 
 @dataclass
-class FitImageConfig:
+class FitImageConfig(ResumeOptions):
     """Fit an image with a coordinate network (defaults: the paper's Table 2 protocol)."""
 
     data: Path | None = None
@@ -71,20 +71,12 @@ class FitImageConfig:
     """Seed for initialization and batches."""
     progress: bool = True
     """Show a progress bar."""
-    checkpoint_every: int = 1000
-    """Steps between checkpoints; Ctrl-C or SIGTERM also saves one (after the current step) and stops."""
-    resume: bool = False
-    """Continue the interrupted run in --out from its checkpoint.pt, with the same options (a folder
-    run keeps the images already finished). Ends as an uninterrupted run would."""
 
     def check_options(self) -> None:
         """A ValueError naming the first bad option."""
-        require_positive(
-            self, "num_layers", "hidden_dim", "omega0", "steps", "lr", "batch_size", "downscale", "checkpoint_every"
-        )
+        require_positive(self, "num_layers", "hidden_dim", "omega0", "steps", "lr", "batch_size", "downscale")
         resolve_device(self.device)
-        if self.resume and self.out is None:
-            raise ValueError("--resume needs --out, the folder of the run to continue")
+        self.check_resume_options()
 
 
 def default_output_dir(data: Path, model: str) -> Path:

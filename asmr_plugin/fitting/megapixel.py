@@ -20,8 +20,8 @@ from rich.console import Console
 from torch import Tensor
 
 from asmr_plugin.fields import GridField
-from asmr_plugin.fitting.checkpoint import save_checkpoint
-from asmr_plugin.fitting.cli import require_positive
+from asmr_plugin.fitting.checkpoint import ResumableFit, finished_results, save_checkpoint
+from asmr_plugin.fitting.cli import ResumeOptions, require_positive
 from asmr_plugin.fitting.distributed import Process, resolve_device, start_process
 from asmr_plugin.fitting.epochs import EpochConfig, fit_on_processes, full_steps_per_epoch, grid_points
 from asmr_plugin.fitting.files import (
@@ -47,7 +47,7 @@ SSIM_TILE = 2048
 
 
 @dataclass
-class FitMegapixelConfig:
+class FitMegapixelConfig(ResumeOptions):
     """Fit a large image with random batches (defaults: the paper's Table 5 protocol)."""
 
     data: Path | None = None
@@ -75,6 +75,7 @@ class FitMegapixelConfig:
         """A ValueError naming the first bad option."""
         require_positive(self, "hidden_dim", "num_layers", "epochs", "batch", "lr", "eval_chunk")
         resolve_device(self.device)
+        self.check_resume_options()
 
 
 def default_megapixel_image() -> Path:
@@ -151,16 +152,23 @@ def _run(config: FitMegapixelConfig, process: Process, console: Console) -> Dict
     lr = config.lr if config.lr is not None else field.paper_lr
     full_steps_per_epoch(shape[0] * shape[1], config.batch, process.world_size)  # before anything is written
     default = Path("outputs") / "fit_megapixel" / f"{data.stem}-{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
-    out = check_output_dir(config.out or default, config.overwrite)
+    out = check_output_dir(config.out or default, config.overwrite, config.resume)
     with removed_if_empty_on_error(out) if process.is_main else nullcontext():
+        previous = finished_results(config, out)
+        if previous is not None:  # --resume of a finished run
+            return previous if process.is_main else None
         if process.is_main:
-            prepare_output_dir(out, config.overwrite)
+            prepare_output_dir(out, config.overwrite, config.resume)
             console.print(
                 f"[bold]{config.model}[/] on {data} ({shape[0]}x{shape[1]}, {channels} channel(s)), {process.world_size} process(es) "
                 f"on {process.device}: {field.num_params():,} params, {field.macs(shape).with_bias:,.1f} MACs/pixel, lr {lr:g}"
             )
-        epochs = EpochConfig(config.epochs, config.batch, lr, config.seed, config.progress)
-        history = fit_on_processes(field, rearrange(target, "h w c -> (h w) c"), shape, epochs, process)
+        epochs = EpochConfig(config.epochs, config.batch, lr, config.seed, config.progress, config.checkpoint_every)
+        resumable = ResumableFit(out / "checkpoint.pt", field, shape, config, {"data": str(data)})
+        with resumable.removed_if_diverged():
+            history = fit_on_processes(
+                field, rearrange(target, "h w c -> (h w) c"), shape, epochs, process, resumable.resumed, resumable.save
+            )
         if not process.is_main:
             return None
         return write_outputs(config, data, field, target, lr, history, process, out, console)

@@ -8,7 +8,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Literal, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Literal, Tuple
 
 import numpy as np
 import torch
@@ -18,9 +18,9 @@ from rich.console import Console
 from torch import Tensor
 
 from asmr_plugin.fields import GridField
-from asmr_plugin.fitting.checkpoint import save_checkpoint
+from asmr_plugin.fitting.checkpoint import ResumableFit, finished_results, save_checkpoint
 from asmr_plugin.fitting.distributed import resolve_device
-from asmr_plugin.fitting.cli import require_positive
+from asmr_plugin.fitting.cli import ResumeOptions, require_positive
 from asmr_plugin.fitting.files import (
     atomic_path,
     check_output_dir,
@@ -43,7 +43,14 @@ from asmr_plugin.fitting.shapes import (
     surface_points,
 )
 from asmr_plugin.fitting.summary import run_record, write_summary
-from asmr_plugin.fitting.trainer import AdamCosine, progress_bar
+from asmr_plugin.fitting.trainer import (
+    AdamCosine,
+    EpochDraws,
+    TrainingState,
+    check_finite_weights,
+    checkpoints,
+    progress_bar,
+)
 
 if TYPE_CHECKING:
     import open3d as o3d
@@ -52,7 +59,7 @@ LOSS_NAMES = {"occupancy": "BCE", "sdf": "L1"}
 
 
 @dataclass
-class FitOccupancyConfig:
+class FitOccupancyConfig(ResumeOptions):
     """Fit occupancy grids (or signed distances) of meshes with ASMR or SIREN (the paper's Appendix H sampling)."""
 
     data: Path | None = None
@@ -87,6 +94,7 @@ class FitOccupancyConfig:
         require_positive(self, "resolution", "hidden_dim", "num_layers", "epochs", "points_per_epoch", "batch", "lr")
         require_positive(self, "near_sigma")
         resolve_device(self.device)
+        self.check_resume_options()
 
 
 def sample_epoch(
@@ -126,26 +134,49 @@ def target_loss(prediction: Float[Tensor, "N 1"], labels: Float[Tensor, "N 1"], 
 
 
 def fit_shape(
-    field: GridField, values: Float[Tensor, "R R R"], surface: Float[Tensor, "S 3"], config: FitOccupancyConfig
+    field: GridField,
+    values: Float[Tensor, "R R R"],
+    surface: Float[Tensor, "S 3"],
+    config: FitOccupancyConfig,
+    resume: TrainingState | None = None,
+    save: Callable[[TrainingState], str] | None = None,
 ) -> Dict[str, Any]:
+    """Fit ``field`` to the voxel ``values`` with fresh points each epoch; ``resume`` and ``save``
+    work as in :func:`~asmr_plugin.fitting.trainer.fit`."""
     device = next(field.parameters()).device
     steps_per_epoch = math.ceil(config.points_per_epoch / config.batch)
     total = config.epochs * steps_per_epoch
     optimization = AdamCosine(field.parameters(), config.lr, total)
-    generator = torch.Generator().manual_seed(config.seed)
-    step, start, losses = 0, time.perf_counter(), []
-    with progress_bar(config.progress) as progress:
-        task = progress.add_task("fit", total=total, psnr="")
-        for _ in range(config.epochs):
-            points, labels = sample_epoch(values, surface, config.points_per_epoch, config.near_sigma, generator)
-            for first in range(0, points.shape[0], config.batch):
+    draws = EpochDraws(config.seed, steps_per_epoch, None if resume is None else resume.generator)
+    step, start, losses, seconds_before = 0, time.perf_counter(), [], 0.0
+    if resume is not None:
+        optimization.load_state_dict(resume.optimization)
+        step, losses, seconds_before = resume.step, [tuple(pair) for pair in resume.history["losses"]], resume.seconds
+
+    def save_state(finished: int) -> str:
+        history = {"losses": [list(pair) for pair in losses]}
+        elapsed = seconds_before + time.perf_counter() - start
+        return save(TrainingState(finished, optimization.state_dict(), draws.state_after(finished), history, elapsed))
+
+    with (
+        progress_bar(config.progress) as progress,
+        checkpoints(save_state if save else None, config.checkpoint_every, total) as after_step,
+    ):
+        task = progress.add_task("fit", total=total, completed=step, psnr="")
+        while step < total:
+            points, labels = sample_epoch(
+                values, surface, config.points_per_epoch, config.near_sigma, draws.start_epoch()
+            )
+            for first in range(step % steps_per_epoch * config.batch, points.shape[0], config.batch):
                 prediction = field(points[first : first + config.batch].to(device))
                 loss = target_loss(prediction, labels[first : first + config.batch].to(device), config.target)
                 step = optimization.step(loss)
                 if step % 50 == 0 or step == total:
                     losses.append((step, loss.item()))
                     progress.update(task, completed=step, psnr=f"{LOSS_NAMES[config.target]} {loss.item():.4f}")
-    return {"steps": total, "seconds": time.perf_counter() - start, "losses": losses}
+                after_step(step)
+    check_finite_weights(field)
+    return {"steps": total, "seconds": seconds_before + time.perf_counter() - start, "losses": losses}
 
 
 def plot_preview(path: Path, mesh: o3d.geometry.TriangleMesh, title: str, max_faces: int = 20_000) -> None:
@@ -190,9 +221,10 @@ def run(config: FitOccupancyConfig, console: Console | None = None) -> Dict[str,
     out = check_output_dir(
         config.out or Path("outputs") / "fit_occupancy" / f"{name}-{config.model}-{time.strftime('%Y%m%d-%H%M%S')}",
         config.overwrite,
+        config.resume,
     )
     with removed_if_empty_on_error(out):
-        return fit_shapes(config, shapes, prepare_output_dir(out, config.overwrite), console)
+        return fit_shapes(config, shapes, prepare_output_dir(out, config.overwrite, config.resume), console)
 
 
 def fit_shapes(
@@ -202,6 +234,12 @@ def fit_shapes(
     device = resolve_device(config.device)
     runs = []
     for shape_name, mesh in shapes:
+        shape_out, metadata = out / shape_name, {"shape": shape_name, "target": config.target}
+        previous = finished_results(config, shape_out)
+        if previous is not None:
+            console.print(f"{shape_name}: already fitted -> {shape_out}")
+            runs.append(previous)
+            continue
         occupancy = occupancy_grid(mesh, config.resolution)
         values = signed_distance_grid(mesh, config.resolution) if config.target == "sdf" else occupancy.float()
         surface = surface_points(mesh, 100_000, config.seed)
@@ -212,7 +250,9 @@ def fit_shapes(
             f"{occupancy.float().mean():.1%} occupied): {field.num_params():,} params, "
             f"{field.macs().with_bias:,.1f} MACs/voxel"
         )
-        history = fit_shape(field, values, surface, config)
+        resumable = ResumableFit(shape_out / "checkpoint.pt", field, (config.resolution,) * 3, config, metadata)
+        with resumable.removed_if_diverged():
+            history = fit_shape(field, values, surface, config, resumable.resumed, resumable.save)
         with torch.no_grad():
             prediction = field.render()[..., 0].cpu()
         inside_score = -prediction if config.target == "sdf" else prediction  # positive inside
@@ -220,7 +260,7 @@ def fit_shapes(
         metrics = {"iou": shape_iou}
         if config.target == "sdf":
             metrics["sdf_mae"] = (prediction - values).abs().mean().item()
-        shape_out = prepare_output_dir(out / shape_name, config.overwrite)
+        shape_out.mkdir(exist_ok=True)  # --out was checked; the fit may have saved checkpoints in it
         surface_mesh = extract_surface(inside_score)
         if len(surface_mesh.triangles):
             save_mesh(shape_out / "surface.ply", surface_mesh)
@@ -236,7 +276,7 @@ def fit_shapes(
             field,
             (config.resolution,) * 3,
             history["steps"],
-            {"shape": shape_name, "target": config.target},
+            metadata,
         )
         result = {
             "data": shape_name,

@@ -7,7 +7,7 @@ import math
 import signal
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Tuple
 
@@ -102,14 +102,39 @@ class TrainingState:
     loads under ``torch.load(weights_only=True)``)."""
 
     step: int
+    """Steps finished."""
     optimization: Dict[str, Any]
+    """``AdamCosine.state_dict()``."""
     generator: Tensor
-    history_steps: List[int]
-    history_psnr: List[float]
+    """The state of the random generator from which the loop goes on drawing."""
+    history: Dict[str, List[Any]]
+    """What the loop logged so far."""
     seconds: float
+    """Training time so far."""
 
     def as_dict(self) -> Dict[str, Any]:
         return asdict(self)
+
+
+class EpochDraws:
+    """A CPU generator drawn from at the start of each epoch (a permutation, a point sample), whose
+    saved state lets a resumed run redraw the epoch it stopped in and go on where it stopped."""
+
+    def __init__(self, seed: int, steps_per_epoch: int, state: Tensor | None = None) -> None:
+        self.generator = torch.Generator().manual_seed(seed)
+        if state is not None:
+            self.generator.set_state(state)
+        self.steps_per_epoch = steps_per_epoch
+        self.epoch_start = self.generator.get_state()
+
+    def start_epoch(self) -> torch.Generator:
+        """The generator to draw this epoch's samples from."""
+        self.epoch_start = self.generator.get_state()
+        return self.generator
+
+    def state_after(self, finished: int) -> Tensor:
+        """The state to save after ``finished`` steps: this epoch's start, or the next's when it is done."""
+        return self.generator.get_state() if finished % self.steps_per_epoch == 0 else self.epoch_start
 
 
 class AdamCosine:
@@ -171,6 +196,24 @@ def stop_requests() -> Iterator[Callable[[], bool]]:
             signal.signal(number, handler)
 
 
+@contextmanager
+def checkpoints(
+    save: Callable[[int], str] | None, every: int, total: int, on_signals: bool = True
+) -> Iterator[Callable[[int], None]]:
+    """Yields ``after_step(finished)`` for a loop of ``total`` steps: it calls ``save(finished)``
+    every ``every`` steps and, when SIGINT/SIGTERM asked to stop (``on_signals``), saves and raises
+    ``Interrupted`` saying where. ``save`` returns where it saved; None saves nothing."""
+    with stop_requests() if on_signals else nullcontext(lambda: False) as stop_requested:
+
+        def after_step(finished: int) -> None:
+            if stop_requested():
+                raise Interrupted(save(finished) if save is not None else None)
+            if save is not None and finished % every == 0 and finished < total:
+                save(finished)
+
+        yield after_step
+
+
 def fit(
     field_: GridField,
     target: Float[Tensor, "*shape C"],
@@ -200,25 +243,30 @@ def fit(
     if resume is not None:
         optimization.load_state_dict(resume.optimization)
         generator.set_state(resume.generator)
-        history.steps = list(resume.history_steps)
-        logged = [torch.tensor(value, device=target.device) for value in resume.history_psnr]
+        history.steps = list(resume.history["steps"])
+        logged = [torch.tensor(value, device=target.device) for value in resume.history["psnr"]]
         first_step, seconds_before = resume.step, resume.seconds
     low, high = config.value_range
     eval_every = max(1, config.steps // 100)
     sizes = torch.tensor(shape, device=target.device)
     start = time.perf_counter()
 
-    def state(step: int) -> TrainingState:
-        return TrainingState(
-            step=step,
-            optimization=optimization.state_dict(),
-            generator=generator.get_state(),
-            history_steps=list(history.steps),
-            history_psnr=torch.stack(logged).tolist() if logged else [],
-            seconds=seconds_before + time.perf_counter() - start,
+    def save_state(step: int) -> str:
+        psnr_so_far = torch.stack(logged).tolist() if logged else []
+        return save(
+            TrainingState(
+                step=step,
+                optimization=optimization.state_dict(),
+                generator=generator.get_state(),
+                history={"steps": list(history.steps), "psnr": psnr_so_far},
+                seconds=seconds_before + time.perf_counter() - start,
+            )
         )
 
-    with progress_bar(config.progress) as progress, stop_requests() as stop_requested:
+    with (
+        progress_bar(config.progress) as progress,
+        checkpoints(save_state if save else None, config.checkpoint_every, config.steps) as after_step,
+    ):
         task = progress.add_task("fit", total=config.steps, completed=first_step, psnr="")
         for step in range(first_step, config.steps):
             if config.batch_size is None:
@@ -240,11 +288,7 @@ def fit(
             optimization.step(loss)
             if step % 50 == 0 or step == config.steps - 1:
                 progress.update(task, completed=step + 1, psnr=f"PSNR {logged[-1].item():.2f} dB")
-            finished = step + 1
-            if stop_requested():
-                raise Interrupted(save(state(finished)) if save is not None else None)
-            if save is not None and finished % config.checkpoint_every == 0 and finished < config.steps:
-                save(state(finished))
+            after_step(step + 1)
     logged.append(evaluate_psnr(field_, target, config.value_range))
     history.steps.append(config.steps)
     history.seconds = seconds_before + time.perf_counter() - start
@@ -253,11 +297,16 @@ def fit(
     return history
 
 
-def check_converged(field_: GridField, history: FitHistory) -> None:
-    """``FitDiverged`` when a weight exploded (or is non-finite) or the fit ended far below where it started."""
-    largest = max(parameter.detach().abs().max().item() for parameter in field_.parameters())
+def check_finite_weights(module: torch.nn.Module) -> None:
+    """``FitDiverged`` when a weight of ``module`` is non-finite or beyond ``EXPLODED_WEIGHT``."""
+    largest = max(parameter.detach().abs().max().item() for parameter in module.parameters())
     if not largest <= EXPLODED_WEIGHT:
         raise FitDiverged(f"the fit diverged: the weights reached {largest:.3g}; try a lower --lr")
+
+
+def check_converged(field_: GridField, history: FitHistory) -> None:
+    """``FitDiverged`` when a weight exploded (or is non-finite) or the fit ended far below where it started."""
+    check_finite_weights(field_)
     first, final = history.psnr[0], history.psnr[-1]
     if math.isnan(final) or final < first - DIVERGENCE_MARGIN_DB:
         raise FitDiverged(

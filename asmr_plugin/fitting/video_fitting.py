@@ -16,8 +16,8 @@ from rich.console import Console
 from torch import Tensor
 
 from asmr_plugin.fields import GridField
-from asmr_plugin.fitting.checkpoint import save_checkpoint
-from asmr_plugin.fitting.cli import require_positive
+from asmr_plugin.fitting.checkpoint import ResumableFit, finished_results, save_checkpoint
+from asmr_plugin.fitting.cli import ResumeOptions, require_positive
 from asmr_plugin.fitting.distributed import resolve_device, start_process
 from asmr_plugin.fitting.epochs import EpochConfig, fit_on_processes, full_steps_per_epoch
 from asmr_plugin.fitting.files import check_output_dir, prepare_output_dir, removed_if_empty_on_error, write_json
@@ -37,7 +37,7 @@ VIDEO_NETWORKS: Dict[str, Dict[str, Any]] = {
 
 
 @dataclass
-class FitVideoConfig:
+class FitVideoConfig(ResumeOptions):
     """Fit a video with a coordinate network (defaults: the paper's Table 10 protocol)."""
 
     data: Path | None = None
@@ -76,6 +76,7 @@ class FitVideoConfig:
         if self.resize is not None and min(self.resize) < 1:
             raise ValueError(f"--resize must be two positive sizes H W, got {' '.join(map(str, self.resize))}")
         resolve_device(self.device)
+        self.check_resume_options()
 
 
 @torch.no_grad()
@@ -121,16 +122,29 @@ def run(config: FitVideoConfig, console: Console | None = None) -> Dict[str, Any
         full_steps_per_epoch(math.prod(shape), config.batch, process.world_size)  # before anything is written
         name = "chelsea-pan" if config.data is None else Path(config.data).stem
         default = Path("outputs") / "fit_video" / f"{name}-{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
-        out = check_output_dir(config.out or default, config.overwrite)
+        out = check_output_dir(config.out or default, config.overwrite, config.resume)
         with removed_if_empty_on_error(out) if process.is_main else nullcontext():
+            previous = finished_results(config, out)
+            if previous is not None:  # --resume of a finished run
+                return previous if process.is_main else None
             if process.is_main:
-                prepare_output_dir(out, config.overwrite)
+                prepare_output_dir(out, config.overwrite, config.resume)
                 console.print(
                     f"[bold]{config.model}[/] on {source} ({shape[0]} frames of {shape[1]}x{shape[2]}), {process.world_size} process(es) "
                     f"on {process.device}: {field.num_params():,} params, {field.macs(shape).with_bias:,.1f} MACs/pixel, lr {lr:g}"
                 )
-            epochs = EpochConfig(config.epochs, config.batch, lr, config.seed, config.progress)
-            history = fit_on_processes(field, rearrange(video, "t h w c -> (t h w) c"), shape, epochs, process)
+            epochs = EpochConfig(config.epochs, config.batch, lr, config.seed, config.progress, config.checkpoint_every)
+            resumable = ResumableFit(out / "checkpoint.pt", field, shape, config, {"data": source})
+            with resumable.removed_if_diverged():
+                history = fit_on_processes(
+                    field,
+                    rearrange(video, "t h w c -> (t h w) c"),
+                    shape,
+                    epochs,
+                    process,
+                    resumable.resumed,
+                    resumable.save,
+                )
             if not process.is_main:
                 return None
             return write_outputs(config, field, video, history, source, out, console)
