@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Tuple
 
 import torch
-import tyro
 
 from asmr_plugin.fields import FIELDS, GridField
 from asmr_plugin.fields.base import grid_coords
+from asmr_plugin.fitting.cli import require_positive, run_cli
 from asmr_plugin.fitting.distributed import resolve_device
 from asmr_plugin.fitting.networks import build_field
 from asmr_plugin.timing import time_calls
@@ -161,6 +161,8 @@ def main(config: BenchConfig) -> None:
         model, size = config.worker.split(":")
         print(json.dumps(measure(model, parse_size(size), config)))
         return
+    require_positive(config, "runs", "threads", "per_point_max_pixels")
+    resolve_device(config.device)
     unknown = set(config.models) - FIELDS.keys()
     if unknown:
         raise SystemExit(f"error: --models {' '.join(sorted(unknown))}: expected some of {', '.join(FIELDS)}")
@@ -175,4 +177,4 @@ def main(config: BenchConfig) -> None:
 
 
 if __name__ == "__main__":
-    main(tyro.cli(BenchConfig))
+    run_cli(BenchConfig, main, __doc__)
