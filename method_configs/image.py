@@ -5,12 +5,12 @@ from __future__ import annotations
 from nerfstudio.configs.base_config import ViewerConfig
 from nerfstudio.data.datamanagers.full_images_datamanager import FullImageDatamanager, FullImageDatamanagerConfig
 from nerfstudio.engine.optimizers import AdamOptimizerConfig
-from nerfstudio.pipelines.base_pipeline import VanillaPipelineConfig
 from nerfstudio.plugins.types import MethodSpecification
 
 from asmr_plugin.fields import FIELDS
 from asmr_plugin.nerfstudio.dataparser import SingleImageDataParserConfig, SingleImageDataset
 from asmr_plugin.nerfstudio.model import ImageFieldModelConfig
+from asmr_plugin.nerfstudio.pipeline import ImagePipelineConfig
 from asmr_plugin.nerfstudio.schedulers import CosineAnnealingSchedulerConfig
 from asmr_plugin.nerfstudio.trainer_config import ImageTrainerConfig
 
@@ -27,7 +27,7 @@ def image_method(name: str, network: str, lr: float) -> ImageTrainerConfig:
         steps_per_eval_all_images=STEPS,
         steps_per_save=2_000,
         mixed_precision=False,
-        pipeline=VanillaPipelineConfig(
+        pipeline=ImagePipelineConfig(
             datamanager=FullImageDatamanagerConfig(
                 _target=FullImageDatamanager[SingleImageDataset],
                 dataparser=SingleImageDataParserConfig(),

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import math
-import time
+from contextlib import nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Dict, Sequence
 
 import torch
 from jaxtyping import Float, Int
 from torch import Tensor
+from rich.console import Console
 from torch.nn.parallel import DistributedDataParallel
 
+from asmr_plugin.fitting.checkpoint import ResumableFit, finished_results
 from asmr_plugin.fitting.distributed import Process
+from asmr_plugin.fitting.files import check_output_dir, prepare_output_dir, removed_if_empty_on_error
 from asmr_plugin.fitting.trainer import (
     AdamCosine,
-    EpochDraws,
+    EpochLoop,
     TrainingState,
     check_finite_weights,
     checkpoints,
@@ -77,27 +81,21 @@ def fit_epochs(
     steps_per_epoch = full_steps_per_epoch(count, config.batch, process.world_size)
     total_steps = max(1, math.ceil(config.epochs * steps_per_epoch))
     optimization = AdamCosine(model.parameters(), config.lr, total_steps)
-    draws = EpochDraws(config.seed, steps_per_epoch, None if resume is None else resume.generator)
-    step, start, losses, seconds_before = 0, time.perf_counter(), [], 0.0
-    if resume is not None:
-        optimization.load_state_dict(resume.optimization)
-        step, losses, seconds_before = resume.step, [tuple(pair) for pair in resume.history["losses"]], resume.seconds
-
-    def save_state(finished: int) -> str:
-        history = {"losses": [list(pair) for pair in losses]}
-        elapsed = seconds_before + time.perf_counter() - start
-        return save(TrainingState(finished, optimization.state_dict(), draws.state_after(finished), history, elapsed))
-
+    loop = EpochLoop(optimization, config.seed, steps_per_epoch, resume)
+    step = loop.first_step
     with (
         progress_bar(config.progress and process.is_main) as progress,
         checkpoints(
-            save_state if save else None, config.checkpoint_every, total_steps, on_signals=process.world_size == 1
+            (lambda finished: save(loop.state(finished))) if save else None,
+            config.checkpoint_every,
+            total_steps,
+            on_signals=process.world_size == 1,
         ) as after_step,
     ):
         task = progress.add_task("fit", total=total_steps, completed=step, psnr="")
         while step < total_steps:
             # the same permutation on every process
-            permutation = torch.randperm(count, generator=draws.start_epoch(), dtype=torch.int32)
+            permutation = torch.randperm(count, generator=loop.start_epoch(), dtype=torch.int32)
             for first in range(step % steps_per_epoch * global_batch, steps_per_epoch * global_batch, global_batch):
                 if step == total_steps:
                     break
@@ -109,7 +107,7 @@ def fit_epochs(
                 )
                 step = optimization.step(loss)
                 if step % 20 == 0 or step == total_steps:
-                    losses.append((step, loss.item()))
+                    loop.losses.append((step, loss.item()))
                     progress.update(
                         task, completed=step, psnr=f"batch PSNR {-10 * math.log10(max(loss.item(), 1e-12)):.2f} dB"
                     )
@@ -118,8 +116,8 @@ def fit_epochs(
     return {
         "steps": total_steps,
         "steps_per_epoch": steps_per_epoch,
-        "seconds": seconds_before + time.perf_counter() - start,
-        "losses": losses,
+        "seconds": loop.seconds,
+        "losses": loop.losses,
     }
 
 
@@ -135,3 +133,35 @@ def fit_on_processes(
     """``fit_epochs`` of ``field``, wrapped in DistributedDataParallel when several processes run."""
     model = DistributedDataParallel(field) if process.world_size > 1 else field
     return fit_epochs(model, values, shape, config, process, resume, save if process.is_main else None)
+
+
+def fit_into(
+    out: Path,
+    config: Any,
+    field: torch.nn.Module,
+    values: Float[Tensor, "N C"],
+    shape: Sequence[int],
+    lr: float,
+    process: Process,
+    metadata: Dict[str, Any],
+    announce: str,
+    write: Callable[[Dict[str, Any]], Dict[str, Any]],
+    console: Console,
+) -> Dict[str, Any] | None:
+    """``fit_on_processes`` with the options of ``config`` (epochs, batch, seed, progress, resume
+    and checkpoints into ``out``), then ``write(history)`` on the main process, which returns its
+    results; a finished run given ``--resume`` returns its results.json. ``out`` is created on the
+    main process and removed again if the run fails before saving anything; other processes get None."""
+    out = check_output_dir(out, config.overwrite, config.resume)
+    with removed_if_empty_on_error(out) if process.is_main else nullcontext():
+        previous = finished_results(config, out)
+        if previous is not None:
+            return previous if process.is_main else None
+        if process.is_main:
+            prepare_output_dir(out, config.overwrite, config.resume)
+            console.print(announce)
+        epochs = EpochConfig(config.epochs, config.batch, lr, config.seed, config.progress, config.checkpoint_every)
+        resumable = ResumableFit(out / "checkpoint.pt", field, tuple(shape), config, metadata)
+        with resumable.removed_if_diverged():
+            history = fit_on_processes(field, values, shape, epochs, process, resumable.resumed, resumable.save)
+        return write(history) if process.is_main else None

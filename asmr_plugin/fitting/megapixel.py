@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Dict, List, Literal, Tuple
 
@@ -20,15 +20,12 @@ from rich.console import Console
 from torch import Tensor
 
 from asmr_plugin.fields import GridField
-from asmr_plugin.fitting.checkpoint import ResumableFit, finished_results, save_checkpoint
+from asmr_plugin.fitting.checkpoint import save_checkpoint
 from asmr_plugin.fitting.cli import ResumeOptions, require_positive
 from asmr_plugin.fitting.distributed import Process, resolve_device, start_process
-from asmr_plugin.fitting.epochs import EpochConfig, fit_on_processes, full_steps_per_epoch, grid_points
+from asmr_plugin.fitting.epochs import fit_into, full_steps_per_epoch, grid_points
 from asmr_plugin.fitting.files import (
     atomic_path,
-    check_output_dir,
-    prepare_output_dir,
-    removed_if_empty_on_error,
     write_json,
 )
 from asmr_plugin.fitting.images import load_image
@@ -152,26 +149,15 @@ def _run(config: FitMegapixelConfig, process: Process, console: Console) -> Dict
     lr = config.lr if config.lr is not None else field.paper_lr
     full_steps_per_epoch(shape[0] * shape[1], config.batch, process.world_size)  # before anything is written
     default = Path("outputs") / "fit_megapixel" / f"{data.stem}-{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
-    out = check_output_dir(config.out or default, config.overwrite, config.resume)
-    with removed_if_empty_on_error(out) if process.is_main else nullcontext():
-        previous = finished_results(config, out)
-        if previous is not None:  # --resume of a finished run
-            return previous if process.is_main else None
-        if process.is_main:
-            prepare_output_dir(out, config.overwrite, config.resume)
-            console.print(
-                f"[bold]{config.model}[/] on {data} ({shape[0]}x{shape[1]}, {channels} channel(s)), {process.world_size} process(es) "
-                f"on {process.device}: {field.num_params():,} params, {field.macs(shape).with_bias:,.1f} MACs/pixel, lr {lr:g}"
-            )
-        epochs = EpochConfig(config.epochs, config.batch, lr, config.seed, config.progress, config.checkpoint_every)
-        resumable = ResumableFit(out / "checkpoint.pt", field, shape, config, {"data": str(data)})
-        with resumable.removed_if_diverged():
-            history = fit_on_processes(
-                field, rearrange(target, "h w c -> (h w) c"), shape, epochs, process, resumable.resumed, resumable.save
-            )
-        if not process.is_main:
-            return None
-        return write_outputs(config, data, field, target, lr, history, process, out, console)
+    announce = (
+        f"[bold]{config.model}[/] on {data} ({shape[0]}x{shape[1]}, {channels} channel(s)), {process.world_size} "
+        f"process(es) on {process.device}: {field.num_params():,} params, "
+        f"{field.macs(shape).with_bias:,.1f} MACs/pixel, lr {lr:g}"
+    )
+    out = config.out or default
+    values = rearrange(target, "h w c -> (h w) c")
+    write = partial(write_outputs, config, data, field, target, lr, process=process, out=out, console=console)
+    return fit_into(out, config, field, values, shape, lr, process, {"data": str(data)}, announce, write, console)
 
 
 def write_outputs(
@@ -181,6 +167,7 @@ def write_outputs(
     target: Float[Tensor, "H W C"],
     lr: float,
     history: Dict[str, Any],
+    *,
     process: Process,
     out: Path,
     console: Console,

@@ -45,7 +45,7 @@ from asmr_plugin.fitting.shapes import (
 from asmr_plugin.fitting.summary import run_record, write_summary
 from asmr_plugin.fitting.trainer import (
     AdamCosine,
-    EpochDraws,
+    EpochLoop,
     TrainingState,
     check_finite_weights,
     checkpoints,
@@ -147,36 +147,29 @@ def fit_shape(
     steps_per_epoch = math.ceil(config.points_per_epoch / config.batch)
     total = config.epochs * steps_per_epoch
     optimization = AdamCosine(field.parameters(), config.lr, total)
-    draws = EpochDraws(config.seed, steps_per_epoch, None if resume is None else resume.generator)
-    step, start, losses, seconds_before = 0, time.perf_counter(), [], 0.0
-    if resume is not None:
-        optimization.load_state_dict(resume.optimization)
-        step, losses, seconds_before = resume.step, [tuple(pair) for pair in resume.history["losses"]], resume.seconds
-
-    def save_state(finished: int) -> str:
-        history = {"losses": [list(pair) for pair in losses]}
-        elapsed = seconds_before + time.perf_counter() - start
-        return save(TrainingState(finished, optimization.state_dict(), draws.state_after(finished), history, elapsed))
-
+    loop = EpochLoop(optimization, config.seed, steps_per_epoch, resume)
+    step = loop.first_step
     with (
         progress_bar(config.progress) as progress,
-        checkpoints(save_state if save else None, config.checkpoint_every, total) as after_step,
+        checkpoints(
+            (lambda finished: save(loop.state(finished))) if save else None, config.checkpoint_every, total
+        ) as after_step,
     ):
         task = progress.add_task("fit", total=total, completed=step, psnr="")
         while step < total:
             points, labels = sample_epoch(
-                values, surface, config.points_per_epoch, config.near_sigma, draws.start_epoch()
+                values, surface, config.points_per_epoch, config.near_sigma, loop.start_epoch()
             )
             for first in range(step % steps_per_epoch * config.batch, points.shape[0], config.batch):
                 prediction = field(points[first : first + config.batch].to(device))
                 loss = target_loss(prediction, labels[first : first + config.batch].to(device), config.target)
                 step = optimization.step(loss)
                 if step % 50 == 0 or step == total:
-                    losses.append((step, loss.item()))
+                    loop.losses.append((step, loss.item()))
                     progress.update(task, completed=step, psnr=f"{LOSS_NAMES[config.target]} {loss.item():.4f}")
                 after_step(step)
     check_finite_weights(field)
-    return {"steps": total, "seconds": seconds_before + time.perf_counter() - start, "losses": losses}
+    return {"steps": total, "seconds": loop.seconds, "losses": loop.losses}
 
 
 def plot_preview(path: Path, mesh: o3d.geometry.TriangleMesh, title: str, max_faces: int = 20_000) -> None:

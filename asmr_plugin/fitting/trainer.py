@@ -116,27 +116,6 @@ class TrainingState:
         return asdict(self)
 
 
-class EpochDraws:
-    """A CPU generator drawn from at the start of each epoch (a permutation, a point sample), whose
-    saved state lets a resumed run redraw the epoch it stopped in and go on where it stopped."""
-
-    def __init__(self, seed: int, steps_per_epoch: int, state: Tensor | None = None) -> None:
-        self.generator = torch.Generator().manual_seed(seed)
-        if state is not None:
-            self.generator.set_state(state)
-        self.steps_per_epoch = steps_per_epoch
-        self.epoch_start = self.generator.get_state()
-
-    def start_epoch(self) -> torch.Generator:
-        """The generator to draw this epoch's samples from."""
-        self.epoch_start = self.generator.get_state()
-        return self.generator
-
-    def state_after(self, finished: int) -> Tensor:
-        """The state to save after ``finished`` steps: this epoch's start, or the next's when it is done."""
-        return self.generator.get_state() if finished % self.steps_per_epoch == 0 else self.epoch_start
-
-
 class AdamCosine:
     """Adam with cosine annealing to ``min_lr`` over ``total_steps``; a non-finite loss stops the fit
     (``FitDiverged``); every ``TRIM_EVERY`` steps the freed heap is given back (see ``allocator``)."""
@@ -172,6 +151,47 @@ class AdamCosine:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.steps_taken = state["steps_taken"]
+
+
+class EpochLoop:
+    """What an epoch-counted fit loop carries from step to step and saves to resume exactly: Adam
+    with its schedule, a CPU generator drawn from at each epoch's start (a permutation, a point
+    sample), the logged (step, loss) pairs and the time spent."""
+
+    def __init__(
+        self, optimization: AdamCosine, seed: int, steps_per_epoch: int, resume: TrainingState | None = None
+    ) -> None:
+        self.optimization, self.steps_per_epoch = optimization, steps_per_epoch
+        self.generator = torch.Generator().manual_seed(seed)
+        self.first_step, self.losses, self.seconds_before = 0, [], 0.0
+        if resume is not None:
+            optimization.load_state_dict(resume.optimization)
+            self.generator.set_state(resume.generator)
+            self.first_step, self.seconds_before = resume.step, resume.seconds
+            self.losses = [tuple(pair) for pair in resume.history["losses"]]
+        self.epoch_start = self.generator.get_state()
+        self.start = time.perf_counter()
+
+    def start_epoch(self) -> torch.Generator:
+        """The generator to draw this epoch's samples from."""
+        self.epoch_start = self.generator.get_state()
+        return self.generator
+
+    @property
+    def seconds(self) -> float:
+        return self.seconds_before + time.perf_counter() - self.start
+
+    def state(self, finished: int) -> TrainingState:
+        """The state after ``finished`` steps: a resumed run redraws this epoch (or draws the next
+        one when this one is done) and goes on from step ``finished``."""
+        done = finished % self.steps_per_epoch == 0
+        return TrainingState(
+            step=finished,
+            optimization=self.optimization.state_dict(),
+            generator=self.generator.get_state() if done else self.epoch_start,
+            history={"losses": [list(pair) for pair in self.losses]},
+            seconds=self.seconds,
+        )
 
 
 @contextmanager

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Dict, Literal, Tuple
 
@@ -16,11 +16,11 @@ from rich.console import Console
 from torch import Tensor
 
 from asmr_plugin.fields import GridField
-from asmr_plugin.fitting.checkpoint import ResumableFit, finished_results, save_checkpoint
+from asmr_plugin.fitting.checkpoint import save_checkpoint
 from asmr_plugin.fitting.cli import ResumeOptions, require_positive
 from asmr_plugin.fitting.distributed import resolve_device, start_process
-from asmr_plugin.fitting.epochs import EpochConfig, fit_on_processes, full_steps_per_epoch
-from asmr_plugin.fitting.files import check_output_dir, prepare_output_dir, removed_if_empty_on_error, write_json
+from asmr_plugin.fitting.epochs import fit_into, full_steps_per_epoch
+from asmr_plugin.fitting.files import write_json
 from asmr_plugin.fitting.images import save_image
 from asmr_plugin.fitting.metrics import psnr, ssim
 from asmr_plugin.fitting.networks import build_field
@@ -122,32 +122,15 @@ def run(config: FitVideoConfig, console: Console | None = None) -> Dict[str, Any
         full_steps_per_epoch(math.prod(shape), config.batch, process.world_size)  # before anything is written
         name = "chelsea-pan" if config.data is None else Path(config.data).stem
         default = Path("outputs") / "fit_video" / f"{name}-{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
-        out = check_output_dir(config.out or default, config.overwrite, config.resume)
-        with removed_if_empty_on_error(out) if process.is_main else nullcontext():
-            previous = finished_results(config, out)
-            if previous is not None:  # --resume of a finished run
-                return previous if process.is_main else None
-            if process.is_main:
-                prepare_output_dir(out, config.overwrite, config.resume)
-                console.print(
-                    f"[bold]{config.model}[/] on {source} ({shape[0]} frames of {shape[1]}x{shape[2]}), {process.world_size} process(es) "
-                    f"on {process.device}: {field.num_params():,} params, {field.macs(shape).with_bias:,.1f} MACs/pixel, lr {lr:g}"
-                )
-            epochs = EpochConfig(config.epochs, config.batch, lr, config.seed, config.progress, config.checkpoint_every)
-            resumable = ResumableFit(out / "checkpoint.pt", field, shape, config, {"data": source})
-            with resumable.removed_if_diverged():
-                history = fit_on_processes(
-                    field,
-                    rearrange(video, "t h w c -> (t h w) c"),
-                    shape,
-                    epochs,
-                    process,
-                    resumable.resumed,
-                    resumable.save,
-                )
-            if not process.is_main:
-                return None
-            return write_outputs(config, field, video, history, source, out, console)
+        announce = (
+            f"[bold]{config.model}[/] on {source} ({shape[0]} frames of {shape[1]}x{shape[2]}), {process.world_size} "
+            f"process(es) on {process.device}: {field.num_params():,} params, "
+            f"{field.macs(shape).with_bias:,.1f} MACs/pixel, lr {lr:g}"
+        )
+        out = config.out or default
+        values = rearrange(video, "t h w c -> (t h w) c")
+        write = partial(write_outputs, config, field, video, source=source, out=out, console=console)
+        return fit_into(out, config, field, values, shape, lr, process, {"data": source}, announce, write, console)
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
@@ -158,6 +141,7 @@ def write_outputs(
     field: GridField,
     video: Tensor,
     history: Dict[str, Any],
+    *,
     source: str,
     out: Path,
     console: Console,

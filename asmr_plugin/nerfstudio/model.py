@@ -16,7 +16,7 @@ from torch.nn import Parameter
 
 from asmr_plugin.fields.base import GridField
 from asmr_plugin.fitting.metrics import psnr, ssim
-from asmr_plugin.fitting.networks import ModelName, build_field
+from asmr_plugin.fitting.networks import ModelName, build_field, check_positive
 from asmr_plugin.nerfstudio.dataparser import FITTED_CHANNELS, ImagePlane
 
 MODEL_OPTIONS = "--pipeline.model."
@@ -49,6 +49,20 @@ class ImageFieldModelConfig(ModelConfig):
     eval_num_rays_per_chunk: int = 1 << 16
     """Viewer rays evaluated at once."""
 
+    def field_for(self, image_shape: Tuple[int, int], channels: int) -> GridField:
+        """The configured network for an image; a ValueError names a bad option as ns-train spells it."""
+        check_positive({"pixels_per_step": self.pixels_per_step}, MODEL_OPTIONS)
+        return build_field(
+            self.network,
+            image_shape,
+            channels,
+            self.bases,
+            self.num_layers,
+            self.hidden_dim,
+            self.omega0,
+            MODEL_OPTIONS,
+        )
+
 
 class ImageFieldModel(Model):
     """Outputs ``rgb`` (the fitted image shown on its plane), ``depth``, ``accumulation`` and the raw ``values``.
@@ -64,16 +78,7 @@ class ImageFieldModel(Model):
         metadata = self.kwargs["metadata"]
         self.plane: ImagePlane = metadata["image_plane"]
         self.channels: int = metadata["channels"]
-        self.field: GridField = build_field(
-            self.config.network,
-            (self.plane.height, self.plane.width),
-            self.channels,
-            self.config.bases,
-            self.config.num_layers,
-            self.config.hidden_dim,
-            self.config.omega0,
-            MODEL_OPTIONS,
-        )
+        self.field: GridField = self.config.field_for(self.image_shape, self.channels)
         self.counts = {
             "num_params": torch.tensor(float(self.field.num_params())),
             "macs_per_pixel": torch.tensor(self.field.macs(self.image_shape).with_bias),
@@ -149,5 +154,8 @@ class ImageFieldModel(Model):
     ) -> Tuple[Dict[str, float], Dict[str, Tensor]]:
         image = self.target_values(outputs, batch)
         prediction = outputs["values"].clamp(0, 1)
-        metrics = {"psnr": psnr(prediction, image).item(), "ssim": ssim(prediction, image).item()}
+        metrics = {"psnr": psnr(prediction, image).item()}
+        similarity = ssim(prediction, image)
+        if similarity is not None:  # omitted, not NaN: nerfstudio averages the keys the first image has
+            metrics["ssim"] = similarity.item()
         return metrics, {"img": torch.cat([self.to_rgb(image), self.to_rgb(prediction)], dim=1)}

@@ -1,24 +1,50 @@
-"""TrainerConfig for single-image methods: checks the input before anything is written."""
+"""Trainer and TrainerConfig of single-image methods: input checked before any write, Ctrl-C exits non-zero."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Type
 
 import torch
-from nerfstudio.engine.trainer import TrainerConfig
+from nerfstudio.engine.trainer import Trainer, TrainerConfig
 
+from asmr_plugin.fitting.cli import INTERRUPTED_STATUS
 from asmr_plugin.fitting.images import load_image
-from asmr_plugin.fitting.networks import build_field
-from asmr_plugin.nerfstudio.model import MODEL_OPTIONS, ImageFieldModelConfig
+from asmr_plugin.nerfstudio.model import ImageFieldModelConfig
 from asmr_plugin.nerfstudio.schedulers import CosineAnnealingSchedulerConfig
+
+
+class ImageTrainer(Trainer):
+    """A Trainer whose Ctrl-C during training ends ns-train with ``INTERRUPTED_STATUS``.
+
+    nerfstudio's launcher (``scripts/train.py``, ``launch``) catches the KeyboardInterrupt,
+    prints it and returns, so ns-train would exit 0. Nothing is saved on interrupt, as in
+    nerfstudio: the last checkpoint is the last ``--steps-per-save`` one. Ctrl-C after training
+    (the viewer's "Use ctrl+c to quit") still exits 0.
+    """
+
+    def train(self) -> None:
+        try:
+            super().train()
+        except KeyboardInterrupt:
+            if self.training_state == "completed":
+                raise
+            print(
+                f"interrupted at step {self.step}; not saved since the last --steps-per-save checkpoint",
+                file=sys.stderr,
+            )
+            raise SystemExit(INTERRUPTED_STATUS) from None
 
 
 @dataclass
 class ImageTrainerConfig(TrainerConfig):
     """A TrainerConfig that trains on CUDA when available and on the CPU otherwise, whose cosine
     schedules span ``max_num_iterations`` and whose input is validated (the image reads, the
-    bases fit it) before the config or any output is written."""
+    model's options are valid for it) before the config or any output is written."""
+
+    _target: Type = field(default_factory=lambda: ImageTrainer)
 
     def __post_init__(self) -> None:
         if self.machine.device_type == "cuda" and not torch.cuda.is_available():
@@ -38,14 +64,12 @@ class ImageTrainerConfig(TrainerConfig):
             self.experiment_name = self.image_path().stem
 
     def check_inputs(self) -> None:
-        """Raise a ValueError naming the bad file or option."""
+        """Raise a ValueError naming the bad file or option (the model's field is built once to check them)."""
         image = load_image(self.image_path())
         model = self.pipeline.model
         if isinstance(model, ImageFieldModelConfig):
             height, width, channels = image.shape
-            build_field(
-                model.network, (height, width), channels, model.bases, model.num_layers, 8, model.omega0, MODEL_OPTIONS
-            )
+            model.field_for((height, width), channels)
 
     def save_config(self) -> None:
         try:

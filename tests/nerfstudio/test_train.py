@@ -1,12 +1,15 @@
-"""Single-image methods through nerfstudio's own training, evaluation and rendering, on CPU."""
+"""Single-image methods through nerfstudio's own training, evaluation and rendering, on CPU;
+ns-train's bad input and Ctrl-C."""
 
 import copy
 import json
+import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import List
 
 import numpy as np
 import pytest
@@ -18,9 +21,11 @@ from nerfstudio.scripts.train import train_loop
 from PIL import Image
 
 from asmr_plugin.fields import FIELDS
+from asmr_plugin.fitting.cli import INTERRUPTED_STATUS
 from asmr_plugin.nerfstudio.trainer_config import ImageTrainerConfig
 
 METHODS = ["asmr-image", "siren-image"]
+NS_TRAIN = [sys.executable, "-m", "nerfstudio.scripts.train"]
 
 
 def tiny_image(path: Path, size=(24, 20), mode="RGB") -> Path:
@@ -57,6 +62,22 @@ def train(config: ImageTrainerConfig) -> Path:
     return config.get_base_dir()
 
 
+def ns_train(tmp_path: Path, *arguments: str) -> List[str]:
+    """The ns-train command for asmr-image on ``tmp_path``/image.png, writing to ``tmp_path``/outputs."""
+    tiny_image(tmp_path / "image.png", size=(16, 12))
+    output = ["--vis", "tensorboard", "--output-dir", str(tmp_path / "outputs")]
+    return NS_TRAIN + ["asmr-image", "--data", str(tmp_path / "image.png"), *output, *arguments]
+
+
+def strict_json(text: str):
+    """JSON as strict parsers read it: NaN and Infinity are errors."""
+
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
 def test_entry_points_register_methods_and_dataparser():
     methods, descriptions = discover_methods()
     for name in METHODS:
@@ -73,7 +94,7 @@ def test_a_few_iterations_then_eval_render_and_resume(name, tmp_path):
     assert checkpoints, "no checkpoint written"
 
     ComputePSNR(load_config=base / "config.yml", output_path=tmp_path / "eval.json").main()
-    results = json.loads((tmp_path / "eval.json").read_text())["results"]
+    results = strict_json((tmp_path / "eval.json").read_text())["results"]
     assert {"psnr", "ssim"} <= results.keys() and np.isfinite(results["psnr"])
 
     DatasetRender(load_config=base / "config.yml", output_path=tmp_path / "render", split="train").main()
@@ -105,7 +126,7 @@ def test_baseline_methods_train_and_evaluate(name, tmp_path):
     assert config.optimizers["fields"]["optimizer"].lr == FIELDS[network].paper_lr
     base = train(config)
     ComputePSNR(load_config=base / "config.yml", output_path=tmp_path / "eval.json").main()
-    assert np.isfinite(json.loads((tmp_path / "eval.json").read_text())["results"]["psnr"])
+    assert np.isfinite(strict_json((tmp_path / "eval.json").read_text())["results"]["psnr"])
 
 
 @pytest.mark.parametrize("mode", ["L", "LA"])
@@ -158,3 +179,57 @@ def test_an_import_failure_in_the_plugin_does_not_break_other_methods():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "asmr-plugin: methods unavailable" in result.stderr
+
+
+def test_tiny_images_train_and_evaluate_without_ssim(tmp_path):
+    """SSIM is not defined below 6 px: left out of the metrics; ns-eval's JSON stays strict (std of one image: 0)."""
+    config = method_config("asmr-image", tmp_path, tiny_image(tmp_path / "tiny.png", size=(2, 3)), steps=20)
+    config.steps_per_eval_image = config.steps_per_eval_all_images = 10
+    base = train(config)
+    ComputePSNR(load_config=base / "config.yml", output_path=tmp_path / "eval.json").main()
+    results = strict_json((tmp_path / "eval.json").read_text())["results"]
+    assert "ssim" not in results and np.isfinite(results["psnr"])
+    assert results["psnr_std"] == 0.0
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--data", "{tmp}/missing.png"], "missing.png does not exist"),
+        (["--data", "{tmp}/notes.png"], "notes.png is not a readable image"),
+        (["--pipeline.model.bases", "2,2"], "--pipeline.model.bases do not fit the signal"),
+        (
+            ["--pipeline.model.num-layers", "3", "--pipeline.model.bases", "4,4"],
+            "--pipeline.model.num-layers 3 disagrees",
+        ),
+        (["--pipeline.model.pixels-per-step", "0"], "--pipeline.model.pixels-per-step must be a positive integer"),
+        (["--pipeline.model.pixels-per-step", "-5"], "--pipeline.model.pixels-per-step must be a positive integer"),
+        (["--pipeline.model.hidden-dim", "0"], "--pipeline.model.hidden-dim must be a positive integer, got 0"),
+        (["--pipeline.model.num-layers", "0"], "--pipeline.model.num-layers must be a positive integer, got 0"),
+        (["--pipeline.model.omega0", "0"], "--pipeline.model.omega0 must be a positive number"),
+    ],
+)
+def test_bad_inputs_fail_with_one_line_before_anything_is_written(tmp_path, arguments, message):
+    (tmp_path / "notes.png").write_text("not an image")
+    command = ns_train(tmp_path, *(argument.format(tmp=tmp_path) for argument in arguments))
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and result.stderr.count("error: ") == 1, result.stderr
+    assert message in result.stderr.splitlines()[-1] and "Traceback" not in result.stderr
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_ctrl_c_during_training_exits_non_zero(tmp_path):
+    command = ns_train(tmp_path, "--timestamp", "run", "--max-num-iterations", "1000000", "--steps-per-save", "10")
+    checkpoints = tmp_path / "outputs" / "image" / "asmr-image" / "run" / "nerfstudio_models"
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not list(checkpoints.glob("step-*.ckpt")) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)  # training has run 10 steps once the first checkpoint appears
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == INTERRUPTED_STATUS, stderr
+    assert stderr.splitlines()[-1].startswith("interrupted at step") and "Traceback" not in stderr
+    assert list(checkpoints.glob("step-*.ckpt"))  # the last --steps-per-save checkpoint is kept
