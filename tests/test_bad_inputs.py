@@ -423,3 +423,16 @@ def test_an_interrupted_epoch_fit_resumed_equals_an_uninterrupted_one(tmp_path, 
     for shape, (first, second) in zip(shapes, folders):
         ends = [load_checkpoint(tmp_path / run / shape / "checkpoint.pt").field.state_dict() for run in (first, second)]
         assert all(torch.equal(ends[0][key], ends[1][key]) for key in ends[0])
+
+
+@pytest.mark.parametrize(
+    "device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU"))]
+)
+def test_a_non_finite_loss_stops_the_fit(device):
+    weight = torch.nn.Parameter(torch.ones(3, device=device))
+    optimization = trainer.AdamCosine([weight], 1e-3, 1000)
+    optimization.step((weight**2).sum())
+    with pytest.raises(trainer.FitDiverged, match="non-finite"):
+        for _ in range(trainer.FINITE_CHECK_EVERY):  # on the CPU at once; elsewhere within this many steps
+            optimization.step((weight * float("nan")).sum())
+    assert optimization.steps_taken == (1 if device == "cpu" else trainer.FINITE_CHECK_EVERY - 1)

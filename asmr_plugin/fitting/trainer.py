@@ -23,6 +23,8 @@ from asmr_plugin.fitting.metrics import psnr
 
 DIVERGENCE_MARGIN_DB = 1.0
 """A fit whose final PSNR is this far below its first step's has diverged."""
+FINITE_CHECK_EVERY = 50
+"""Steps between reads of the accumulated finite-loss check on an accelerator."""
 EXPLODED_WEIGHT = 1e4
 """A weight this large has exploded (coordinate networks' weights stay near 1: Adam moves each by
 about the learning rate per step)."""
@@ -118,19 +120,24 @@ class TrainingState:
 
 class AdamCosine:
     """Adam with cosine annealing to ``min_lr`` over ``total_steps``; a non-finite loss stops the fit
-    (``FitDiverged``); every ``TRIM_EVERY`` steps the freed heap is given back (see ``allocator``)."""
+    (``FitDiverged``); every ``TRIM_EVERY`` steps the freed heap is given back (see ``allocator``).
+
+    On the CPU the loss is checked before every update. On an accelerator, where reading it would
+    stall the queue of kernels each step, the checks accumulate on the device and are read every
+    ``FINITE_CHECK_EVERY`` steps and before a state is saved."""
 
     def __init__(self, parameters: Iterable[Tensor], lr: float, total_steps: int, min_lr: float = 1e-6) -> None:
         self.optimizer = torch.optim.Adam(parameters, lr=lr)
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=total_steps, eta_min=min_lr)
         self.steps_taken = 0
+        self.all_finite: Tensor | None = None
 
     def step(self, loss: Tensor) -> int:
         """Back-propagate ``loss``, update, advance the schedule; the number of steps taken so far."""
-        if not torch.isfinite(loss):
-            raise FitDiverged(
-                f"the fit diverged: the loss became {loss.item()} at step {self.steps_taken + 1}; try a lower --lr"
-            )
+        finite = torch.isfinite(loss.detach())
+        self.all_finite = finite if self.all_finite is None else self.all_finite & finite
+        if loss.device.type == "cpu" or (self.steps_taken + 1) % FINITE_CHECK_EVERY == 0:
+            self.check_finite()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -140,7 +147,17 @@ class AdamCosine:
             release_free_heap()
         return self.steps_taken
 
+    def check_finite(self) -> None:
+        """``FitDiverged`` when a loss since the last check was NaN or infinite."""
+        if self.all_finite is not None and not bool(self.all_finite):
+            raise FitDiverged(
+                f"the fit diverged: the loss became non-finite by step {self.steps_taken + 1}; try a lower --lr"
+            )
+        self.all_finite = None
+
     def state_dict(self) -> Dict[str, Any]:
+        """What resumes the optimization; ``FitDiverged`` rather than a state after a non-finite loss."""
+        self.check_finite()
         return {
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
