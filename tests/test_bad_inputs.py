@@ -436,3 +436,22 @@ def test_a_non_finite_loss_stops_the_fit(device):
         for _ in range(trainer.FINITE_CHECK_EVERY):  # on the CPU at once; elsewhere within this many steps
             optimization.step((weight * float("nan")).sum())
     assert optimization.steps_taken == (1 if device == "cpu" else trainer.FINITE_CHECK_EVERY - 1)
+
+
+def test_an_interrupted_folder_run_resumes_from_its_own_out(tmp_path, monkeypatch):
+    folder = tmp_path / "photos"
+    for name in ("a", "b"):
+        random_image(folder / f"{name}.png", 8, 8, seed=ord(name))
+
+    def config(out: Path, **changes) -> image_fitting.FitImageConfig:
+        return image_fitting.FitImageConfig(data=folder, out=out, steps=20, hidden_dim=8, progress=False, **changes)
+
+    whole = image_fitting.run(config(tmp_path / "whole"))
+    with monkeypatch.context() as patch:
+        stop_after(patch, 12)
+        with pytest.raises(Interrupted) as stop:
+            image_fitting.run(config(tmp_path / "parts"))
+    assert str(stop.value.saved).endswith(f"continue with --resume --out {tmp_path / 'parts'}")
+    assert sorted(path.name for path in (tmp_path / "parts").iterdir()) == ["a"]
+    resumed = image_fitting.run(config(tmp_path / "parts", resume=True))
+    assert [run["final_psnr"] for run in resumed["runs"]] == [run["final_psnr"] for run in whole["runs"]]

@@ -97,11 +97,11 @@ def save_training_checkpoint(
     metadata: Dict[str, Any],
     state: TrainingState,
 ) -> str:
-    """A checkpoint that ``--resume`` continues from; returns how to continue."""
+    """A checkpoint that ``--resume`` continues from; returns what was saved where."""
     save_checkpoint(
         path, field, signal_shape, state.step, {**metadata, "options": fit_options(config), "training": state.as_dict()}
     )
-    return f"step {state.step} saved to {path}; continue with --resume --out {path.parent}"
+    return f"step {state.step} saved to {path}"
 
 
 def load_training_state(path: Path, field: GridField, config: Any) -> TrainingState:

@@ -6,6 +6,7 @@ import signal
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence, Type, TypeVar
 
 import tyro
@@ -56,6 +57,17 @@ def describe(error: BaseException) -> str:
     if isinstance(error, OSError) and error.strerror:
         return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
     return str(error)
+
+
+@contextmanager
+def resume_hint(out: Path) -> Iterator[None]:
+    """An ``Interrupted`` that saved work leaves the block saying how to continue the run in ``out``."""
+    try:
+        yield
+    except Interrupted as stop:
+        if stop.saved is None:
+            raise
+        raise Interrupted(f"{stop.saved}; continue with --resume --out {out}") from None
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from torch import Tensor
 from asmr_plugin import decomposition
 from asmr_plugin.fields import ASMRField, GridField
 from asmr_plugin.fitting.checkpoint import finished_results, fit_resumable, save_checkpoint
-from asmr_plugin.fitting.cli import ResumeOptions, require_positive
+from asmr_plugin.fitting.cli import ResumeOptions, require_positive, resume_hint
 from asmr_plugin.fitting.distributed import resolve_device
 from asmr_plugin.fitting.files import (
     atomic_path,
@@ -137,7 +137,7 @@ def run(config: FitImageConfig, console: Console | None = None) -> Dict[str, Any
     files = image_files(data) if data.is_dir() else [data]
     for path in files:
         prepare(config, path)
-    with removed_if_empty_on_error(out):
+    with removed_if_empty_on_error(out), resume_hint(out):
         if not data.is_dir():
             return fit_one(config, data, out, console)
         if config.resume and not any(out.glob("*/checkpoint.pt")):
