@@ -85,7 +85,8 @@ class MetaLearnConfig:
     seed: int = 0
     progress: bool = True
 
-    def __post_init__(self) -> None:
+    def check_options(self) -> None:
+        """A ValueError naming the first bad option."""
         positive = ("size", "latent_dim", "mapping_layers", "batch", "steps", "inner_steps")
         for name in (*positive, "eval_every", "eval_images", "grid_images", "checkpoint_every"):
             if getattr(self, name) < 1:
@@ -267,6 +268,7 @@ def protocol(config: MetaLearnConfig) -> str:
 
 def run(config: MetaLearnConfig, console: Console | None = None) -> Dict[str, Any]:
     """Meta-learn each of ``config.models``; write checkpoints, curves, reconstructions and results."""
+    config.check_options()
     console = console or Console()
     images = load_image_set(config.data, config.size, config.test_fraction, config.seed)
     for name in config.models:  # every option checked before anything is written

@@ -180,4 +180,4 @@ def test_meta_learn_script_runs_as_documented(tmp_path):
 @pytest.mark.parametrize("option", ["mapping_layers", "eval_images", "grid_images", "inner_steps"])
 def test_options_below_one_are_refused_by_name(option):
     with pytest.raises(ValueError, match=f"--{option.replace('_', '-')} must be at least 1"):
-        tiny_config(**{option: 0})
+        tiny_config(**{option: 0}).check_options()
