@@ -453,5 +453,8 @@ def test_an_interrupted_folder_run_resumes_from_its_own_out(tmp_path, monkeypatc
             image_fitting.run(config(tmp_path / "parts"))
     assert str(stop.value.saved).endswith(f"continue with --resume --out {tmp_path / 'parts'}")
     assert sorted(path.name for path in (tmp_path / "parts").iterdir()) == ["a"]
+    with pytest.raises(ValueError, match=r"--resume: --out .*nothing holds no \*/checkpoint.pt"):
+        image_fitting.run(config(tmp_path / "nothing", resume=True))
+    assert not (tmp_path / "nothing").exists()
     resumed = image_fitting.run(config(tmp_path / "parts", resume=True))
     assert [run["final_psnr"] for run in resumed["runs"]] == [run["final_psnr"] for run in whole["runs"]]

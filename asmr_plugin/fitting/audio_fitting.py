@@ -15,7 +15,7 @@ from torch import Tensor
 
 from asmr_plugin.fields import GridField
 from asmr_plugin.fitting.audio import load_audio, save_audio, speech_like_clip
-from asmr_plugin.fitting.checkpoint import finished_results, fit_resumable, save_checkpoint
+from asmr_plugin.fitting.checkpoint import check_resumable, finished_results, fit_resumable, save_checkpoint
 from asmr_plugin.fitting.cli import ResumeOptions, require_positive, resume_hint
 from asmr_plugin.fitting.distributed import resolve_device
 from asmr_plugin.fitting.files import (
@@ -160,6 +160,7 @@ def run(config: FitAudioConfig, console: Console | None = None) -> Dict[str, Any
     files = audio_files(Path(config.data)) if folder else [config.data]
     for path in files:
         prepare(config, path)
+    check_resumable(config, out, "*/checkpoint.pt" if folder else "checkpoint.pt")
     with removed_if_empty_on_error(out), resume_hint(out):
         if not folder:
             return fit_one(config, config.data, out, console)

@@ -119,6 +119,12 @@ def load_training_state(path: Path, field: GridField, config: Any) -> TrainingSt
     return TrainingState(**checkpoint.metadata["training"])
 
 
+def check_resumable(config: Any, out: Path, checkpoints: str = "checkpoint.pt") -> None:
+    """With ``--resume``, a ValueError unless ``out`` holds a checkpoint (the glob ``checkpoints``)."""
+    if config.resume and not any(Path(out).glob(checkpoints)):
+        raise ValueError(f"--resume: --out {out} holds no {checkpoints} to continue from")
+
+
 def finished_results(config: Any, out: Path) -> Dict[str, Any] | None:
     """With ``--resume``, the results.json of a fit in ``out`` that already finished (written last), else None."""
     results = Path(out) / "results.json"

@@ -14,7 +14,7 @@ from torch import Tensor
 from rich.console import Console
 from torch.nn.parallel import DistributedDataParallel
 
-from asmr_plugin.fitting.checkpoint import ResumableFit, finished_results
+from asmr_plugin.fitting.checkpoint import ResumableFit, check_resumable, finished_results
 from asmr_plugin.fitting.cli import resume_hint
 from asmr_plugin.fitting.distributed import Process
 from asmr_plugin.fitting.files import check_output_dir, prepare_output_dir, removed_if_empty_on_error
@@ -154,6 +154,7 @@ def fit_into(
     results; a finished run given ``--resume`` returns its results.json. ``out`` is created on the
     main process and removed again if the run fails before saving anything; other processes get None."""
     out = check_output_dir(out, config.overwrite, config.resume)
+    check_resumable(config, out)
     with removed_if_empty_on_error(out) if process.is_main else nullcontext(), resume_hint(out):
         previous = finished_results(config, out)
         if previous is not None:

@@ -16,7 +16,7 @@ from torch import Tensor
 
 from asmr_plugin import decomposition
 from asmr_plugin.fields import ASMRField, GridField
-from asmr_plugin.fitting.checkpoint import finished_results, fit_resumable, save_checkpoint
+from asmr_plugin.fitting.checkpoint import check_resumable, finished_results, fit_resumable, save_checkpoint
 from asmr_plugin.fitting.cli import ResumeOptions, require_positive, resume_hint
 from asmr_plugin.fitting.distributed import resolve_device
 from asmr_plugin.fitting.files import (
@@ -137,11 +137,10 @@ def run(config: FitImageConfig, console: Console | None = None) -> Dict[str, Any
     files = image_files(data) if data.is_dir() else [data]
     for path in files:
         prepare(config, path)
+    check_resumable(config, out, "*/checkpoint.pt" if data.is_dir() else "checkpoint.pt")
     with removed_if_empty_on_error(out), resume_hint(out):
         if not data.is_dir():
             return fit_one(config, data, out, console)
-        if config.resume and not any(out.glob("*/checkpoint.pt")):
-            raise ValueError(f"--resume: --out {out} holds no image folder with a checkpoint.pt")
         out = prepare_output_dir(out, config.overwrite, config.resume)
         runs = [fit_one(config, path, out / name, console) for path, name in output_names(files).items()]
         protocol = image_protocol(config, runs[0]["lr"])

@@ -18,7 +18,7 @@ from rich.console import Console
 from torch import Tensor
 
 from asmr_plugin.fields import GridField
-from asmr_plugin.fitting.checkpoint import ResumableFit, finished_results, save_checkpoint
+from asmr_plugin.fitting.checkpoint import ResumableFit, check_resumable, finished_results, save_checkpoint
 from asmr_plugin.fitting.distributed import resolve_device
 from asmr_plugin.fitting.cli import ResumeOptions, require_positive, resume_hint
 from asmr_plugin.fitting.files import (
@@ -216,6 +216,7 @@ def run(config: FitOccupancyConfig, console: Console | None = None) -> Dict[str,
         config.overwrite,
         config.resume,
     )
+    check_resumable(config, out, "*/checkpoint.pt")
     with removed_if_empty_on_error(out), resume_hint(out):
         return fit_shapes(config, shapes, prepare_output_dir(out, config.overwrite, config.resume), console)
 
