@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from asmr_plugin.fields.base import GridField
-from asmr_plugin.fitting.files import atomic_path
+from asmr_plugin.io.files import atomic_path
 
 
 class _Render(nn.Module):

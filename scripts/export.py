@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from asmr_plugin.export import export_render
-from asmr_plugin.fitting.checkpoint import load_checkpoint
 from asmr_plugin.fitting.cli import run_cli
+from asmr_plugin.io.checkpoint import load_checkpoint
 
 
 @dataclass

@@ -8,7 +8,7 @@ python scripts/fit_audio.py --data clips/ --steps 2000        # every clip, Tabl
 
 from __future__ import annotations
 
-from asmr_plugin.fitting.audio_fitting import FitAudioConfig, run
+from asmr_plugin.fitting.audio import FitAudioConfig, run
 from asmr_plugin.fitting.cli import run_cli
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import argparse
 from typing import Dict
 
 from asmr_plugin.fitting.cli import run_cli
-from asmr_plugin.fitting.image_fitting import FitImageConfig, run
+from asmr_plugin.fitting.image import FitImageConfig, run
 
 PRESETS: Dict[str, FitImageConfig] = {
     "cameraman-asmr3": FitImageConfig(model="asmr", bases=("8,8,8",)),

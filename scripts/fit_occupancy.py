@@ -9,7 +9,7 @@ python scripts/fit_occupancy.py --data shapenet_chairs/           # every mesh: 
 from __future__ import annotations
 
 from asmr_plugin.fitting.cli import run_cli
-from asmr_plugin.fitting.occupancy_fitting import FitOccupancyConfig, run
+from asmr_plugin.fitting.occupancy import FitOccupancyConfig, run
 
 if __name__ == "__main__":
     run_cli(FitOccupancyConfig, run, __doc__)

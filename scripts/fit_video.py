@@ -9,7 +9,7 @@ torchrun --standalone --nproc-per-node 2 scripts/fit_video.py --epochs 20 --hidd
 from __future__ import annotations
 
 from asmr_plugin.fitting.cli import run_cli
-from asmr_plugin.fitting.video_fitting import FitVideoConfig, run
+from asmr_plugin.fitting.video import FitVideoConfig, run
 
 if __name__ == "__main__":
     run_cli(FitVideoConfig, run, __doc__)

@@ -9,7 +9,7 @@ python scripts/meta_learn.py --out outputs/meta --resume --steps 40000   # conti
 from __future__ import annotations
 
 from asmr_plugin.fitting.cli import run_cli
-from asmr_plugin.fitting.meta_fitting import MetaLearnConfig, run
+from asmr_plugin.fitting.meta import MetaLearnConfig, run
 
 if __name__ == "__main__":
     run_cli(MetaLearnConfig, run, __doc__)

@@ -16,11 +16,15 @@ import soundfile
 import torch
 from PIL import Image
 
-from asmr_plugin.fitting import audio_fitting, image_fitting, megapixel, occupancy_fitting, trainer, video_fitting
-from asmr_plugin.fitting.checkpoint import load_checkpoint
+from asmr_plugin.fitting import audio as audio_fitting
+from asmr_plugin.fitting import image as image_fitting
+from asmr_plugin.fitting import loop, megapixel
+from asmr_plugin.fitting import occupancy as occupancy_fitting
+from asmr_plugin.fitting import video as video_fitting
 from asmr_plugin.fitting.cli import Interrupted, run_cli
-from asmr_plugin.fitting.files import atomic_path, current_umask, write_json
-from asmr_plugin.fitting.metrics import ssim
+from asmr_plugin.io.checkpoint import load_checkpoint
+from asmr_plugin.io.files import atomic_path, current_umask, write_json
+from asmr_plugin.metrics import ssim
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--hidden-dim", "8", "--no-progress"]
@@ -104,10 +108,10 @@ def test_divergence_stops_with_one_line_and_leaves_nothing(tmp_path, image):
 
 
 def test_a_fit_that_ends_below_its_start_is_diverged():
-    history = trainer.FitHistory(steps=[0, 10], psnr=[12.0, 4.7])
-    with pytest.raises(trainer.FitDiverged, match="ended at 4.70 dB PSNR, below the 12.00 dB"):
-        trainer.check_converged(torch.nn.Linear(1, 1), history)
-    trainer.check_converged(torch.nn.Linear(1, 1), trainer.FitHistory(steps=[0, 10], psnr=[12.0, float("inf")]))
+    history = loop.FitHistory(steps=[0, 10], psnr=[12.0, 4.7])
+    with pytest.raises(loop.FitDiverged, match="ended at 4.70 dB PSNR, below the 12.00 dB"):
+        loop.check_converged(torch.nn.Linear(1, 1), history)
+    loop.check_converged(torch.nn.Linear(1, 1), loop.FitHistory(steps=[0, 10], psnr=[12.0, float("inf")]))
 
 
 @pytest.mark.parametrize("height, width", [(1, 1), (2, 3), (5, 100), (1, 300)])
@@ -182,7 +186,7 @@ def stop_after(monkeypatch, steps: int) -> None:
         calls = iter(range(1, 10**9))
         yield lambda: next(calls) >= steps
 
-    monkeypatch.setattr(trainer, "stop_requests", stop_requests)
+    monkeypatch.setattr(loop, "stop_requests", stop_requests)
 
 
 @pytest.mark.parametrize("batch_size", [None, 64], ids=["full-grid", "random-batch"])
@@ -270,7 +274,7 @@ def test_nan_audio_is_refused_and_loud_audio_warned(tmp_path, capsys):
     message = cli_error(audio_fitting.FitAudioConfig, audio_fitting.run, args)
     assert message == f"error: {tmp_path / 'nan.wav'} holds non-finite samples (NaN or infinity)"
     soundfile.write(str(tmp_path / "loud.wav"), np.full(4000, 1.5, dtype=np.float32), 16_000, subtype="FLOAT")
-    from asmr_plugin.fitting.audio import load_audio
+    from asmr_plugin.io.audio import load_audio
 
     assert load_audio(tmp_path / "loud.wav", seconds=0.2).max() == 1.0
     assert "peaks at 1.5, beyond [-1, 1]" in capsys.readouterr().err
@@ -327,7 +331,7 @@ def test_megapixel_ssim_tiles_leave_no_sliver():
 
 
 def test_occupancy_imports_open3d_only_where_used():
-    code = "import sys, asmr_plugin.fitting.occupancy_fitting; assert 'open3d' not in sys.modules"
+    code = "import sys, asmr_plugin.fitting.occupancy; assert 'open3d' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
     shown = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "fit_occupancy.py"), "--help"], capture_output=True, text=True
@@ -356,7 +360,7 @@ def test_a_missing_open3d_library_is_one_line_naming_what_to_install(tmp_path):
 
 def test_export_refuses_an_unknown_model_and_an_unwritable_out(tmp_path):
     from asmr_plugin.fields import ASMRField
-    from asmr_plugin.fitting.checkpoint import save_checkpoint
+    from asmr_plugin.io.checkpoint import save_checkpoint
 
     script = [sys.executable, str(ROOT / "scripts" / "export.py")]
     save_checkpoint(tmp_path / "good.pt", ASMRField([[2, 2], [2, 2]], 8, 1), (4, 4), step=1)
@@ -430,12 +434,12 @@ def test_an_interrupted_epoch_fit_resumed_equals_an_uninterrupted_one(tmp_path, 
 )
 def test_a_non_finite_loss_stops_the_fit(device):
     weight = torch.nn.Parameter(torch.ones(3, device=device))
-    optimization = trainer.AdamCosine([weight], 1e-3, 1000)
+    optimization = loop.AdamCosine([weight], 1e-3, 1000)
     optimization.step((weight**2).sum())
-    with pytest.raises(trainer.FitDiverged, match="non-finite"):
-        for _ in range(trainer.FINITE_CHECK_EVERY):  # on the CPU at once; elsewhere within this many steps
+    with pytest.raises(loop.FitDiverged, match="non-finite"):
+        for _ in range(loop.FINITE_CHECK_EVERY):  # on the CPU at once; elsewhere within this many steps
             optimization.step((weight * float("nan")).sum())
-    assert optimization.steps_taken == (1 if device == "cpu" else trainer.FINITE_CHECK_EVERY - 1)
+    assert optimization.steps_taken == (1 if device == "cpu" else loop.FINITE_CHECK_EVERY - 1)
 
 
 def test_an_interrupted_folder_run_resumes_from_its_own_out(tmp_path, monkeypatch):

@@ -7,7 +7,7 @@ import torch
 
 from asmr_plugin.export import export_render
 from asmr_plugin.fields import ASMRField, SIRENField
-from asmr_plugin.fitting.checkpoint import save_checkpoint
+from asmr_plugin.io.checkpoint import save_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,4 +48,8 @@ def test_export_script(tmp_path):
     with torch.no_grad():
         assert (torch.jit.load(tmp_path / "field.ts")() - field.render()).abs().max() <= 1e-6
     again = subprocess.run(command, capture_output=True, text=True)
-    assert again.returncode == 1 and again.stderr.strip() == f"error: --out {tmp_path / 'field.ts'} exists; choose another path or pass --overwrite"
+    assert (
+        again.returncode == 1
+        and again.stderr.strip()
+        == f"error: --out {tmp_path / 'field.ts'} exists; choose another path or pass --overwrite"
+    )

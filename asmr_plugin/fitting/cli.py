@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator, Sequence, Type, TypeVar
 import tyro
 from rich.console import Console
 
-from asmr_plugin.fitting.open3d_loader import MissingDependencyError
+from asmr_plugin.io.open3d_loader import MissingDependencyError
 
 Config = TypeVar("Config")
 

@@ -10,15 +10,13 @@ from typing import Any, Callable, Dict, Sequence
 
 import torch
 from jaxtyping import Float, Int
-from torch import Tensor
 from rich.console import Console
+from torch import Tensor
 from torch.nn.parallel import DistributedDataParallel
 
-from asmr_plugin.fitting.checkpoint import ResumableFit, check_resumable, finished_results
 from asmr_plugin.fitting.cli import resume_hint
 from asmr_plugin.fitting.distributed import Process
-from asmr_plugin.fitting.files import check_output_dir, prepare_output_dir, removed_if_empty_on_error
-from asmr_plugin.fitting.trainer import (
+from asmr_plugin.fitting.loop import (
     AdamCosine,
     EpochLoop,
     TrainingState,
@@ -26,6 +24,8 @@ from asmr_plugin.fitting.trainer import (
     checkpoints,
     progress_bar,
 )
+from asmr_plugin.fitting.resume import ResumableFit, check_resumable, finished_results
+from asmr_plugin.io.files import check_output_dir, prepare_output_dir, removed_if_empty_on_error
 
 
 def grid_points(indices: Int[Tensor, "N"], shape: Sequence[int]) -> Float[Tensor, "N D"]:
@@ -73,7 +73,7 @@ def fit_epochs(
     takes the next ``batch * world_size`` of it, of which each process evaluates its own ``batch``,
     so N processes equal one process with N times the batch. The last partial slice is dropped.
 
-    ``resume`` and ``save`` work as in :func:`~asmr_plugin.fitting.trainer.fit` (``save`` on the
+    ``resume`` and ``save`` work as in :func:`~asmr_plugin.fitting.loop.fit` (``save`` on the
     main process only); SIGINT/SIGTERM saves and stops only a single-process run, where no other
     process waits in a collective.
     """

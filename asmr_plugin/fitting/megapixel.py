@@ -20,18 +20,18 @@ from rich.console import Console
 from torch import Tensor
 
 from asmr_plugin.fields import GridField
-from asmr_plugin.fitting.checkpoint import save_checkpoint
+from asmr_plugin.fields.registry import build_field
 from asmr_plugin.fitting.cli import ResumeOptions, require_positive
 from asmr_plugin.fitting.distributed import Process, resolve_device, start_process
 from asmr_plugin.fitting.epochs import fit_into, full_steps_per_epoch, grid_points
-from asmr_plugin.fitting.files import (
+from asmr_plugin.fitting.summary import formatted, run_record
+from asmr_plugin.io.checkpoint import save_checkpoint
+from asmr_plugin.io.files import (
     atomic_path,
     write_json,
 )
-from asmr_plugin.fitting.images import load_image
-from asmr_plugin.fitting.metrics import ssim, ssim_defined
-from asmr_plugin.fitting.networks import build_field
-from asmr_plugin.fitting.summary import formatted, run_record
+from asmr_plugin.io.images import load_image
+from asmr_plugin.metrics import ssim, ssim_defined
 
 MEGAPIXEL_NETWORKS: Dict[str, Dict[str, Any]] = {
     "asmr": {"hidden_dim": 512, "num_layers": 6},  # 8192^2: bases [4,4,4,4,4,8] per axis

@@ -11,7 +11,7 @@ import torch
 from rich.console import Console
 
 from asmr_plugin.fields import GridField
-from asmr_plugin.fitting.files import atomic_path, write_json
+from asmr_plugin.io.files import atomic_path, write_json
 
 METRICS = {
     "final_psnr": ("PSNR (dB)", ".3f"),

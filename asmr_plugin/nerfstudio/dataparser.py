@@ -17,7 +17,7 @@ from nerfstudio.data.scene_box import SceneBox
 from nerfstudio.plugins.registry_dataparser import DataParserSpecification
 from torch import Tensor
 
-from asmr_plugin.fitting.images import default_image, load_image
+from asmr_plugin.io.images import default_image, load_image
 
 CAMERA_HEIGHT = 2.0
 """Distance of the training camera above the image plane (the plane's longer side spans [-1, 1])."""
@@ -126,7 +126,7 @@ FITTED_CHANNELS = {1: [0], 2: [0, 3], 3: [0, 1, 2], 4: [0, 1, 2, 3]}
 
 
 class SingleImageDataset(InputDataset):
-    """Serves the dataparser's image, as loaded by ``asmr_plugin.fitting.images``, as RGB(A).
+    """Serves the dataparser's image, as loaded by ``asmr_plugin.io.images``, as RGB(A).
 
     nerfstudio's own loader would fail on grey + alpha, read palette indices and truncate
     16-bit images. Grey is served repeated to RGB and grey + alpha as RGBA, as the viewer

@@ -15,8 +15,8 @@ from torch import Tensor
 from torch.nn import Parameter
 
 from asmr_plugin.fields.base import GridField
-from asmr_plugin.fitting.metrics import psnr, ssim
-from asmr_plugin.fitting.networks import ModelName, build_field, check_positive
+from asmr_plugin.fields.registry import ModelName, build_field, check_positive
+from asmr_plugin.metrics import psnr, ssim
 from asmr_plugin.nerfstudio.dataparser import FITTED_CHANNELS, ImagePlane
 
 MODEL_OPTIONS = "--pipeline.model."

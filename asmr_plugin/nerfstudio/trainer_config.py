@@ -11,7 +11,7 @@ import torch
 from nerfstudio.engine.trainer import Trainer, TrainerConfig
 
 from asmr_plugin.fitting.cli import INTERRUPTED_STATUS
-from asmr_plugin.fitting.images import load_image
+from asmr_plugin.io.images import load_image
 from asmr_plugin.nerfstudio.model import ImageFieldModelConfig
 from asmr_plugin.nerfstudio.schedulers import CosineAnnealingSchedulerConfig
 

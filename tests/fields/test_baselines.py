@@ -6,7 +6,7 @@ import torch
 from asmr_plugin.field_components.tile_linear import TileGroups, TileLinear
 from asmr_plugin.fields import FIELDS, FFNField, KiloNeRFField, LoEField, MFNField, NGPField, WIREField
 from asmr_plugin.fields.base import grid_coords
-from asmr_plugin.fitting.checkpoint import load_checkpoint, save_checkpoint
+from asmr_plugin.io.checkpoint import load_checkpoint, save_checkpoint
 
 BASELINES = ["ffn", "mfn", "wire", "kilonerf", "loe", "ngp"]
 SMALL = {
@@ -185,7 +185,7 @@ def test_bad_tile_grids_are_clear_errors():
 def test_command_line_model_names_are_the_registered_fields():
     from typing import get_args
 
-    from asmr_plugin.fitting.networks import ModelName
+    from asmr_plugin.fields.registry import ModelName
 
     assert get_args(ModelName) == tuple(FIELDS)
 

@@ -10,8 +10,8 @@ import pytest
 import soundfile
 import torch
 
-from asmr_plugin.fitting.audio import load_audio, save_audio, speech_like_clip
-from asmr_plugin.fitting.audio_fitting import AUDIO_NETWORKS, FitAudioConfig, prepare, run
+from asmr_plugin.fitting.audio import AUDIO_NETWORKS, FitAudioConfig, prepare, run
+from asmr_plugin.io.audio import load_audio, save_audio, speech_like_clip
 
 ROOT = Path(__file__).resolve().parents[2]
 

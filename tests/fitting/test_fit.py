@@ -9,10 +9,10 @@ import torch
 from PIL import Image
 
 from asmr_plugin.fields import ASMRField, SIRENField
-from asmr_plugin.fitting.checkpoint import load_checkpoint, save_checkpoint
-from asmr_plugin.fitting.image_fitting import FitImageConfig, bases_for_image, downscale_image, run
-from asmr_plugin.fitting.images import default_image, load_image
-from asmr_plugin.fitting.trainer import FitConfig, fit
+from asmr_plugin.fitting.image import FitImageConfig, bases_for_image, downscale_image, run
+from asmr_plugin.fitting.loop import FitConfig, fit
+from asmr_plugin.io.checkpoint import load_checkpoint, save_checkpoint
+from asmr_plugin.io.images import default_image, load_image
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -200,7 +200,7 @@ def test_downscale_is_a_box_filter():
 
 
 def test_task_defaults_reach_asmr_and_options_override_them():
-    from asmr_plugin.fitting.networks import build_field
+    from asmr_plugin.fields.registry import build_field
 
     defaults = {"hidden_dim": 16, "num_layers": 3}
     field = build_field("asmr", (16, 24), 1, defaults=defaults)

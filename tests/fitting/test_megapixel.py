@@ -16,7 +16,7 @@ from asmr_plugin.fields import ASMRField
 from asmr_plugin.fitting.distributed import Process
 from asmr_plugin.fitting.epochs import EpochConfig, fit_epochs
 from asmr_plugin.fitting.megapixel import FitMegapixelConfig, evaluate, run
-from asmr_plugin.fitting.metrics import psnr, ssim
+from asmr_plugin.metrics import psnr, ssim
 
 ROOT = Path(__file__).resolve().parents[2]
 

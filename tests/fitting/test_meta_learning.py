@@ -11,9 +11,9 @@ import pytest
 import torch
 from PIL import Image
 
-from asmr_plugin.fitting.image_sets import load_image_set, resize_square
-from asmr_plugin.fitting.meta_fitting import MetaLearnConfig, batch_indices, build_meta_model, run
+from asmr_plugin.fitting.meta import MetaLearnConfig, batch_indices, build_meta_model, run
 from asmr_plugin.fitting.meta_learning import fit_latents, instance_mse, meta_loss
+from asmr_plugin.io.image_sets import load_image_set, resize_square
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = dict(size=8, hidden_dim=8, num_layers=3, latent_dim=4, batch=4, progress=False)

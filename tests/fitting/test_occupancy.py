@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from asmr_plugin.fitting.open3d_loader import open3d
-from asmr_plugin.fitting.occupancy_fitting import FitOccupancyConfig, build_occupancy_field, run, sample_epoch
-from asmr_plugin.fitting.shapes import (
+from asmr_plugin.fitting.occupancy import FitOccupancyConfig, build_occupancy_field, run, sample_epoch
+from asmr_plugin.io.meshes import (
     MARGIN,
     extract_surface,
     iou,
@@ -21,6 +20,7 @@ from asmr_plugin.fitting.shapes import (
     signed_distance_grid,
     surface_points,
 )
+from asmr_plugin.io.open3d_loader import open3d
 
 ROOT = Path(__file__).resolve().parents[2]
 o3d = open3d()

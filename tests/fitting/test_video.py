@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from asmr_plugin.fitting.video import load_video, pan_across_chelsea, save_video
+from asmr_plugin.io.video import load_video, pan_across_chelsea, save_video
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,10 +16,14 @@ from torch import Tensor
 
 from asmr_plugin import decomposition
 from asmr_plugin.fields import ASMRField, GridField
-from asmr_plugin.fitting.checkpoint import check_resumable, finished_results, fit_resumable, save_checkpoint
+from asmr_plugin.fields.registry import ModelName, build_field, parse_bases_option
 from asmr_plugin.fitting.cli import ResumeOptions, require_positive, resume_hint
 from asmr_plugin.fitting.distributed import resolve_device
-from asmr_plugin.fitting.files import (
+from asmr_plugin.fitting.loop import FitConfig, FitHistory
+from asmr_plugin.fitting.resume import check_resumable, finished_results, fit_resumable
+from asmr_plugin.fitting.summary import run_record, write_summary
+from asmr_plugin.io.checkpoint import save_checkpoint
+from asmr_plugin.io.files import (
     atomic_path,
     check_output_dir,
     output_names,
@@ -27,12 +31,9 @@ from asmr_plugin.fitting.files import (
     removed_if_empty_on_error,
     write_json,
 )
-from asmr_plugin.fitting.images import default_image, image_files, load_image, save_image
-from asmr_plugin.fitting.metrics import psnr, ssim
-from asmr_plugin.fitting.networks import ModelName, build_field, parse_bases_option
-from asmr_plugin.fitting.summary import run_record, write_summary
-from asmr_plugin.fitting.trainer import FitConfig, FitHistory
+from asmr_plugin.io.images import default_image, image_files, load_image, save_image
 from asmr_plugin.macs import measured_macs
+from asmr_plugin.metrics import psnr, ssim
 
 
 @dataclass

@@ -1,80 +1,19 @@
-"""Checkpoints: the field's class and arguments, its weights and the signal's shape, in one file."""
+"""Resumable fits: checkpoints that carry the training state, the options they were made with, and
+the continuation of an interrupted run (``--resume``)."""
 
 from __future__ import annotations
 
 import json
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Dict, Iterator, Tuple
 
-import torch
 from torch import Tensor
 
-from asmr_plugin.fields import FIELDS, GridField
-from asmr_plugin.fitting.files import atomic_path
-from asmr_plugin.fitting.trainer import FitConfig, FitDiverged, FitHistory, TrainingState, fit
-
-FORMAT_VERSION = 1
-
-
-@dataclass
-class Checkpoint:
-    """A trained field and the signal it was fitted to."""
-
-    field: GridField
-    model: str
-    signal_shape: Tuple[int, ...]
-    step: int
-    metadata: Dict[str, Any]
-
-
-def save_checkpoint(
-    path: Path, field: GridField, signal_shape: Tuple[int, ...], step: int, metadata: Dict[str, Any] | None = None
-) -> None:
-    """Write the checkpoint atomically (a temporary file beside ``path``, then a rename)."""
-    model = next((name for name, cls in FIELDS.items() if type(field) is cls), None)
-    if model is None:
-        raise ValueError(f"{type(field).__name__} is not a registered field ({', '.join(FIELDS)})")
-    payload = {
-        "format_version": FORMAT_VERSION,
-        "model": model,
-        "init_kwargs": field.init_kwargs,
-        "state_dict": field.state_dict(),
-        "signal_shape": list(signal_shape),
-        "step": step,
-        "metadata": metadata or {},
-    }
-    with atomic_path(path) as temporary:
-        torch.save(payload, temporary)
-
-
-def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> Checkpoint:
-    """Rebuild the field of a checkpoint written by :func:`save_checkpoint`."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"checkpoint {path} does not exist")
-    try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as error:  # torch raises several types for a damaged file
-        raise ValueError(f"{path} is not a readable asmr-plugin checkpoint: {error}") from error
-    if not isinstance(payload, dict) or payload.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{path} is not an asmr-plugin checkpoint of format version {FORMAT_VERSION}")
-    if payload.get("model") not in FIELDS:
-        raise ValueError(f"{path}: unknown model {payload.get('model')!r} (expected one of {', '.join(FIELDS)})")
-    try:
-        field = FIELDS[payload["model"]](**payload["init_kwargs"])
-        field.load_state_dict(payload["state_dict"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
-        raise ValueError(f"{path} does not hold a valid {payload['model']} network: {error}") from error
-    return Checkpoint(
-        field=field.to(map_location),
-        model=payload["model"],
-        signal_shape=tuple(payload["signal_shape"]),
-        step=payload["step"],
-        metadata=payload["metadata"],
-    )
-
+from asmr_plugin.fields import GridField
+from asmr_plugin.fitting.loop import FitConfig, FitDiverged, FitHistory, TrainingState, fit
+from asmr_plugin.io.checkpoint import load_checkpoint, save_checkpoint
 
 RUN_ONLY_OPTIONS = ("out", "overwrite", "resume", "progress", "device", "checkpoint_every")
 """Options that do not change what a fit computes: a resumed run may change them."""

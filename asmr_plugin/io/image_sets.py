@@ -13,7 +13,7 @@ from einops import rearrange
 from jaxtyping import Float
 from torch import Tensor
 
-from asmr_plugin.fitting.images import image_files, load_image
+from asmr_plugin.io.images import image_files, load_image
 
 CIFAR_TRAIN_BATCHES = tuple(f"data_batch_{index}" for index in range(1, 6))
 CIFAR_TEST_BATCH = "test_batch"

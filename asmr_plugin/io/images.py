@@ -13,7 +13,7 @@ from jaxtyping import Float
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
-from asmr_plugin.fitting.files import atomic_path, visible_files
+from asmr_plugin.io.files import atomic_path, visible_files
 
 
 def default_image() -> Path:

@@ -18,10 +18,21 @@ from rich.console import Console
 from torch import Tensor
 
 from asmr_plugin.fields import GridField
-from asmr_plugin.fitting.checkpoint import ResumableFit, check_resumable, finished_results, save_checkpoint
-from asmr_plugin.fitting.distributed import resolve_device
+from asmr_plugin.fields.registry import build_field
 from asmr_plugin.fitting.cli import ResumeOptions, require_positive, resume_hint
-from asmr_plugin.fitting.files import (
+from asmr_plugin.fitting.distributed import resolve_device
+from asmr_plugin.fitting.loop import (
+    AdamCosine,
+    EpochLoop,
+    TrainingState,
+    check_finite_weights,
+    checkpoints,
+    progress_bar,
+)
+from asmr_plugin.fitting.resume import ResumableFit, check_resumable, finished_results
+from asmr_plugin.fitting.summary import run_record, write_summary
+from asmr_plugin.io.checkpoint import save_checkpoint
+from asmr_plugin.io.files import (
     atomic_path,
     check_output_dir,
     output_names,
@@ -30,8 +41,7 @@ from asmr_plugin.fitting.files import (
     visible_files,
     write_json,
 )
-from asmr_plugin.fitting.networks import build_field
-from asmr_plugin.fitting.shapes import (
+from asmr_plugin.io.meshes import (
     MESH_SUFFIXES,
     default_shapes,
     extract_surface,
@@ -41,15 +51,6 @@ from asmr_plugin.fitting.shapes import (
     save_mesh,
     signed_distance_grid,
     surface_points,
-)
-from asmr_plugin.fitting.summary import run_record, write_summary
-from asmr_plugin.fitting.trainer import (
-    AdamCosine,
-    EpochLoop,
-    TrainingState,
-    check_finite_weights,
-    checkpoints,
-    progress_bar,
 )
 
 if TYPE_CHECKING:
@@ -142,7 +143,7 @@ def fit_shape(
     save: Callable[[TrainingState], str] | None = None,
 ) -> Dict[str, Any]:
     """Fit ``field`` to the voxel ``values`` with fresh points each epoch; ``resume`` and ``save``
-    work as in :func:`~asmr_plugin.fitting.trainer.fit`."""
+    work as in :func:`~asmr_plugin.fitting.loop.fit`."""
     device = next(field.parameters()).device
     steps_per_epoch = math.ceil(config.points_per_epoch / config.batch)
     total = config.epochs * steps_per_epoch

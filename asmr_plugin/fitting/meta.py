@@ -15,20 +15,20 @@ from rich.console import Console
 from torch import Tensor
 from torchmetrics.functional.image import peak_signal_noise_ratio
 
-from asmr_plugin.fitting.checkpoint import load_checkpoint, save_checkpoint
+from asmr_plugin.fields.registry import build_field
 from asmr_plugin.fitting.distributed import resolve_device
-from asmr_plugin.fitting.files import (
+from asmr_plugin.fitting.loop import progress_bar
+from asmr_plugin.fitting.meta_learning import LatentModulatedField, encode, meta_loss
+from asmr_plugin.fitting.summary import mean_std, run_record
+from asmr_plugin.io.checkpoint import load_checkpoint, save_checkpoint
+from asmr_plugin.io.files import (
     atomic_path,
     check_output_dir,
     prepare_output_dir,
     removed_if_empty_on_error,
     write_json,
 )
-from asmr_plugin.fitting.image_sets import ImageSet, load_image_set
-from asmr_plugin.fitting.meta_learning import LatentModulatedField, encode, meta_loss
-from asmr_plugin.fitting.networks import build_field
-from asmr_plugin.fitting.summary import mean_std, run_record
-from asmr_plugin.fitting.trainer import progress_bar
+from asmr_plugin.io.image_sets import ImageSet, load_image_set
 
 MetaModelName = Literal["asmr", "ngp"]
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from PIL import Image
 
-from asmr_plugin.fitting.images import default_image, load_image, save_image
+from asmr_plugin.io.images import default_image, load_image, save_image
 
 RNG = np.random.default_rng(0)
 

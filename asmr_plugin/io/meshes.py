@@ -12,8 +12,8 @@ from jaxtyping import Bool, Float
 from skimage import measure
 from torch import Tensor
 
-from asmr_plugin.fitting.files import atomic_path
-from asmr_plugin.fitting.open3d_loader import open3d
+from asmr_plugin.io.files import atomic_path
+from asmr_plugin.io.open3d_loader import open3d
 
 if TYPE_CHECKING:
     import open3d as o3d

@@ -17,9 +17,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from torch import Tensor
 
 from asmr_plugin.fields.base import GridField
-from asmr_plugin.fitting.allocator import TRIM_EVERY, release_free_heap
 from asmr_plugin.fitting.cli import Interrupted
-from asmr_plugin.fitting.metrics import psnr
+from asmr_plugin.fitting.heap import TRIM_EVERY, release_free_heap
+from asmr_plugin.metrics import psnr
 
 DIVERGENCE_MARGIN_DB = 1.0
 """A fit whose final PSNR is this far below its first step's has diverged."""
@@ -120,7 +120,7 @@ class TrainingState:
 
 class AdamCosine:
     """Adam with cosine annealing to ``min_lr`` over ``total_steps``; a non-finite loss stops the fit
-    (``FitDiverged``); every ``TRIM_EVERY`` steps the freed heap is given back (see ``allocator``).
+    (``FitDiverged``); every ``TRIM_EVERY`` steps the freed heap is given back (see ``heap``).
 
     On the CPU the loss is checked before every update. On an accelerator, where reading it would
     stall the queue of kernels each step, the checks accumulate on the device and are read every

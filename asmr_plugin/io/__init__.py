@@ -1,0 +1,1 @@
+"""Signals and artefacts on disk: images, audio, video, meshes, image sets, checkpoints, atomic files."""

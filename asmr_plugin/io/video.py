@@ -1,0 +1,104 @@
+"""Videos as float grids ``[T, H, W, C]`` in [0, 1]: a folder of frames, a GIF, or MP4/AVI (pyav); and back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Tuple
+
+import imageio.v3 as iio
+import numpy as np
+import torch
+from einops import rearrange
+from jaxtyping import Float
+from PIL import Image
+from torch import Tensor
+
+from asmr_plugin.io.files import atomic_path, visible_files
+from asmr_plugin.io.images import load_image
+
+FRAME_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif"}
+
+
+def _read_frames(path: Path, stride: int, frames: int | None) -> List[np.ndarray]:
+    """Every ``stride``-th frame, at most ``frames``; a folder reads only the frames it keeps."""
+    kept = slice(None, None if frames is None else (frames - 1) * stride + 1, stride)
+    if path.is_dir():
+        files = visible_files(path, FRAME_SUFFIXES)
+        return [load_image(file).numpy() for file in files[kept]]
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        raise ValueError(f"--data {path}: expected a folder of frames or a video ({', '.join(sorted(VIDEO_SUFFIXES))})")
+    try:
+        plugin = "pillow" if path.suffix.lower() == ".gif" else "pyav"
+        frames = iio.imread(path, index=None, plugin=plugin)
+    except Exception as error:  # imageio and av raise many types for damaged files
+        raise ValueError(f"{path} is not a readable video: {error}") from error
+    if frames.ndim == 3:  # grey frames
+        frames = frames[..., None]
+    return [frame.astype(np.float32) / 255 for frame in frames[kept]]
+
+
+def load_video(
+    path: Path, frames: int | None = None, stride: int = 1, resize: Tuple[int, int] | None = None
+) -> Float[Tensor, "T H W C"]:
+    """Every ``stride``-th frame (at most ``frames`` of them), optionally resized to ``resize`` = (H, W)."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"--data {path} does not exist")
+    if stride < 1 or (frames is not None and frames < 1):
+        raise ValueError(f"--stride and --frames must be positive, got {stride} and {frames}")
+    read = _read_frames(path, stride, frames)
+    if not read:
+        raise ValueError(f"--data {path} holds no frames")
+    if resize is not None:
+        read = [_resized(frame, resize) for frame in read]
+    channels = {frame.shape[-1] for frame in read}
+    if channels == {1, 3}:  # grey frames among colour ones
+        read = [np.repeat(frame, 3, axis=-1) if frame.shape[-1] == 1 else frame for frame in read]
+    elif len(channels) != 1:
+        raise ValueError(
+            f"--data {path}: frames differ in channels ({sorted(channels)}: grey, grey + alpha, RGB, RGBA); "
+            "save them in one mode"
+        )
+    sizes = {frame.shape[:2] for frame in read}
+    if len(sizes) != 1:
+        raise ValueError(f"--data {path}: frames differ in size ({sorted(sizes)}); pass --resize H W")
+    return torch.from_numpy(np.stack(read).astype(np.float32))
+
+
+def _resized(frame: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+    pixels = (frame * 255).round().astype(np.uint8)
+    image = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
+    resized = np.asarray(image.resize((size[1], size[0]), Image.Resampling.LANCZOS), dtype=np.float32) / 255
+    return resized[..., None] if resized.ndim == 2 else resized
+
+
+def pan_across_chelsea(
+    frames: int = 24, height: int = 128, width: int = 160, step: int = 12
+) -> Float[Tensor, "T H W 3"]:
+    """A short default video: a window panning across the ``chelsea`` cat photo that scikit-image ships."""
+    import skimage.data
+
+    cat = torch.from_numpy(skimage.data.chelsea().astype(np.float32) / 255)  # 300 x 451
+    top = (cat.shape[0] - height) // 2
+    if (frames - 1) * step + width > cat.shape[1]:
+        raise ValueError(f"a pan of {frames} frames of width {width} by {step} pixels does not fit the 451-pixel photo")
+    return torch.stack([cat[top : top + height, t * step : t * step + width] for t in range(frames)])
+
+
+def save_video(path: Path, video: Float[Tensor, "T H W C"], fps: int = 10) -> None:
+    """MP4 (H.264 via pyav) or GIF, by the suffix of ``path``, written atomically; grey becomes RGB."""
+    frames = (video.clamp(0, 1) * 255).round().to(torch.uint8)
+    frames = frames.expand(-1, -1, -1, 3) if frames.shape[-1] == 1 else frames[..., :3]
+    frames = frames.cpu().numpy()
+    with atomic_path(path) as temporary:
+        if path.suffix.lower() == ".gif":
+            iio.imwrite(temporary, frames, plugin="pillow", duration=1000 // fps, loop=0)
+        else:
+            even = frames[:, : frames.shape[1] // 2 * 2, : frames.shape[2] // 2 * 2]  # H.264 needs even sizes
+            iio.imwrite(temporary, even, plugin="pyav", codec="libx264", fps=fps)
+
+
+def side_by_side(target: Float[Tensor, "H W C"], reconstruction: Float[Tensor, "H W C"]) -> Float[Tensor, "H W2 C"]:
+    """The target frame and its reconstruction next to each other."""
+    return rearrange([target, reconstruction.clamp(0, 1)], "n h w c -> h (n w) c")
