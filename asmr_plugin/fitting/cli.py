@@ -16,7 +16,7 @@ from asmr_plugin.io.open3d_loader import MissingDependencyError
 
 Config = TypeVar("Config")
 
-INTERRUPTED_STATUS = 130
+INTERRUPTED_STATUS = 128 + signal.SIGINT
 """Exit status of a run stopped by SIGINT or SIGTERM (the shell's 128 + SIGINT)."""
 
 

@@ -17,7 +17,7 @@ from torch.nn import Parameter
 from asmr_plugin.fields.base import GridField
 from asmr_plugin.fields.registry import ModelName, build_field, check_positive
 from asmr_plugin.metrics import psnr, ssim
-from asmr_plugin.nerfstudio.dataparser import FITTED_CHANNELS, ImagePlane
+from asmr_plugin.nerfstudio.image_plane import FITTED_CHANNELS, ImagePlane
 
 MODEL_OPTIONS = "--pipeline.model."
 """How ns-train names this model's options in error messages."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,14 +11,13 @@ from typing import Type
 import torch
 from nerfstudio.engine.trainer import Trainer, TrainerConfig
 
-from asmr_plugin.fitting.cli import INTERRUPTED_STATUS
 from asmr_plugin.io.images import load_image
 from asmr_plugin.nerfstudio.model import ImageFieldModelConfig
 from asmr_plugin.nerfstudio.schedulers import CosineAnnealingSchedulerConfig
 
 
 class ImageTrainer(Trainer):
-    """A Trainer whose Ctrl-C during training ends ns-train with ``INTERRUPTED_STATUS``.
+    """A Trainer whose Ctrl-C during training ends ns-train with status 130 (128 + SIGINT).
 
     nerfstudio's launcher (``scripts/train.py``, ``launch``) catches the KeyboardInterrupt,
     prints it and returns, so ns-train would exit 0. Nothing is saved on interrupt, as in
@@ -35,7 +35,7 @@ class ImageTrainer(Trainer):
                 f"interrupted at step {self.step}; not saved since the last --steps-per-save checkpoint",
                 file=sys.stderr,
             )
-            raise SystemExit(INTERRUPTED_STATUS) from None
+            raise SystemExit(128 + signal.SIGINT) from None  # the shell's status for Ctrl-C
 
 
 @dataclass

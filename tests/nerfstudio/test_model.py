@@ -6,7 +6,8 @@ import torch
 from nerfstudio.cameras.cameras import Cameras, CameraType
 from PIL import Image
 
-from asmr_plugin.nerfstudio.dataparser import ImagePlane, SingleImageDataParserConfig
+from asmr_plugin.nerfstudio.dataparser import SingleImageDataParserConfig
+from asmr_plugin.nerfstudio.image_plane import ImagePlane
 from asmr_plugin.nerfstudio.model import ImageFieldModelConfig
 
 

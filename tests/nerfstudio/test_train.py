@@ -172,7 +172,7 @@ def test_ns_viewer_loads_a_trained_run(tmp_path):
 
 def test_an_import_failure_in_the_plugin_does_not_break_other_methods():
     code = (
-        "import sys; sys.modules['asmr_plugin.method_configs.image'] = None\n"
+        "import sys; sys.modules['asmr_plugin.nerfstudio.methods'] = None\n"
         "from nerfstudio.configs.method_configs import all_methods\n"
         "assert 'nerfacto' in all_methods and 'asmr-image' not in all_methods, sorted(all_methods)\n"
     )

@@ -1,4 +1,4 @@
-"""nerfstudio MethodSpecifications of asmr-plugin (installed as ``asmr_plugin.method_configs``).
+"""The entry points of asmr-plugin's nerfstudio methods (the specifications live in ``methods``).
 
 nerfstudio loads every plugin's entry points before it runs any method, so an exception here
 would break ``ns-train`` for everyone: on failure the specs become None, which nerfstudio skips
@@ -6,7 +6,7 @@ with a warning, and the reason is printed.
 """
 
 try:
-    from asmr_plugin.method_configs.image import (
+    from asmr_plugin.nerfstudio.methods import (
         asmr_image,
         ffn_image,
         kilonerf_image,
