@@ -15,10 +15,11 @@ from rich.console import Console
 from torch import Tensor
 from torchmetrics.functional.image import peak_signal_noise_ratio
 
+from asmr_plugin.fields.latent_modulated import LatentModulatedField
 from asmr_plugin.fields.registry import build_field
 from asmr_plugin.fitting.distributed import resolve_device
 from asmr_plugin.fitting.loop import progress_bar
-from asmr_plugin.fitting.meta_learning import LatentModulatedField, encode, meta_loss
+from asmr_plugin.fitting.meta_learning import encode, meta_loss
 from asmr_plugin.fitting.summary import mean_std, run_record
 from asmr_plugin.io.checkpoint import load_checkpoint, save_checkpoint
 from asmr_plugin.io.files import (
