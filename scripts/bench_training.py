@@ -86,7 +86,7 @@ def main(config: BenchTrainingConfig) -> None:
     torch.manual_seed(0)
     results = []
 
-    cameraman = ASMRField([[4, 4, 4, 8]] * 2, 256, 1)
+    cameraman = ASMRField(bases=[[4, 4, 4, 8]] * 2, hidden_dim=256, out_dim=1)
     pixels = grid_coords((512, 512))
     image = torch.rand(512, 512, 1)
     results.append(
@@ -100,7 +100,7 @@ def main(config: BenchTrainingConfig) -> None:
     )
 
     pluto = config.size == 8192
-    megapixel = ASMRField(PLUTO_BASES if pluto else auto_bases((config.size,) * 2, 6), 512, 3)
+    megapixel = ASMRField(bases=PLUTO_BASES if pluto else auto_bases((config.size,) * 2, 6), hidden_dim=512, out_dim=3)
     batch = (torch.rand(config.batch, 2) * config.size).floor()
     colours = torch.rand(config.batch, 3)
     results.append(

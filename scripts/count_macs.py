@@ -58,13 +58,17 @@ class PaperRow:
 
 
 def asmr(bases, out_dim: int = 1, hidden_dim: int = 256) -> Callable[[], GridField]:
-    return lambda: ASMRField(parse_bases(bases, len(bases) if isinstance(bases[0], list) else 2), hidden_dim, out_dim)
+    return lambda: ASMRField(
+        bases=parse_bases(bases, len(bases) if isinstance(bases[0], list) else 2),
+        hidden_dim=hidden_dim,
+        out_dim=out_dim,
+    )
 
 
 def siren(
     num_layers: int, shape: Tuple[int, ...] = CAMERAMAN, out_dim: int = 1, hidden_dim: int = 256
 ) -> Callable[[], GridField]:
-    return lambda: SIRENField(shape, hidden_dim, num_layers, out_dim)
+    return lambda: SIRENField(shape, hidden_dim=hidden_dim, num_layers=num_layers, out_dim=out_dim)
 
 
 def kilonerf(

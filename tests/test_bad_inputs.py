@@ -363,7 +363,7 @@ def test_export_refuses_an_unknown_model_and_an_unwritable_out(tmp_path):
     from asmr_plugin.io.checkpoint import save_checkpoint
 
     script = [sys.executable, str(ROOT / "scripts" / "export.py")]
-    save_checkpoint(tmp_path / "good.pt", ASMRField([[2, 2], [2, 2]], 8, 1), (4, 4), step=1)
+    save_checkpoint(tmp_path / "good.pt", ASMRField(bases=[[2, 2], [2, 2]], hidden_dim=8, out_dim=1), (4, 4), step=1)
     payload = torch.load(tmp_path / "good.pt", weights_only=True)
     torch.save({**payload, "model": "nope"}, tmp_path / "bad.pt")
     for checkpoint, out, message in [

@@ -15,9 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize(
     "field, shape",
     [
-        (ASMRField([[4, 4, 8], [2, 3, 4]], 32, 3), (125, 23)),
-        (ASMRField([[2, 2, 2], [2, 2, 2], [1, 2, 3]], 16, 2), (8, 8, 6)),
-        (SIRENField((9, 7), 16, 3, 1), (9, 7)),
+        (ASMRField(bases=[[4, 4, 8], [2, 3, 4]], hidden_dim=32, out_dim=3), (125, 23)),
+        (ASMRField(bases=[[2, 2, 2], [2, 2, 2], [1, 2, 3]], hidden_dim=16, out_dim=2), (8, 8, 6)),
+        (SIRENField((9, 7), hidden_dim=16, num_layers=3, out_dim=1), (9, 7)),
     ],
 )
 def test_exported_render_equals_the_field(tmp_path, field, shape):
@@ -34,7 +34,7 @@ def test_exported_render_equals_the_field(tmp_path, field, shape):
 
 
 def test_export_script(tmp_path):
-    field = ASMRField([[4, 4], [2, 8]], 16, 1)
+    field = ASMRField(bases=[[4, 4], [2, 8]], hidden_dim=16, out_dim=1)
     save_checkpoint(tmp_path / "checkpoint.pt", field, (16, 16), step=1)
     command = [
         sys.executable,

@@ -41,7 +41,7 @@ def test_measured_render_macs_match_the_executed_matmuls():
     """FlopCounterMode sees exactly the products of activation sharing with the fused last layer."""
     bases = parse_bases([[2, 4, 2, 4], [4, 2, 3, 2]])
     hidden, out_dim, axes = 16, 3, 2
-    field = ASMRField(bases, hidden, out_dim)
+    field = ASMRField(bases=bases, hidden_dim=hidden, out_dim=out_dim)
     cells = [math.prod(level) for level in cumulative_bases(bases)]
     combos = [math.prod(level_bases(bases, level)) for level in range(4)]
     expected = (
@@ -53,7 +53,7 @@ def test_measured_render_macs_match_the_executed_matmuls():
     with torch.no_grad():
         assert measured_macs(field.render) == expected
     # a per-point network pays its weights at every sample
-    siren = SIRENField((8, 12), hidden, 4, out_dim)
+    siren = SIRENField((8, 12), hidden_dim=hidden, num_layers=4, out_dim=out_dim)
     with torch.no_grad():
         assert measured_macs(siren.render) == siren.macs().weights_only * 96
 

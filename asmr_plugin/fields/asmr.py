@@ -97,33 +97,57 @@ def gather_shift(
     return torch.addmm(pre[rows], digits, weight.T)
 
 
+DEFAULT_LEVELS = 4
+"""Levels of an ASMR whose bases are chosen for its shape (the paper's ASMR (4))."""
+
+
 class ASMRField(GridField):
-    """ASMR on the grid given by ``bases``: L levels, L-1 modulated sine layers and a linear output.
+    """ASMR on a signal grid: L levels, L-1 modulated sine layers and a linear output.
 
     Args:
-        bases: one list of bases per axis, e.g. ``[[4, 4, 4, 8], [4, 4, 6, 8]]`` for 512 x 768;
-            shorter lists are padded with 1s. The grid size per axis is the product of its bases.
-        hidden_dim: width of the sine layers.
+        shape: the signal's grid (optional when ``bases`` are given).
         out_dim: number of output channels.
+        hidden_dim: width of the sine layers.
+        num_layers: the number of levels (one linear layer per level, the output included).
+            Default: ``DEFAULT_LEVELS``, or the levels of ``bases``.
+        bases: one list of bases per axis, e.g. ``[[4, 4, 4, 8], [4, 4, 6, 8]]`` for 512 x 768;
+            shorter lists are padded with 1s; their products must cover ``shape``. Default:
+            ``auto_bases(shape, num_layers)``.
         omega0: SIREN frequency of the sine layers and the modulators.
     """
 
     paper_lr = 1e-4
 
     def __init__(
-        self, bases: Sequence[Sequence[int]], hidden_dim: int = 256, out_dim: int = 1, omega0: float = 30.0
+        self,
+        shape: Sequence[int] | None = None,
+        out_dim: int = 1,
+        hidden_dim: int = 256,
+        num_layers: int | None = None,
+        bases: Sequence[Sequence[int]] | None = None,
+        omega0: float = 30.0,
     ) -> None:
         super().__init__()
-        self.encoding = CoordinateDecomposition(bases)
+        if bases is None:
+            if shape is None:
+                raise ValueError("ASMR needs the signal's shape or its bases")
+            bases = decomposition.auto_bases(tuple(shape), DEFAULT_LEVELS if num_layers is None else num_layers)
+        self.encoding = CoordinateDecomposition(
+            bases if shape is None else decomposition.parse_bases(bases, len(shape))
+        )
         self.bases = self.encoding.bases
-        self.grid_shape = decomposition.grid_shape(self.bases)
-        self.hidden_dim, self.out_dim, self.omega0 = hidden_dim, out_dim, omega0
-        self.init_kwargs = {
-            "bases": [list(axis_bases) for axis_bases in self.bases],
-            "hidden_dim": hidden_dim,
-            "out_dim": out_dim,
-            "omega0": omega0,
-        }
+        if shape is not None:
+            decomposition.check_bases(self.bases, tuple(shape))
+        if num_layers is not None and num_layers != self.encoding.num_levels:
+            raise ValueError(
+                f"num_layers {num_layers} disagrees with the bases {[list(b) for b in self.bases]}, which give "
+                f"{self.encoding.num_levels} levels (ASMR has one linear layer per level)"
+            )
+        self.hidden_dim, self.omega0 = hidden_dim, omega0
+        bases_lists = [list(axis_bases) for axis_bases in self.bases]
+        self.store_arguments(
+            decomposition.grid_shape(self.bases), out_dim, hidden_dim=hidden_dim, bases=bases_lists, omega0=omega0
+        )
         num_axes, levels = len(self.bases), self.encoding.num_levels
         widths = [num_axes] + [hidden_dim] * (levels - 1)
         self.sine_layers = nn.ModuleList(

@@ -6,9 +6,8 @@ import inspect
 from typing import Any, Dict, Literal, Tuple
 
 from asmr_plugin import decomposition
-from asmr_plugin.fields import FIELDS, ASMRField, GridField
+from asmr_plugin.fields import FIELDS, GridField
 
-DEFAULT_LEVELS = 4
 ModelName = Literal["asmr", "siren", "ffn", "mfn", "wire", "kilonerf", "loe", "ngp"]
 """The names of ``FIELDS``, for command-line choices."""
 
@@ -59,8 +58,6 @@ def build_field(
     options = {"bases": bases, "num_layers": num_layers, "hidden_dim": hidden_dim, "omega0": omega0}
     check_positive({name: options[name] for name in ("num_layers", "hidden_dim", "omega0")}, option_prefix)
     accepted = set(inspect.signature(FIELDS[model]).parameters)
-    if model == "asmr":
-        accepted.add("num_layers")  # ASMR takes it as the number of levels of its bases
     for name, value in options.items():
         if value is not None and name not in accepted:
             raise ValueError(f"{option_prefix}{name.replace('_', '-')} does not apply to {model}")
@@ -71,40 +68,17 @@ def build_field(
         except ValueError as error:
             raise ValueError(f"{option_prefix}bases do not fit the signal of shape {shape}: {error}") from error
     given = {name: value for name, value in options.items() if value is not None}
-    settings = {**(defaults or {}), **given}
-    if model == "asmr":
-        return asmr_field(
-            shape,
-            channels,
-            settings.get("bases"),
-            num_layers
-            if num_layers is not None or bases is not None
-            else settings.get("num_layers"),  # bases set levels
-            settings.get("hidden_dim"),
-            settings.get("omega0"),
-            option_prefix,
-        )
+    task_defaults = {
+        name: value
+        for name, value in (defaults or {}).items()
+        if not (name == "num_layers" and "bases" in given)  # given bases set the depth
+    }
     try:
-        return FIELDS[model](shape, out_dim=channels, **settings)
+        return FIELDS[model](shape, out_dim=channels, **{**task_defaults, **given})
     except ValueError as error:
-        raise ValueError(f"{model}: {error}") from error
-
-
-def asmr_field(
-    shape: Tuple[int, ...],
-    channels: int,
-    bases: decomposition.Bases | None,
-    num_layers: int | None,
-    hidden_dim: int | None,
-    omega0: float | None,
-    option_prefix: str,
-) -> ASMRField:
-    """ASMR takes its grid from the bases: the given ones, or bases chosen for ``shape``."""
-    if bases is not None and num_layers is not None and num_layers != decomposition.num_levels(bases):
-        raise ValueError(
-            f"{option_prefix}num-layers {num_layers} disagrees with {option_prefix}bases, which give "
-            f"{decomposition.num_levels(bases)} levels (ASMR has one layer per level)"
+        spelled = " ".join(
+            f"{option_prefix}{name.replace('_', '-')} {' '.join(value) if name == 'bases' else value}"
+            for name, value in (("bases", bases), ("num_layers", num_layers), ("hidden_dim", hidden_dim))
+            if value is not None
         )
-    if bases is None:
-        bases = decomposition.auto_bases(shape, DEFAULT_LEVELS if num_layers is None else num_layers)
-    return ASMRField(bases, 256 if hidden_dim is None else hidden_dim, channels, 30.0 if omega0 is None else omega0)
+        raise ValueError(f"{model}{f' with {spelled}' if spelled else ''}: {error}") from error

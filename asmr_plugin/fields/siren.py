@@ -26,25 +26,19 @@ class SIRENField(GridField):
     def __init__(
         self,
         shape: Sequence[int],
+        out_dim: int = 1,
         hidden_dim: int = 256,
         num_layers: int = 4,
-        out_dim: int = 1,
         omega0: float = 30.0,
         first_omega0: float | None = None,
     ) -> None:
         super().__init__()
         if num_layers < 2:
             raise ValueError(f"SIREN needs at least 2 layers (one sine layer and the output), got {num_layers}")
-        self.grid_shape = tuple(int(size) for size in shape)
-        self.hidden_dim, self.num_layers, self.out_dim = hidden_dim, num_layers, out_dim
-        self.init_kwargs = {
-            "shape": list(self.grid_shape),
-            "hidden_dim": hidden_dim,
-            "num_layers": num_layers,
-            "out_dim": out_dim,
-            "omega0": omega0,
-            "first_omega0": first_omega0,
-        }
+        self.store_arguments(
+            shape, out_dim, hidden_dim=hidden_dim, num_layers=num_layers, omega0=omega0, first_omega0=first_omega0
+        )
+        self.hidden_dim, self.num_layers = hidden_dim, num_layers
         widths = [len(self.grid_shape)] + [hidden_dim] * (num_layers - 1)
         self.sine_layers = nn.Sequential(
             *(

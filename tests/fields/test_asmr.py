@@ -24,7 +24,7 @@ EXACTNESS_CASES = {
 def order_one_field(bases, hidden_dim=64, out_dim=3) -> ASMRField:
     """A freshly initialized field whose outputs are of order 1, so 1e-4 is a relative bound."""
     torch.manual_seed(0)
-    field = ASMRField(bases, hidden_dim=hidden_dim, out_dim=out_dim)
+    field = ASMRField(bases=bases, hidden_dim=hidden_dim, out_dim=out_dim)
     with torch.no_grad():
         scale = field.forward_per_point(grid_coords(field.grid_shape)).abs().max()
         field.output.weight /= scale
@@ -95,11 +95,11 @@ def test_forward_floors_continuous_coordinates():
     ],
 )
 def test_parameter_counts(bases, hidden_dim, out_dim, params):
-    assert ASMRField(bases, hidden_dim, out_dim).num_params() == params
+    assert ASMRField(bases=bases, hidden_dim=hidden_dim, out_dim=out_dim).num_params() == params
 
 
 def test_modulators_are_bias_free_and_scaled():
-    field = ASMRField([[4, 4, 4, 8]] * 2, 256, 1)
+    field = ASMRField(bases=[[4, 4, 4, 8]] * 2, hidden_dim=256, out_dim=1)
     assert field.modulation.num_modulators == 3
     assert field.modulation.weight.abs().max() <= 2**-0.5
     digits = torch.tensor([1.0, 0.0])
@@ -170,13 +170,13 @@ def test_instance_shifts_render_equals_per_point_eq3(bases):
 
 
 def test_instance_shifts_are_differentiable_twice():
-    field = ASMRField([[2, 2, 2], [1, 2, 3]], hidden_dim=4, out_dim=2).double()
+    field = ASMRField(bases=[[2, 2, 2], [1, 2, 3]], hidden_dim=4, out_dim=2).double()
     shifts = (0.1 * torch.randn(2, *field.shift_shape, dtype=torch.float64)).requires_grad_()
     assert torch.autograd.gradcheck(lambda phi: field.render(shifts=phi), (shifts,))
     assert torch.autograd.gradgradcheck(lambda phi: field.render(shifts=phi), (shifts,))
 
 
 def test_instance_shifts_of_the_wrong_shape_are_refused():
-    field = ASMRField([[2, 2, 2]], hidden_dim=8)
+    field = ASMRField(bases=[[2, 2, 2]], hidden_dim=8)
     with pytest.raises(ValueError, match=r"shifts must be \[B, 2, 8\]"):
         field.render(shifts=torch.zeros(1, 3, 8))

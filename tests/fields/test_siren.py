@@ -8,7 +8,7 @@ from asmr_plugin.fields.base import grid_coords
 
 
 def test_siren_counts_and_init():
-    field = SIRENField((512, 512), 256, 4, 1)
+    field = SIRENField((512, 512), hidden_dim=256, num_layers=4, out_dim=1)
     assert field.num_params() == 132_609
     assert field.macs().weights_only == 131_840 and field.macs().with_bias == 132_609
     first = field.sine_layers[0].linear
@@ -17,7 +17,7 @@ def test_siren_counts_and_init():
 
 
 def test_siren_render_equals_forward_and_normalizes_to_unit_cube():
-    field = SIRENField((7, 5), 16, 3, 2)
+    field = SIRENField((7, 5), hidden_dim=16, num_layers=3, out_dim=2)
     field.render_chunk_size = 8  # several chunks
     with torch.no_grad():
         torch.testing.assert_close(field.render(), field(grid_coords((7, 5))))
@@ -27,4 +27,4 @@ def test_siren_render_equals_forward_and_normalizes_to_unit_cube():
 
 def test_siren_needs_two_layers():
     with pytest.raises(ValueError, match="at least 2 layers"):
-        SIRENField((8,), 16, 1)
+        SIRENField((8,), hidden_dim=16, num_layers=1)

@@ -26,8 +26,8 @@ def smooth_image(height: int, width: int, channels: int) -> torch.Tensor:
 @pytest.mark.parametrize(
     "make_field",
     [
-        lambda: ASMRField([[2, 4, 4], [2, 4, 4]], 64, 1),
-        lambda: SIRENField((32, 32), 64, 3, 1),
+        lambda: ASMRField(bases=[[2, 4, 4], [2, 4, 4]], hidden_dim=64, out_dim=1),
+        lambda: SIRENField((32, 32), hidden_dim=64, num_layers=3, out_dim=1),
     ],
     ids=["asmr", "siren"],
 )
@@ -49,7 +49,7 @@ def test_fit_config_rejects_bad_values():
 
 
 def test_checkpoint_round_trip_renders_identically(tmp_path):
-    field = ASMRField([[3, 4], [5, 2]], 16, 2)
+    field = ASMRField(bases=[[3, 4], [5, 2]], hidden_dim=16, out_dim=2)
     save_checkpoint(tmp_path / "model.pt", field, (12, 10), step=7, metadata={"data": "x.png"})
     loaded = load_checkpoint(tmp_path / "model.pt")
     assert loaded.model == "asmr" and loaded.signal_shape == (12, 10) and loaded.step == 7
@@ -103,7 +103,7 @@ def test_run_writes_every_output(tmp_path):
     "overrides, message",
     [
         ({"bases": ("4,4",)}, r"--bases do not fit the signal of shape \(16, 24\)"),
-        ({"bases": ("4,4,1", "4,6,1"), "num_layers": 4}, "--num-layers 4 disagrees with --bases"),
+        ({"bases": ("4,4,1", "4,6,1"), "num_layers": 4}, r"--bases 4,4,1 4,6,1 --num-layers 4: num_layers 4 disagrees"),
         ({"bases": ("4,x",)}, "comma-separated integers"),
         ({"model": "siren", "bases": ("4,4",)}, "--bases does not apply to siren"),
         ({"model": "ffn", "omega0": 10.0}, "--omega0 does not apply to ffn"),
@@ -210,3 +210,24 @@ def test_task_defaults_reach_asmr_and_options_override_them():
     assert (
         len(build_field("asmr", (16, 24), 1, bases=("4,4", "4,6"), defaults=defaults).bases[0]) == 2
     )  # bases set the levels
+
+
+def test_checkpoints_of_the_earlier_asmr_constructor_still_load(tmp_path):
+    field = ASMRField(bases=[[3, 4], [5, 2]], hidden_dim=16, out_dim=2)
+    save_checkpoint(tmp_path / "model.pt", field, (12, 10), step=7)
+    payload = torch.load(tmp_path / "model.pt", weights_only=True)
+    payload["init_kwargs"] = {"bases": [[3, 4], [5, 2]], "hidden_dim": 16, "out_dim": 2, "omega0": 30.0}  # before shape
+    torch.save(payload, tmp_path / "old.pt")
+    with torch.no_grad():
+        assert torch.equal(load_checkpoint(tmp_path / "old.pt").field.render(), field.render())
+
+
+def test_asmr_takes_the_constructor_of_the_other_fields():
+    field = ASMRField((181, 243), 3, hidden_dim=16, num_layers=3)
+    assert field.out_dim == 3 and len(field.bases[0]) == 3
+    assert tuple(size >= wanted for size, wanted in zip(field.grid_shape, (181, 243))) == (True, True)
+    assert ASMRField((16, 24), bases=[[4, 4], [4, 6]]).init_kwargs["shape"] == [16, 24]
+    with pytest.raises(ValueError, match="num_layers 3 disagrees with the bases"):
+        ASMRField((16, 24), bases=[[4, 4], [4, 6]], num_layers=3)
+    with pytest.raises(ValueError, match="shape or its bases"):
+        ASMRField()

@@ -69,7 +69,7 @@ def test_run_refuses_a_batch_larger_than_the_image_before_writing(tmp_path):
 
 def test_chunked_evaluation_equals_whole_image_metrics():
     torch.manual_seed(0)
-    field = ASMRField([[2, 4, 5], [4, 3, 4]], 16, 3)  # 40 x 48
+    field = ASMRField(bases=[[2, 4, 5], [4, 3, 4]], hidden_dim=16, out_dim=3)  # 40 x 48
     target = torch.rand(40, 48, 3)
     image, chunked_psnr, chunked_ssim = evaluate(field, target, chunk=100, device=torch.device("cpu"))
     with torch.no_grad():

@@ -200,7 +200,7 @@ def test_tiny_images_train_and_evaluate_without_ssim(tmp_path):
         (["--pipeline.model.bases", "2,2"], "--pipeline.model.bases do not fit the signal"),
         (
             ["--pipeline.model.num-layers", "3", "--pipeline.model.bases", "4,4"],
-            "--pipeline.model.num-layers 3 disagrees",
+            "--pipeline.model.bases 4,4 --pipeline.model.num-layers 3: num_layers 3 disagrees",
         ),
         (["--pipeline.model.pixels-per-step", "0"], "--pipeline.model.pixels-per-step must be a positive integer"),
         (["--pipeline.model.pixels-per-step", "-5"], "--pipeline.model.pixels-per-step must be a positive integer"),
