@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Tuple
 
@@ -10,6 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from asmr_plugin.fields.base import GridField
+from asmr_plugin.io.checkpoint import load_checkpoint
 from asmr_plugin.io.files import atomic_path
 
 
@@ -38,3 +40,26 @@ def export_render(field: GridField, shape: Tuple[int, ...], path: Path) -> None:
         traced = torch.jit.trace(_Render(field, tuple(shape)), example_inputs=(), check_trace=False)
     with atomic_path(path) as temporary:
         traced.save(str(temporary))
+
+
+@dataclass
+class ExportConfig:
+    """Export a trained field's full render as TorchScript."""
+
+    checkpoint: Path
+    """A checkpoint.pt written by one of the fits (asmr-fit image, ...)."""
+    out: Path
+    """The TorchScript file to write."""
+    overwrite: bool = False
+    """Replace --out if it exists."""
+
+
+def export(config: ExportConfig) -> None:
+    """Write ``config.out`` from ``config.checkpoint``; a ValueError names a bad option."""
+    if config.out.exists() and not config.overwrite:
+        raise ValueError(f"--out {config.out} exists; choose another path or pass --overwrite")
+    if config.out.exists() and not config.out.is_file():
+        raise ValueError(f"--out {config.out} exists and is not a file")
+    checkpoint = load_checkpoint(config.checkpoint)
+    export_render(checkpoint.field, checkpoint.signal_shape, config.out)
+    print(f"{config.out}: renders {checkpoint.model} at {checkpoint.signal_shape}")

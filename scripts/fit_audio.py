@@ -6,10 +6,9 @@ python scripts/fit_audio.py --model siren --data speech.flac
 python scripts/fit_audio.py --data clips/ --steps 2000        # every clip, Table-4-style summary
 """
 
-from __future__ import annotations
+import sys
 
-from asmr_plugin.fitting.audio import FitAudioConfig, run
-from asmr_plugin.fitting.cli import run_cli
+from asmr_plugin.commands import FITS, run_entry
 
 if __name__ == "__main__":
-    run_cli(FitAudioConfig, run, __doc__)
+    run_entry(FITS["audio"], sys.argv[1:], description=__doc__)

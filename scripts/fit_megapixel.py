@@ -6,10 +6,9 @@ python scripts/fit_megapixel.py --data pluto.png --model siren
 torchrun --standalone --nproc-per-node 2 scripts/fit_megapixel.py --epochs 5   # 2 processes
 """
 
-from __future__ import annotations
+import sys
 
-from asmr_plugin.fitting.cli import run_cli
-from asmr_plugin.fitting.megapixel import FitMegapixelConfig, run
+from asmr_plugin.commands import FITS, run_entry
 
 if __name__ == "__main__":
-    run_cli(FitMegapixelConfig, run, __doc__)
+    run_entry(FITS["megapixel"], sys.argv[1:], description=__doc__)

@@ -6,10 +6,9 @@ python scripts/fit_occupancy.py --data bunny.ply --model siren
 python scripts/fit_occupancy.py --data shapenet_chairs/           # every mesh: Table-6-style summary
 """
 
-from __future__ import annotations
+import sys
 
-from asmr_plugin.fitting.cli import run_cli
-from asmr_plugin.fitting.occupancy import FitOccupancyConfig, run
+from asmr_plugin.commands import FITS, run_entry
 
 if __name__ == "__main__":
-    run_cli(FitOccupancyConfig, run, __doc__)
+    run_entry(FITS["occupancy"], sys.argv[1:], description=__doc__)

@@ -6,10 +6,9 @@ python scripts/fit_video.py --data cat.mp4 --frames 60 --stride 5 --resize 256 2
 torchrun --standalone --nproc-per-node 2 scripts/fit_video.py --epochs 20 --hidden-dim 128
 """
 
-from __future__ import annotations
+import sys
 
-from asmr_plugin.fitting.cli import run_cli
-from asmr_plugin.fitting.video import FitVideoConfig, run
+from asmr_plugin.commands import FITS, run_entry
 
 if __name__ == "__main__":
-    run_cli(FitVideoConfig, run, __doc__)
+    run_entry(FITS["video"], sys.argv[1:], description=__doc__)

@@ -6,10 +6,9 @@ python scripts/meta_learn.py --data cifar-10-batches-py/ --models asmr
 python scripts/meta_learn.py --out outputs/meta --resume --steps 40000   # continue a run
 """
 
-from __future__ import annotations
+import sys
 
-from asmr_plugin.fitting.cli import run_cli
-from asmr_plugin.fitting.meta import MetaLearnConfig, run
+from asmr_plugin.commands import FITS, run_entry
 
 if __name__ == "__main__":
-    run_cli(MetaLearnConfig, run, __doc__)
+    run_entry(FITS["meta"], sys.argv[1:], description=__doc__)

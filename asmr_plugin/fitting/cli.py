@@ -90,6 +90,7 @@ def run_cli(
     description: str | None,
     default: Config | None = None,
     args: Sequence[str] | None = None,
+    prog: str | None = None,
 ) -> None:
     """Parse ``config_class`` from ``args`` (default: the command line) and ``run`` it.
 
@@ -97,7 +98,7 @@ def run_cli(
     missing system library exit with ``error: ...`` and status 1; SIGINT or SIGTERM exits with
     status 130 after saying where the work was saved. Anything else is a bug and keeps its traceback.
     """
-    config = tyro.cli(config_class, description=description, default=default, args=args)
+    config = tyro.cli(config_class, prog=prog, description=description, default=default, args=args)
     try:
         with terminate_as_interrupt():
             run(config)

@@ -80,6 +80,18 @@ class FitImageConfig(ResumeOptions):
         self.check_resume_options()
 
 
+PRESETS: Dict[str, FitImageConfig] = {
+    "cameraman-asmr3": FitImageConfig(model="asmr", bases=("8,8,8",)),
+    "cameraman-asmr4": FitImageConfig(model="asmr", bases=("4,4,4,8",)),
+    "cameraman-siren3": FitImageConfig(model="siren", num_layers=3),
+    "cameraman-siren4": FitImageConfig(model="siren", num_layers=4),
+    "cameraman-kilonerf3": FitImageConfig(model="kilonerf"),
+    "cameraman-loe4": FitImageConfig(model="loe", bases=("8,8,8",)),
+    "kodak-asmr": FitImageConfig(model="asmr", bases=("4,4,4,8", "4,4,6,8")),
+}
+"""Rows of the paper's Tables 2 and 3 (``--preset``); any other option still overrides them."""
+
+
 def default_output_dir(data: Path, model: str) -> Path:
     return Path("outputs") / "fit_image" / f"{data.stem}-{model}-{time.strftime('%Y%m%d-%H%M%S')}"
 

@@ -1,0 +1,127 @@
+"""ASMR training-step time with activation sharing against the same network evaluated per point.
+
+Two measurements, each ratio taken in one run:
+
+- full grid: a Cameraman ``cameraman-asmr4`` step (MSE forward + backward on all 512x512 pixels)
+  by ``render`` (Eq. 2) against ``forward_per_point`` (Eq. 1) on every pixel;
+- random batch: a step on ``--batch`` random pixels of a ``--size`` RGB image with the paper's
+  megapixel network (bases [4,4,4,4,4,8] per axis, width 512) by ``forward`` (work shared between
+  the points of a cell) against ``forward_per_point``, with the largest gradient difference.
+
+    asmr-bench training             (or: python scripts/bench_training.py)
+    asmr-bench training --runs 3 --json
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List
+
+import torch
+from torch import Tensor
+
+from asmr_plugin.decomposition import auto_bases
+from asmr_plugin.fields import ASMRField
+from asmr_plugin.fields.base import grid_coords
+from asmr_plugin.timing import time_calls
+
+PLUTO_BASES = [[4, 4, 4, 4, 4, 8]] * 2
+"""The paper's 8192 x 8192 network (Appendix E); other sizes get 6 levels chosen for them."""
+
+
+@dataclass
+class BenchTrainingConfig:
+    """Training-step time of ASMR with and without activation sharing."""
+
+    runs: int = 10
+    """Timed steps of the shared paths."""
+    per_point_runs: int = 3
+    """Timed steps of the per-point paths (seconds each on a CPU)."""
+    size: int = 8192
+    """Side of the square RGB image of the random-batch measurement."""
+    batch: int = 1 << 18
+    """Random pixels per step (the paper's megapixel batch)."""
+    threads: int | None = None
+    """CPU threads (default: torch's default on this machine)."""
+    json: bool = False
+    """Print JSON instead of Markdown."""
+
+
+def step(field: ASMRField, predict: Callable[[], Tensor], target: Tensor) -> Callable[[], None]:
+    """One MSE forward and backward (the optimizer update is the same for both paths and left out)."""
+
+    def run() -> None:
+        field.zero_grad(set_to_none=True)
+        torch.nn.functional.mse_loss(predict(), target).backward()
+
+    return run
+
+
+def gradients(field: ASMRField, run: Callable[[], None]) -> List[Tensor]:
+    run()
+    return [parameter.grad.clone() for parameter in field.parameters()]
+
+
+def compare(
+    name: str, field: ASMRField, shared: Callable[[], None], per_point: Callable[[], None], config: BenchTrainingConfig
+) -> Dict[str, Any]:
+    shared_grads, per_point_grads = gradients(field, shared), gradients(field, per_point)
+    fast, slow = time_calls(shared, config.runs), time_calls(per_point, config.per_point_runs)
+    return {
+        "measurement": name,
+        "shared": fast.as_dict(),
+        "per_point": slow.as_dict(),
+        "speedup": slow.mean / fast.mean,
+        "max_abs_grad_diff": max((a - b).abs().max().item() for a, b in zip(shared_grads, per_point_grads)),
+        "max_abs_grad": max(b.abs().max().item() for b in per_point_grads),
+    }
+
+
+def main(config: BenchTrainingConfig) -> None:
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    torch.manual_seed(0)
+    results = []
+
+    cameraman = ASMRField(bases=[[4, 4, 4, 8]] * 2, hidden_dim=256, out_dim=1)
+    pixels = grid_coords((512, 512))
+    image = torch.rand(512, 512, 1)
+    results.append(
+        compare(
+            "cameraman-asmr4 full-grid step (512x512 grey)",
+            cameraman,
+            step(cameraman, cameraman.render, image),
+            step(cameraman, lambda: cameraman.forward_per_point(pixels), image),
+            config,
+        )
+    )
+
+    pluto = config.size == 8192
+    megapixel = ASMRField(bases=PLUTO_BASES if pluto else auto_bases((config.size,) * 2, 6), hidden_dim=512, out_dim=3)
+    batch = (torch.rand(config.batch, 2) * config.size).floor()
+    colours = torch.rand(config.batch, 3)
+    results.append(
+        compare(
+            f"random batch of {config.batch:,} pixels of a {config.size}x{config.size} RGB image (h=512, 6 levels)",
+            megapixel,
+            step(megapixel, lambda: megapixel(batch), colours),
+            step(megapixel, lambda: megapixel.forward_per_point(batch), colours),
+            config,
+        )
+    )
+    if config.json:
+        print(
+            json.dumps({"threads": torch.get_num_threads(), "torch": torch.__version__, "results": results}, indent=2)
+        )
+        return
+    print("| Step | Shared (ms) | Per point (ms) | Speed-up | Max abs grad diff (max abs grad) |")
+    print("|---|---|---|---|---|")
+    for r in results:
+        shared, per_point = r["shared"], r["per_point"]
+        print(
+            f"| {r['measurement']} | {1e3 * shared['mean']:.1f} ± {1e3 * shared['std']:.1f} ({shared['runs']} runs) "
+            f"| {1e3 * per_point['mean']:.1f} ± {1e3 * per_point['std']:.1f} ({per_point['runs']} runs) | {r['speedup']:.1f}x "
+            f"| {r['max_abs_grad_diff']:.1e} ({r['max_abs_grad']:.1e}) |"
+        )
+    print(f"\nCPU threads: {torch.get_num_threads()}; torch {torch.__version__}.")

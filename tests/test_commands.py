@@ -1,0 +1,64 @@
+"""The console commands of a non-editable install (a wheel), run from another folder."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMANDS = {
+    "asmr-fit": ["image", "audio", "video", "megapixel", "occupancy", "meta"],
+    "asmr-bench": ["latency", "training"],
+    "asmr-count-macs": [None],
+    "asmr-export": [None],
+}
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """The package built as a wheel and installed (without dependencies: this environment has them) into a folder."""
+    folder = tmp_path_factory.mktemp("install")
+    wheels = folder / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    target = folder / "site"
+    wheel = next(wheels.glob("asmr_plugin-*.whl"))
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        check=True,
+        capture_output=True,
+    )
+    return target
+
+
+@pytest.mark.parametrize(
+    "command, name", [(command, name) for command, names in COMMANDS.items() for name in names]
+)
+def test_console_commands_run_from_the_wheel(installed, tmp_path, command, name):
+    arguments = [str(installed / "bin" / command), *([name] if name else []), "--help"]
+    environment = {**os.environ, "PYTHONPATH": str(installed)}
+    shown = subprocess.run(arguments, capture_output=True, text=True, cwd=tmp_path, env=environment, timeout=300)
+    assert shown.returncode == 0, shown.stderr
+    assert "usage:" in shown.stdout and "--" in shown.stdout
+    located = subprocess.run(
+        [sys.executable, "-c", "import asmr_plugin; print(asmr_plugin.__file__)"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environment,
+        check=True,
+    )
+    assert located.stdout.startswith(str(installed))  # the wheel's copy, not the source tree
+
+
+def test_an_unknown_subcommand_is_one_line(tmp_path):
+    from asmr_plugin.commands import fit
+
+    with pytest.raises(SystemExit) as exit_info:
+        fit(["painting"])
+    assert str(exit_info.value.code).endswith("error: unknown asmr-fit command 'painting'")
