@@ -10,6 +10,7 @@ import torch
 from asmr_plugin.decomposition import cumulative_bases, level_bases, parse_bases
 from asmr_plugin.fields import ASMRField, SIRENField
 from asmr_plugin.macs import asmr_macs, measured_macs, mlp_macs
+from asmr_plugin.paper_tables import ROWS, measure
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,11 +59,12 @@ def test_measured_render_macs_match_the_executed_matmuls():
         assert measured_macs(siren.render) == siren.macs().weights_only * 96
 
 
-def test_count_macs_script_json():
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "count_macs.py"), "--json"], capture_output=True, text=True, check=True
-    )
-    rows = json.loads(result.stdout)
+def measured_rows():
+    return [measure(row) for row in ROWS]
+
+
+def test_count_macs_rows():
+    rows = measured_rows()
     keys = {"model", "config", "params", "macs_weights", "macs_with_bias", "paper_params", "paper_macs"}
     assert all(keys <= row.keys() for row in rows)
     asmr_macs_table7 = [
@@ -78,10 +80,7 @@ def test_count_macs_script_json():
 
 
 def test_count_macs_baseline_rows_match_the_paper():
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "count_macs.py"), "--json"], capture_output=True, text=True, check=True
-    )
-    rows = json.loads(result.stdout)
+    rows = measured_rows()
     assert {row["table"] for row in rows} == {"2", "3", "4", "5", "7", "8", "9"}
     mismatched = {(row["table"], row["model"]) for row in rows if "differ" in row["flag"]}
     known = {
@@ -105,3 +104,10 @@ def test_count_macs_baseline_rows_match_the_paper():
     assert (table2["LoE (4)"]["params"], table2["LoE (4)"]["macs_weights"]) == (126_049, 1992)
     ngp5 = next(row for row in rows if row["table"] == "5" and row["model"] == "Instant-NGP")
     assert ngp5["macs_weights"] == 6336 and "MLP only" in ngp5["flag"]
+
+
+def test_count_macs_script_prints_the_rows_as_json():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "count_macs.py"), "--json"], capture_output=True, text=True, check=True
+    )
+    assert json.loads(result.stdout) == json.loads(json.dumps(measured_rows()))
