@@ -20,8 +20,8 @@ from asmr_plugin.fitting.loop import (
     AdamCosine,
     EpochLoop,
     TrainingState,
+    after_each_step,
     check_finite_weights,
-    checkpoints,
     progress_bar,
 )
 from asmr_plugin.fitting.resume import ResumableFit, check_resumable, finished_results
@@ -86,7 +86,7 @@ def fit_epochs(
     step = loop.first_step
     with (
         progress_bar(config.progress and process.is_main) as progress,
-        checkpoints(
+        after_each_step(
             (lambda finished: save(loop.state(finished))) if save else None,
             config.checkpoint_every,
             total_steps,

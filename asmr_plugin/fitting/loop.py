@@ -120,7 +120,7 @@ class TrainingState:
 
 class AdamCosine:
     """Adam with cosine annealing to ``min_lr`` over ``total_steps``; a non-finite loss stops the fit
-    (``FitDiverged``); every ``TRIM_EVERY`` steps the freed heap is given back (see ``heap``).
+    (``FitDiverged``).
 
     On the CPU the loss is checked before every update. On an accelerator, where reading it would
     stall the queue of kernels each step, the checks accumulate on the device and are read every
@@ -143,8 +143,6 @@ class AdamCosine:
         self.optimizer.step()
         self.scheduler.step()
         self.steps_taken += 1
-        if self.steps_taken % TRIM_EVERY == 0:
-            release_free_heap()
         return self.steps_taken
 
     def check_finite(self) -> None:
@@ -234,12 +232,13 @@ def stop_requests() -> Iterator[Callable[[], bool]]:
 
 
 @contextmanager
-def checkpoints(
+def after_each_step(
     save: Callable[[int], str] | None, every: int, total: int, on_signals: bool = True
 ) -> Iterator[Callable[[int], None]]:
     """Yields ``after_step(finished)`` for a loop of ``total`` steps: it calls ``save(finished)``
     every ``every`` steps and, when SIGINT/SIGTERM asked to stop (``on_signals``), saves and raises
-    ``Interrupted`` saying where. ``save`` returns where it saved; None saves nothing."""
+    ``Interrupted`` saying where (``save`` returns where it saved; None saves nothing); every
+    ``TRIM_EVERY`` steps it gives the freed heap back (see ``heap``)."""
     with stop_requests() if on_signals else nullcontext(lambda: False) as stop_requested:
 
         def after_step(finished: int) -> None:
@@ -247,6 +246,8 @@ def checkpoints(
                 raise Interrupted(save(finished) if save is not None else None)
             if save is not None and finished % every == 0 and finished < total:
                 save(finished)
+            if finished % TRIM_EVERY == 0:
+                release_free_heap()
 
         yield after_step
 
@@ -302,7 +303,7 @@ def fit(
 
     with (
         progress_bar(config.progress) as progress,
-        checkpoints(save_state if save else None, config.checkpoint_every, config.steps) as after_step,
+        after_each_step(save_state if save else None, config.checkpoint_every, config.steps) as after_step,
     ):
         task = progress.add_task("fit", total=config.steps, completed=first_step, psnr="")
         for step in range(first_step, config.steps):
