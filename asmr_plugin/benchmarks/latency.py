@@ -26,8 +26,9 @@ import torch
 from asmr_plugin.fields import FIELDS, GridField
 from asmr_plugin.fields.base import grid_coords
 from asmr_plugin.fields.registry import build_field
-from asmr_plugin.fitting.cli import require_positive, run_cli
+from asmr_plugin.fitting.cli import run_cli
 from asmr_plugin.fitting.distributed import resolve_device
+from asmr_plugin.fitting.options import require_positive
 from asmr_plugin.timing import time_calls
 
 KODAK_BASES = ("4,4,4,8", "4,4,6,8")

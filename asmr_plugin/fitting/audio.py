@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Literal, Tuple
@@ -15,23 +14,25 @@ from torch import Tensor
 
 from asmr_plugin.fields import GridField
 from asmr_plugin.fields.registry import build_field
-from asmr_plugin.fitting.cli import ResumeOptions, require_positive, resume_hint
+from asmr_plugin.fitting.cli import resume_hint
 from asmr_plugin.fitting.distributed import resolve_device
 from asmr_plugin.fitting.loop import FitConfig
+from asmr_plugin.fitting.options import NetworkOptions, ResumeOptions, RunOptions, require_positive
 from asmr_plugin.fitting.resume import check_resumable, finished_results, fit_resumable
 from asmr_plugin.fitting.summary import run_record, write_summary
 from asmr_plugin.io.audio import load_audio, save_audio, speech_like_clip
 from asmr_plugin.io.checkpoint import save_checkpoint
 from asmr_plugin.io.files import (
-    atomic_path,
     check_output_dir,
     output_names,
     prepare_output_dir,
     removed_if_empty_on_error,
+    save_figure,
     visible_files,
     write_json,
 )
 from asmr_plugin.metrics import psnr
+from asmr_plugin.schedule import PAPER_STEPS
 
 AUDIO_NETWORKS: Dict[str, Dict[str, Any]] = {
     "asmr": {"hidden_dim": 128},  # bases for 32,000 samples: [10, 10, 16, 20]
@@ -56,7 +57,7 @@ AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".mp3
 
 
 @dataclass
-class FitAudioConfig(ResumeOptions):
+class FitAudioConfig(NetworkOptions, ResumeOptions, RunOptions):
     """Fit audio with a coordinate network (defaults: the paper's Table 4 protocol)."""
 
     data: Path | None = None
@@ -70,35 +71,22 @@ class FitAudioConfig(ResumeOptions):
     """Length fitted: the first this many seconds (2 s at 16 kHz = 32,000 samples)."""
     pad: bool = False
     """Zero-pad clips shorter than --seconds instead of refusing them."""
-    bases: Tuple[str, ...] | None = None
-    """ASMR bases, e.g. 10,10,16,20. Default: chosen for the number of samples."""
-    hidden_dim: int | None = None
-    """Width of the hidden layers. Default: the paper's audio network."""
-    num_layers: int | None = None
-    """Number of linear layers. Default: the paper's audio network."""
-    steps: int = 10_000
+    steps: int = PAPER_STEPS
     """Optimizer steps (the whole clip every step)."""
-    lr: float = 1e-4
+    lr: float | None = 1e-4
     """Initial Adam learning rate for every network (Appendix D), cosine annealing to 1e-6."""
-    out: Path | None = None
-    """Output folder. Default: outputs/fit_audio/<clip>-<model>-<time>."""
-    overwrite: bool = False
-    """Allow writing into a non-empty --out folder."""
-    device: str | None = None
-    """Torch device. Default: cuda when available, else cpu."""
-    seed: int = 0
-    progress: bool = True
 
     def check_options(self) -> None:
         """A ValueError naming the first bad option."""
-        require_positive(self, "rate", "seconds", "hidden_dim", "num_layers", "steps", "lr")
+        require_positive(self, "rate", "seconds", "steps")
+        self.check_network_options()
         if round(self.seconds * self.rate) < 2:
             raise ValueError(
                 f"--seconds {self.seconds:g} at --rate {self.rate} Hz is {round(self.seconds * self.rate)} sample(s); "
                 "a clip needs at least 2"
             )
-        resolve_device(self.device)
         self.check_resume_options()
+        self.check_run_options()
 
 
 def plot_waveform(
@@ -115,8 +103,7 @@ def plot_waveform(
     bottom.set_ylabel("error")
     bottom.set_xlabel("time (s)")
     figure.tight_layout()
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, format="png", dpi=120)
+    save_figure(path, figure, dpi=120)
 
 
 def audio_files(folder: Path) -> List[Path]:
@@ -155,7 +142,7 @@ def run(config: FitAudioConfig, console: Console | None = None) -> Dict[str, Any
     config.check_options()
     console = console or Console()
     name = "speech-like" if config.data is None else Path(config.data).stem
-    out = config.out or Path("outputs") / "fit_audio" / f"{name}-{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = config.output_dir("fit_audio", f"{name}-{config.model}")
     out = check_output_dir(out, config.overwrite, config.resume)
     folder = config.data is not None and Path(config.data).is_dir()
     files = audio_files(Path(config.data)) if folder else [config.data]
@@ -169,7 +156,7 @@ def run(config: FitAudioConfig, console: Console | None = None) -> Dict[str, Any
         runs = [fit_one(config, path, out / stem, console) for path, stem in output_names(files).items()]
     protocol = (
         f"{config.steps} full-clip steps, Adam lr {config.lr:g} cosine to 1e-6, {config.seconds:g} s at {config.rate} Hz, seed {config.seed}"
-        + ("" if config.steps == 10_000 else ", a REDUCED protocol (the paper: 10000 steps)")
+        + ("" if config.steps == PAPER_STEPS else f", a REDUCED protocol (the paper: {PAPER_STEPS} steps)")
     )
     return write_summary(out, config.model, Path(config.data), protocol, runs, ("final_psnr",), console)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence, Type, TypeVar
 
@@ -26,30 +25,6 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, saved: str | None = None) -> None:
         super().__init__(saved)
         self.saved = saved
-
-
-@dataclass
-class ResumeOptions:
-    """Checkpoints and ``--resume``, for the fits that write one (needs an ``out`` option)."""
-
-    checkpoint_every: int = 1000
-    """Steps between checkpoints; Ctrl-C or SIGTERM also saves one (after the current step) and stops."""
-    resume: bool = False
-    """Continue the interrupted run in --out from its checkpoint.pt, with the same options (a run of
-    several signals keeps those already finished). Ends as an uninterrupted run would."""
-
-    def check_resume_options(self) -> None:
-        require_positive(self, "checkpoint_every")
-        if self.resume and getattr(self, "out") is None:
-            raise ValueError("--resume needs --out, the folder of the run to continue")
-
-
-def require_positive(config: Any, *names: str) -> None:
-    """Refuse options of ``config`` at or below zero (or NaN); None keeps the default."""
-    for name in names:
-        value = getattr(config, name)
-        if value is not None and not value > 0:
-            raise ValueError(f"--{name.replace('_', '-')} must be positive, got {value}")
 
 
 def describe(error: BaseException) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Tuple
@@ -17,27 +16,29 @@ from torch import Tensor
 from asmr_plugin import decomposition
 from asmr_plugin.fields import ASMRField, GridField
 from asmr_plugin.fields.registry import ModelName, build_field, parse_bases_option
-from asmr_plugin.fitting.cli import ResumeOptions, require_positive, resume_hint
+from asmr_plugin.fitting.cli import resume_hint
 from asmr_plugin.fitting.distributed import resolve_device
 from asmr_plugin.fitting.loop import FitConfig, FitHistory
+from asmr_plugin.fitting.options import NetworkOptions, ResumeOptions, RunOptions, require_positive
 from asmr_plugin.fitting.resume import check_resumable, finished_results, fit_resumable
 from asmr_plugin.fitting.summary import run_record, write_summary
 from asmr_plugin.io.checkpoint import save_checkpoint
 from asmr_plugin.io.files import (
-    atomic_path,
     check_output_dir,
     output_names,
     prepare_output_dir,
     removed_if_empty_on_error,
+    save_figure,
     write_json,
 )
 from asmr_plugin.io.images import default_image, image_files, load_image, save_image
 from asmr_plugin.macs import measured_macs
 from asmr_plugin.metrics import psnr, ssim
+from asmr_plugin.schedule import PAPER_STEPS
 
 
 @dataclass
-class FitImageConfig(ResumeOptions):
+class FitImageConfig(NetworkOptions, ResumeOptions, RunOptions):
     """Fit an image with a coordinate network (defaults: the paper's Table 2 protocol)."""
 
     data: Path | None = None
@@ -45,39 +46,21 @@ class FitImageConfig(ResumeOptions):
     (mean ± std, Table 3 style). Default: the Cameraman photo that scikit-image ships."""
     model: ModelName = "asmr"
     """Network to fit."""
-    bases: Tuple[str, ...] | None = None
-    """ASMR bases (LoE: weight-tile grids): one comma-separated list per axis (H first), or one list
-    for every axis, e.g. '4,4,4,8' or '4,4,4,8' '4,4,6,8'. Default: chosen for the image size."""
-    num_layers: int | None = None
-    """Number of linear layers, the output included (ASMR: levels). Default: the network's paper setting."""
-    hidden_dim: int | None = None
-    """Width of the hidden layers. Default: the network's paper setting."""
     omega0: float | None = None
     """Sine/Gabor frequency of SIREN, ASMR (also scales its modulators) and WIRE. Default: 30 (WIRE: 20)."""
-    steps: int = 10_000
+    steps: int = PAPER_STEPS
     """Optimizer steps."""
-    lr: float | None = None
-    """Initial Adam learning rate (cosine annealing to 1e-6). Default: the network's paper rate."""
     batch_size: int | None = None
     """None: the whole image every step (the paper). Otherwise random pixels per step."""
     downscale: int = 1
     """Box-filter every image by this integer factor first (a reduced protocol for CPUs)."""
-    out: Path | None = None
-    """Output folder. Default: outputs/fit_image/<image>-<model>-<time>."""
-    overwrite: bool = False
-    """Allow writing into a non-empty --out folder (files of the same name are replaced)."""
-    device: str | None = None
-    """Torch device. Default: cuda when available, else cpu."""
-    seed: int = 0
-    """Seed for initialization and batches."""
-    progress: bool = True
-    """Show a progress bar."""
 
     def check_options(self) -> None:
         """A ValueError naming the first bad option."""
-        require_positive(self, "num_layers", "hidden_dim", "omega0", "steps", "lr", "batch_size", "downscale")
-        resolve_device(self.device)
+        require_positive(self, "omega0", "steps", "batch_size", "downscale")
+        self.check_network_options()
         self.check_resume_options()
+        self.check_run_options()
 
 
 PRESETS: Dict[str, FitImageConfig] = {
@@ -92,10 +75,6 @@ PRESETS: Dict[str, FitImageConfig] = {
 """Rows of the paper's Tables 2 and 3 (``--preset``); any other option still overrides them."""
 
 
-def default_output_dir(data: Path, model: str) -> Path:
-    return Path("outputs") / "fit_image" / f"{data.stem}-{model}-{time.strftime('%Y%m%d-%H%M%S')}"
-
-
 def plot_psnr(path: Path, history: FitHistory, title: str) -> None:
     figure = Figure(figsize=(6, 4))
     axes = figure.subplots()
@@ -105,8 +84,7 @@ def plot_psnr(path: Path, history: FitHistory, title: str) -> None:
     axes.set_title(title)
     axes.grid(alpha=0.3)
     figure.tight_layout()
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, format="png", dpi=120)
+    save_figure(path, figure, dpi=120)
 
 
 def downscale_image(image: Float[Tensor, "H W C"], factor: int) -> Float[Tensor, "h w C"]:
@@ -146,7 +124,9 @@ def run(config: FitImageConfig, console: Console | None = None) -> Dict[str, Any
     data = Path(config.data) if config.data is not None else default_image()
     if not data.exists():
         raise ValueError(f"--data {data} does not exist")
-    out = check_output_dir(config.out or default_output_dir(data, config.model), config.overwrite, config.resume)
+    out = check_output_dir(
+        config.output_dir("fit_image", f"{data.stem}-{config.model}"), config.overwrite, config.resume
+    )
     files = image_files(data) if data.is_dir() else [data]
     for path in files:
         prepare(config, path)
@@ -186,7 +166,7 @@ def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> 
     out = prepare_output_dir(out, config.overwrite, config.resume)
     device = resolve_device(config.device)
     field, target = field.to(device), target.to(device)
-    lr = config.lr if config.lr is not None else field.paper_lr
+    lr = config.learning_rate(field)
     fit_config = FitConfig(
         steps=config.steps,
         lr=lr,
@@ -239,7 +219,7 @@ def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> 
 
 def image_protocol(config: FitImageConfig, lr: float) -> str:
     """The training protocol of a folder run, marked REDUCED where it is not the paper's."""
-    paper_protocol = config.steps == 10_000 and config.downscale == 1 and config.batch_size is None
+    paper_protocol = config.steps == PAPER_STEPS and config.downscale == 1 and config.batch_size is None
     return (
         f"{config.steps} steps, "
         + ("full image per step" if config.batch_size is None else f"{config.batch_size} random pixels per step")
@@ -247,6 +227,6 @@ def image_protocol(config: FitImageConfig, lr: float) -> str:
         + (
             "the paper's protocol"
             if paper_protocol
-            else "a REDUCED protocol (the paper: 10000 full-image steps, no downscale)"
+            else f"a REDUCED protocol (the paper: {PAPER_STEPS} full-image steps, no downscale)"
         )
     )

@@ -20,6 +20,7 @@ from asmr_plugin.fields.base import GridField
 from asmr_plugin.fitting.cli import Interrupted
 from asmr_plugin.fitting.heap import TRIM_EVERY, release_free_heap
 from asmr_plugin.metrics import psnr
+from asmr_plugin.schedule import PAPER_STEPS, CosineFactor
 
 DIVERGENCE_MARGIN_DB = 1.0
 """A fit whose final PSNR is this far below its first step's has diverged."""
@@ -38,7 +39,7 @@ class FitDiverged(ValueError):
 class FitConfig:
     """How to fit a field to a signal (the paper's protocol by default)."""
 
-    steps: int = 10_000
+    steps: int = PAPER_STEPS
     """Optimizer steps."""
     lr: float = 1e-4
     """Initial Adam learning rate."""
@@ -128,7 +129,7 @@ class AdamCosine:
 
     def __init__(self, parameters: Iterable[Tensor], lr: float, total_steps: int, min_lr: float = 1e-6) -> None:
         self.optimizer = torch.optim.Adam(parameters, lr=lr)
-        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=total_steps, eta_min=min_lr)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, CosineFactor(min_lr / lr, total_steps))
         self.steps_taken = 0
         self.all_finite: Tensor | None = None
 

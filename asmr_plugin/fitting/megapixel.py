@@ -4,7 +4,6 @@ and data-parallel training over several processes (torchrun: gloo on CPU, NCCL o
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -21,9 +20,9 @@ from torch import Tensor
 
 from asmr_plugin.fields import GridField
 from asmr_plugin.fields.registry import build_field
-from asmr_plugin.fitting.cli import ResumeOptions, require_positive
-from asmr_plugin.fitting.distributed import Process, resolve_device, start_process
+from asmr_plugin.fitting.distributed import Process, start_process
 from asmr_plugin.fitting.epochs import fit_into, full_steps_per_epoch, grid_points
+from asmr_plugin.fitting.options import NetworkOptions, ResumeOptions, RunOptions, require_positive
 from asmr_plugin.fitting.summary import formatted, run_record
 from asmr_plugin.io.checkpoint import save_checkpoint
 from asmr_plugin.io.files import (
@@ -44,35 +43,25 @@ SSIM_TILE = 2048
 
 
 @dataclass
-class FitMegapixelConfig(ResumeOptions):
+class FitMegapixelConfig(NetworkOptions, ResumeOptions, RunOptions):
     """Fit a large image with random batches (defaults: the paper's Table 5 protocol)."""
 
     data: Path | None = None
     """Image file. Default: retina.jpg (1411 x 1411 RGB), the largest image scikit-image ships."""
     model: Literal["asmr", "siren", "kilonerf", "ngp"] = "asmr"
-    bases: Tuple[str, ...] | None = None
-    """ASMR bases per axis, e.g. 4,4,4,4,4,8. Default: 6 levels chosen for the image size."""
-    hidden_dim: int | None = None
-    num_layers: int | None = None
     epochs: float = 500.0
     """Passes over all pixels (fractions allowed); one step draws --batch pixels per process."""
     batch: int = 1 << 18
     """Random pixels per step and process, drawn without replacement from a fresh permutation each epoch."""
-    lr: float | None = None
-    """Initial Adam learning rate, cosine annealing to 1e-6. Default: the network's paper rate."""
     eval_chunk: int = 1 << 20
     """Pixels per forward pass when rendering the result."""
-    out: Path | None = None
-    overwrite: bool = False
-    device: str | None = None
-    seed: int = 0
-    progress: bool = True
 
     def check_options(self) -> None:
         """A ValueError naming the first bad option."""
-        require_positive(self, "hidden_dim", "num_layers", "epochs", "batch", "lr", "eval_chunk")
-        resolve_device(self.device)
+        require_positive(self, "epochs", "batch", "eval_chunk")
+        self.check_network_options()
         self.check_resume_options()
+        self.check_run_options()
 
 
 def default_megapixel_image() -> Path:
@@ -146,15 +135,14 @@ def _run(config: FitMegapixelConfig, process: Process, console: Console) -> Dict
         config.hidden_dim,
         defaults=MEGAPIXEL_NETWORKS[config.model],
     ).to(process.device)
-    lr = config.lr if config.lr is not None else field.paper_lr
+    lr = config.learning_rate(field)
     full_steps_per_epoch(shape[0] * shape[1], config.batch, process.world_size)  # before anything is written
-    default = Path("outputs") / "fit_megapixel" / f"{data.stem}-{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
     announce = (
         f"[bold]{config.model}[/] on {data} ({shape[0]}x{shape[1]}, {channels} channel(s)), {process.world_size} "
         f"process(es) on {process.device}: {field.num_params():,} params, "
         f"{field.macs(shape).with_bias:,.1f} MACs/pixel, lr {lr:g}"
     )
-    out = config.out or default
+    out = config.output_dir("fit_megapixel", f"{data.stem}-{config.model}")
     values = rearrange(target, "h w c -> (h w) c")
     write = partial(write_outputs, config, data, field, target, lr, process=process, out=out, console=console)
     return fit_into(out, config, field, values, shape, lr, process, {"data": str(data)}, announce, write, console)

@@ -20,13 +20,14 @@ from asmr_plugin.fields.registry import build_field
 from asmr_plugin.fitting.distributed import resolve_device
 from asmr_plugin.fitting.loop import progress_bar
 from asmr_plugin.fitting.meta_learning import encode, meta_loss
+from asmr_plugin.fitting.options import RunOptions
 from asmr_plugin.fitting.summary import mean_std, run_record
 from asmr_plugin.io.checkpoint import load_checkpoint, save_checkpoint
 from asmr_plugin.io.files import (
-    atomic_path,
     check_output_dir,
     prepare_output_dir,
     removed_if_empty_on_error,
+    save_figure,
     write_json,
 )
 from asmr_plugin.io.image_sets import ImageSet, load_image_set
@@ -39,7 +40,7 @@ for 32 x 32 images); the MLP runs in torch, since the instance shifts enter its 
 
 
 @dataclass
-class MetaLearnConfig:
+class MetaLearnConfig(RunOptions):
     """Meta-learn one network per model for a dataset of small images (COIN++ with the paper's settings)."""
 
     data: Path | None = None
@@ -78,13 +79,8 @@ class MetaLearnConfig:
     grid_images: int = 8
     """Test images shown in reconstructions.png."""
     checkpoint_every: int = 500
-    out: Path | None = None
-    overwrite: bool = False
     resume: bool = False
     """Continue the run in --out from each model's checkpoint.pt up to --steps."""
-    device: str | None = None
-    seed: int = 0
-    progress: bool = True
 
     def check_options(self) -> None:
         """A ValueError naming the first bad option."""
@@ -96,7 +92,7 @@ class MetaLearnConfig:
             raise ValueError("--models needs at least one of asmr, ngp")
         if self.resume and self.out is None:
             raise ValueError("--resume needs --out, the folder of the run to continue")
-        resolve_device(self.device)
+        self.check_run_options()
 
 
 @dataclass
@@ -237,8 +233,7 @@ def plot_curves(path: Path, curves: Dict[str, Curve]) -> None:
     axes.grid(alpha=0.3)
     axes.legend()
     figure.tight_layout()
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, format="png", dpi=120)
+    save_figure(path, figure, dpi=120)
 
 
 def plot_reconstructions(
@@ -255,8 +250,7 @@ def plot_reconstructions(
         axes.set_yticks([])
         axes.set_ylabel(label, rotation=0, ha="right", va="center")
     figure.suptitle(title)
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, format="png", dpi=120, bbox_inches="tight")
+    save_figure(path, figure, dpi=120, bbox_inches="tight")
 
 
 def protocol(config: MetaLearnConfig) -> str:
@@ -278,9 +272,7 @@ def run(config: MetaLearnConfig, console: Console | None = None) -> Dict[str, An
         missing = [name for name in config.models if not (config.out / name / "checkpoint.pt").is_file()]
         if missing:
             raise ValueError(f"--resume: {config.out} has no checkpoint.pt for {', '.join(missing)}")
-    out = check_output_dir(
-        config.out or Path("outputs") / "meta_learn" / time.strftime("%Y%m%d-%H%M%S"), config.overwrite, config.resume
-    )
+    out = check_output_dir(config.output_dir("meta_learn", "-".join(config.models)), config.overwrite, config.resume)
     with removed_if_empty_on_error(out):
         return learn_models(config, images, prepare_output_dir(out, config.overwrite, config.resume), console)
 

@@ -5,7 +5,6 @@ A signed-distance mode shows the paper's limitation (Appendix M): ASMR fits smoo
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Literal, Tuple
@@ -19,7 +18,7 @@ from torch import Tensor
 
 from asmr_plugin.fields import GridField
 from asmr_plugin.fields.registry import build_field
-from asmr_plugin.fitting.cli import ResumeOptions, require_positive, resume_hint
+from asmr_plugin.fitting.cli import resume_hint
 from asmr_plugin.fitting.distributed import resolve_device
 from asmr_plugin.fitting.loop import (
     AdamCosine,
@@ -29,15 +28,16 @@ from asmr_plugin.fitting.loop import (
     check_finite_weights,
     progress_bar,
 )
+from asmr_plugin.fitting.options import ResumeOptions, RunOptions, require_positive
 from asmr_plugin.fitting.resume import ResumableFit, check_resumable, finished_results
 from asmr_plugin.fitting.summary import run_record, write_summary
 from asmr_plugin.io.checkpoint import save_checkpoint
 from asmr_plugin.io.files import (
-    atomic_path,
     check_output_dir,
     output_names,
     prepare_output_dir,
     removed_if_empty_on_error,
+    save_figure,
     visible_files,
     write_json,
 )
@@ -60,7 +60,7 @@ LOSS_NAMES = {"occupancy": "BCE", "sdf": "L1"}
 
 
 @dataclass
-class FitOccupancyConfig(ResumeOptions):
+class FitOccupancyConfig(ResumeOptions, RunOptions):
     """Fit occupancy grids (or signed distances) of meshes with ASMR or SIREN (the paper's Appendix H sampling)."""
 
     data: Path | None = None
@@ -84,18 +84,13 @@ class FitOccupancyConfig(ResumeOptions):
     """Standard deviation of the near-surface offsets, in unit-cube lengths."""
     lr: float = 1e-4
     """Initial Adam learning rate, cosine annealing to 1e-6."""
-    out: Path | None = None
-    overwrite: bool = False
-    device: str | None = None
-    seed: int = 0
-    progress: bool = True
 
     def check_options(self) -> None:
         """A ValueError naming the first bad option."""
         require_positive(self, "resolution", "hidden_dim", "num_layers", "epochs", "points_per_epoch", "batch", "lr")
         require_positive(self, "near_sigma")
-        resolve_device(self.device)
         self.check_resume_options()
+        self.check_run_options()
 
 
 def sample_epoch(
@@ -189,8 +184,7 @@ def plot_preview(path: Path, mesh: o3d.geometry.TriangleMesh, title: str, max_fa
         axes.add_collection3d(Poly3DCollection(triangles, facecolors=np.outer(0.3 + 0.7 * shade, [0.55, 0.7, 0.9])))
     axes.set(xlim=(0, 1), ylim=(0, 1), zlim=(0, 1), title=title)
     axes.set_axis_off()
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, format="png", dpi=110)
+    save_figure(path, figure, dpi=110)
 
 
 def shapes_to_fit(data: Path | None) -> List[Tuple[str, o3d.geometry.TriangleMesh]]:
@@ -213,7 +207,7 @@ def run(config: FitOccupancyConfig, console: Console | None = None) -> Dict[str,
     build_occupancy_field(config)  # and the options checked
     name = "default-shapes" if config.data is None else Path(config.data).stem
     out = check_output_dir(
-        config.out or Path("outputs") / "fit_occupancy" / f"{name}-{config.model}-{time.strftime('%Y%m%d-%H%M%S')}",
+        config.output_dir("fit_occupancy", f"{name}-{config.model}"),
         config.overwrite,
         config.resume,
     )

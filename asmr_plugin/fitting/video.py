@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -17,9 +16,9 @@ from torch import Tensor
 
 from asmr_plugin.fields import GridField
 from asmr_plugin.fields.registry import build_field
-from asmr_plugin.fitting.cli import ResumeOptions, require_positive
-from asmr_plugin.fitting.distributed import resolve_device, start_process
+from asmr_plugin.fitting.distributed import start_process
 from asmr_plugin.fitting.epochs import fit_into, full_steps_per_epoch
+from asmr_plugin.fitting.options import NetworkOptions, ResumeOptions, RunOptions, require_positive
 from asmr_plugin.fitting.summary import formatted, mean_std, run_record
 from asmr_plugin.io.checkpoint import save_checkpoint
 from asmr_plugin.io.files import write_json
@@ -37,7 +36,7 @@ VIDEO_NETWORKS: Dict[str, Dict[str, Any]] = {
 
 
 @dataclass
-class FitVideoConfig(ResumeOptions):
+class FitVideoConfig(NetworkOptions, ResumeOptions, RunOptions):
     """Fit a video with a coordinate network (defaults: the paper's Table 10 protocol)."""
 
     data: Path | None = None
@@ -50,33 +49,23 @@ class FitVideoConfig(ResumeOptions):
     resize: Tuple[int, int] | None = None
     """Resize every frame to H W."""
     model: Literal["asmr", "siren", "kilonerf"] = "asmr"
-    bases: Tuple[str, ...] | None = None
-    """ASMR bases, one comma-separated list per axis T H W, e.g. 5,3,1,2,1,2,5 4,2,2,2,2,2,4 4,2,2,2,2,2,4."""
-    hidden_dim: int | None = None
-    num_layers: int | None = None
     epochs: float = 200.0
     """Passes over all pixels of all frames."""
     batch: int = 153_600
     """Random pixels per step and process (the paper's)."""
-    lr: float | None = None
-    """Initial Adam learning rate, cosine annealing to 1e-6. Default: the network's paper rate."""
     fps: int = 10
     """Frame rate of the written video."""
     gif: bool = False
     """Write the reconstruction as GIF instead of MP4."""
-    out: Path | None = None
-    overwrite: bool = False
-    device: str | None = None
-    seed: int = 0
-    progress: bool = True
 
     def check_options(self) -> None:
         """A ValueError naming the first bad option."""
-        require_positive(self, "frames", "stride", "hidden_dim", "num_layers", "epochs", "batch", "lr", "fps")
+        require_positive(self, "frames", "stride", "epochs", "batch", "fps")
+        self.check_network_options()
         if self.resize is not None and min(self.resize) < 1:
             raise ValueError(f"--resize must be two positive sizes H W, got {' '.join(map(str, self.resize))}")
-        resolve_device(self.device)
         self.check_resume_options()
+        self.check_run_options()
 
 
 @torch.no_grad()
@@ -117,17 +106,16 @@ def run(config: FitVideoConfig, console: Console | None = None) -> Dict[str, Any
             config.hidden_dim,
             defaults=VIDEO_NETWORKS[config.model],
         ).to(process.device)
-        lr = config.lr if config.lr is not None else field.paper_lr
+        lr = config.learning_rate(field)
         source = "a pan across chelsea" if config.data is None else str(config.data)
         full_steps_per_epoch(math.prod(shape), config.batch, process.world_size)  # before anything is written
         name = "chelsea-pan" if config.data is None else Path(config.data).stem
-        default = Path("outputs") / "fit_video" / f"{name}-{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
         announce = (
             f"[bold]{config.model}[/] on {source} ({shape[0]} frames of {shape[1]}x{shape[2]}), {process.world_size} "
             f"process(es) on {process.device}: {field.num_params():,} params, "
             f"{field.macs(shape).with_bias:,.1f} MACs/pixel, lr {lr:g}"
         )
-        out = config.out or default
+        out = config.output_dir("fit_video", f"{name}-{config.model}")
         values = rearrange(video, "t h w c -> (t h w) c")
         write = partial(write_outputs, config, field, video, source=source, out=out, console=console)
         return fit_into(out, config, field, values, shape, lr, process, {"data": source}, announce, write, console)

@@ -42,6 +42,12 @@ def atomic_path(path: Path) -> Iterator[Path]:
         raise
 
 
+def save_figure(path: Path, figure: Any, **savefig_options: Any) -> None:
+    """A matplotlib ``Figure`` as a PNG, written atomically."""
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png", **savefig_options)
+
+
 def finite_or_null(data: Any) -> Any:
     """``data`` with every NaN or infinite float replaced by None (strict JSON has no such numbers;
     e.g. the PSNR of an exact fit is infinite)."""

@@ -13,18 +13,17 @@ from asmr_plugin.nerfstudio.model import ImageFieldModelConfig
 from asmr_plugin.nerfstudio.pipeline import ImagePipelineConfig
 from asmr_plugin.nerfstudio.schedulers import CosineAnnealingSchedulerConfig
 from asmr_plugin.nerfstudio.trainer_config import ImageTrainerConfig
-
-STEPS = 10_000
+from asmr_plugin.schedule import PAPER_STEPS
 
 
 def image_method(name: str, network: str, lr: float) -> ImageTrainerConfig:
     """The paper's image protocol: 10K full-image steps, Adam, cosine annealing to 1e-6."""
     return ImageTrainerConfig(
         method_name=name,
-        max_num_iterations=STEPS,
+        max_num_iterations=PAPER_STEPS,
         steps_per_eval_batch=0,
         steps_per_eval_image=500,
-        steps_per_eval_all_images=STEPS,
+        steps_per_eval_all_images=PAPER_STEPS,
         steps_per_save=2_000,
         mixed_precision=False,
         pipeline=ImagePipelineConfig(
@@ -38,7 +37,7 @@ def image_method(name: str, network: str, lr: float) -> ImageTrainerConfig:
         optimizers={
             "fields": {
                 "optimizer": AdamOptimizerConfig(lr=lr, eps=1e-8),
-                "scheduler": CosineAnnealingSchedulerConfig(lr_final=1e-6, max_steps=STEPS),
+                "scheduler": CosineAnnealingSchedulerConfig(lr_final=1e-6, max_steps=PAPER_STEPS),
             }
         },
         viewer=ViewerConfig(quit_on_train_completion=True),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Type
 
 from nerfstudio.engine.schedulers import Scheduler, SchedulerConfig
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR, LRScheduler
+
+from asmr_plugin.schedule import PAPER_STEPS, CosineFactor
 
 
 @dataclass
@@ -24,20 +25,8 @@ class CosineAnnealingSchedulerConfig(SchedulerConfig):
     _target: Type = field(default_factory=lambda: CosineAnnealingScheduler)
     lr_final: float = 1e-6
     """Learning rate at ``max_steps``."""
-    max_steps: int = 10_000
+    max_steps: int = PAPER_STEPS
     """Steps of the schedule; the method configs set it to ``--max-num-iterations``."""
-
-
-@dataclass
-class CosineFactor:
-    """The learning-rate factor at a step; a plain object, so LambdaLR saves its fields as floats."""
-
-    final_factor: float
-    max_steps: int
-
-    def __call__(self, step: int) -> float:
-        progress = min(step, self.max_steps) / max(self.max_steps, 1)
-        return self.final_factor + (1.0 - self.final_factor) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 class CosineAnnealingScheduler(Scheduler):

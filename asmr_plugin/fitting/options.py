@@ -1,0 +1,81 @@
+"""Options every experiment shares, once: where and how a run goes (``RunOptions``), its network
+(``NetworkOptions``), checkpoints and ``--resume`` (``ResumeOptions``), and their checks."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Tuple
+
+from asmr_plugin.fields.base import GridField
+from asmr_plugin.fitting.distributed import resolve_device
+
+
+def require_positive(config: Any, *names: str) -> None:
+    """Refuse options of ``config`` at or below zero (or NaN); None keeps the default."""
+    for name in names:
+        value = getattr(config, name)
+        if value is not None and not value > 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be positive, got {value}")
+
+
+@dataclass
+class RunOptions:
+    """Where a run writes, on which device, with which seed."""
+
+    out: Path | None = None
+    """Output folder. Default: outputs/<experiment>/<data>-<model>-<time>."""
+    overwrite: bool = False
+    """Allow writing into a non-empty --out folder (files of the same name are replaced)."""
+    device: str | None = None
+    """Torch device. Default: cuda when available, else cpu."""
+    seed: int = 0
+    """Seed for initialization and sampling."""
+    progress: bool = True
+    """Show a progress bar."""
+
+    def check_run_options(self) -> None:
+        resolve_device(self.device)
+
+    def output_dir(self, experiment: str, name: str) -> Path:
+        """``--out``, or outputs/<experiment>/<name>-<time>."""
+        return self.out or Path("outputs") / experiment / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+@dataclass
+class ResumeOptions:
+    """Checkpoints and ``--resume``, for the fits that write one."""
+
+    checkpoint_every: int = 1000
+    """Steps between checkpoints; Ctrl-C or SIGTERM also saves one (after the current step) and stops."""
+    resume: bool = False
+    """Continue the interrupted run in --out from its checkpoint.pt, with the same options (a run of
+    several signals keeps those already finished). Ends as an uninterrupted run would."""
+
+    def check_resume_options(self) -> None:
+        require_positive(self, "checkpoint_every")
+        if self.resume and getattr(self, "out") is None:
+            raise ValueError("--resume needs --out, the folder of the run to continue")
+
+
+@dataclass
+class NetworkOptions:
+    """The network's shape; None keeps the experiment's (the paper's) setting."""
+
+    bases: Tuple[str, ...] | None = None
+    """ASMR bases (LoE: weight-tile grids): one comma-separated list per axis (first axis first), or
+    one list for every axis, e.g. '4,4,4,8' or '4,4,4,8' '4,4,6,8'. Default: chosen for the signal."""
+    hidden_dim: int | None = None
+    """Width of the hidden layers."""
+    num_layers: int | None = None
+    """Number of linear layers, the output included (ASMR: levels)."""
+    lr: float | None = None
+    """Initial Adam learning rate, cosine annealing to 1e-6. Default: the network's paper rate."""
+
+    def check_network_options(self) -> None:
+        require_positive(self, "hidden_dim", "num_layers", "lr")
+
+    def learning_rate(self, field: GridField) -> float:
+        """``--lr``, or the paper's rate for ``field``."""
+        return field.paper_lr if self.lr is None else self.lr
