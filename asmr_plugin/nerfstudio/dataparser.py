@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -20,6 +21,20 @@ from asmr_plugin.io.images import default_image, load_image
 from asmr_plugin.nerfstudio.image_plane import ImagePlane
 
 
+@functools.lru_cache(maxsize=1)
+def _image_at(path: Path, modified_ns: int) -> Float[Tensor, "H W C"]:
+    return load_image(path)
+
+
+def read_image(path: Path) -> Float[Tensor, "H W C"]:
+    """The image at ``path``, read once per process while the file is unchanged (ns-train's input
+    check and the dataparser share it)."""
+    path = Path(path)
+    if not path.is_file():
+        return load_image(path)  # it names the problem
+    return _image_at(path.resolve(), path.stat().st_mtime_ns)
+
+
 @dataclass
 class SingleImageDataParserConfig(DataParserConfig):
     """One image to fit (PNG, JPEG, TIFF, ...); default: scikit-image's Cameraman."""
@@ -36,7 +51,7 @@ class SingleImageDataParser(DataParser):
 
     @cached_property
     def image(self) -> Float[Tensor, "H W C"]:
-        return load_image(self.config.data)
+        return read_image(self.config.data)
 
     def _generate_dataparser_outputs(self, split: str = "train") -> DataparserOutputs:
         height, width, channels = self.image.shape

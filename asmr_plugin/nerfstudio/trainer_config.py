@@ -11,7 +11,7 @@ from typing import Type
 import torch
 from nerfstudio.engine.trainer import Trainer, TrainerConfig
 
-from asmr_plugin.io.images import load_image
+from asmr_plugin.nerfstudio.dataparser import read_image
 from asmr_plugin.nerfstudio.model import ImageFieldModelConfig
 from asmr_plugin.nerfstudio.schedulers import CosineAnnealingSchedulerConfig
 
@@ -65,7 +65,7 @@ class ImageTrainerConfig(TrainerConfig):
 
     def check_inputs(self) -> None:
         """Raise a ValueError naming the bad file or option (the model's field is built once to check them)."""
-        image = load_image(self.image_path())
+        image = read_image(self.image_path())
         model = self.pipeline.model
         if isinstance(model, ImageFieldModelConfig):
             height, width, channels = image.shape

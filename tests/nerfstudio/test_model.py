@@ -1,5 +1,7 @@
 """The image plane geometry and the model's outputs for training and viewer cameras."""
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -131,3 +133,20 @@ def test_cosine_schedule_state_is_plain_floats_and_reloads_safely(tmp_path):
     assert all(a >= b for a, b in zip(rates, rates[1:]))
     torch.save(scheduler.state_dict(), tmp_path / "scheduler.pt")
     assert torch.load(tmp_path / "scheduler.pt", weights_only=True)["last_epoch"] == 12
+
+
+def test_the_image_is_read_once_for_the_input_check_and_the_dataparser(tmp_path, monkeypatch):
+    from asmr_plugin.nerfstudio import dataparser
+
+    path = tmp_path / "image.png"
+    Image.fromarray(np.zeros((6, 4), dtype=np.uint8)).save(path)
+    reads = []
+    monkeypatch.setattr(dataparser, "load_image", lambda file: reads.append(file) or torch.zeros(6, 4, 1))
+    dataparser._image_at.cache_clear()
+    dataparser.read_image(path)  # ImageTrainerConfig.check_inputs
+    assert SingleImageDataParserConfig(data=path).setup().image.shape == (6, 4, 1)
+    assert len(reads) == 1
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))  # a changed file is read again
+    dataparser.read_image(path)
+    assert len(reads) == 2
+    dataparser._image_at.cache_clear()
