@@ -26,7 +26,6 @@ from asmr_plugin.io.checkpoint import load_checkpoint
 from asmr_plugin.io.files import atomic_path, current_umask, write_json
 from asmr_plugin.metrics import ssim
 
-ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--hidden-dim", "8", "--no-progress"]
 
 
@@ -228,9 +227,9 @@ def test_an_interrupted_audio_fit_resumed_equals_an_uninterrupted_one(tmp_path, 
     assert resumed["final_psnr"] == whole["final_psnr"] and resumed["best_step"] == whole["best_step"]
 
 
-def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path, image):
+def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path, image, script):
     out = tmp_path / "run"
-    command = [sys.executable, str(ROOT / "scripts" / "fit_image.py"), "--data", str(image), "--out", str(out)]
+    command = [*script("fit_image.py"), "--data", str(image), "--out", str(out)]
     process = subprocess.Popen(
         [*command, "--steps", "1000000", "--checkpoint-every", "5", *SMALL],
         stdout=subprocess.PIPE,
@@ -330,23 +329,21 @@ def test_megapixel_ssim_tiles_leave_no_sliver():
     assert [(piece.start, piece.stop) for piece in megapixel.tile_bounds(700)] == [(0, 700)]
 
 
-def test_occupancy_imports_open3d_only_where_used():
+def test_occupancy_imports_open3d_only_where_used(script):
     code = "import sys, asmr_plugin.fitting.occupancy; assert 'open3d' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
-    shown = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "fit_occupancy.py"), "--help"], capture_output=True, text=True
-    )
+    shown = subprocess.run([*script("fit_occupancy.py"), "--help"], capture_output=True, text=True)
     assert shown.returncode == 0 and "--resolution" in shown.stdout
 
 
-def test_a_missing_open3d_library_is_one_line_naming_what_to_install(tmp_path):
+def test_a_missing_open3d_library_is_one_line_naming_what_to_install(tmp_path, script):
     fake = tmp_path / "fake" / "open3d"
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text(
         "raise ImportError('libusb-1.0.so.0: cannot open shared object file: No such file or directory')\n"
     )
     failed = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "fit_occupancy.py"), "--out", str(tmp_path / "run")],
+        [*script("fit_occupancy.py"), "--out", str(tmp_path / "run")],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(tmp_path / "fake")},
@@ -358,11 +355,11 @@ def test_a_missing_open3d_library_is_one_line_naming_what_to_install(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_export_refuses_an_unknown_model_and_an_unwritable_out(tmp_path):
+def test_export_refuses_an_unknown_model_and_an_unwritable_out(tmp_path, script):
     from asmr_plugin.fields import ASMRField
     from asmr_plugin.io.checkpoint import save_checkpoint
 
-    script = [sys.executable, str(ROOT / "scripts" / "export.py")]
+    script = [*script("export.py")]
     save_checkpoint(tmp_path / "good.pt", ASMRField(bases=[[2, 2], [2, 2]], hidden_dim=8, out_dim=1), (4, 4), step=1)
     payload = torch.load(tmp_path / "good.pt", weights_only=True)
     torch.save({**payload, "model": "nope"}, tmp_path / "bad.pt")

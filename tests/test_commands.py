@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = {
     "asmr-fit": ["image", "audio", "video", "megapixel", "occupancy", "meta"],
     "asmr-bench": ["latency", "training"],
@@ -17,12 +16,12 @@ COMMANDS = {
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> Path:
+def installed(tmp_path_factory, root) -> Path:
     """The package built as a wheel and installed (without dependencies: this environment has them) into a folder."""
     folder = tmp_path_factory.mktemp("install")
     wheels = folder / "wheels"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(root)],
         check=True,
         capture_output=True,
     )

@@ -1,6 +1,5 @@
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -8,8 +7,6 @@ import torch
 from asmr_plugin.export import export_render
 from asmr_plugin.fields import ASMRField, SIRENField
 from asmr_plugin.io.checkpoint import save_checkpoint
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize(
@@ -33,12 +30,11 @@ def test_exported_render_equals_the_field(tmp_path, field, shape):
     assert (torch.load(tmp_path / "out.pt") - expected).abs().max() <= 1e-6
 
 
-def test_export_script(tmp_path):
+def test_export_script(tmp_path, script):
     field = ASMRField(bases=[[4, 4], [2, 8]], hidden_dim=16, out_dim=1)
     save_checkpoint(tmp_path / "checkpoint.pt", field, (16, 16), step=1)
     command = [
-        sys.executable,
-        str(ROOT / "scripts" / "export.py"),
+        *script("export.py"),
         "--checkpoint",
         str(tmp_path / "checkpoint.pt"),
         "--out",

@@ -1,8 +1,6 @@
 import json
 import math
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -11,8 +9,6 @@ from asmr_plugin.decomposition import cumulative_bases, level_bases, parse_bases
 from asmr_plugin.fields import ASMRField, SIRENField
 from asmr_plugin.macs import asmr_macs, measured_macs, mlp_macs
 from asmr_plugin.paper_tables import ROWS, measure
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize(
@@ -106,8 +102,6 @@ def test_count_macs_baseline_rows_match_the_paper():
     assert ngp5["macs_weights"] == 6336 and "MLP only" in ngp5["flag"]
 
 
-def test_count_macs_script_prints_the_rows_as_json():
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "count_macs.py"), "--json"], capture_output=True, text=True, check=True
-    )
+def test_count_macs_script_prints_the_rows_as_json(script):
+    result = subprocess.run([*script("count_macs.py"), "--json"], capture_output=True, text=True, check=True)
     assert json.loads(result.stdout) == json.loads(json.dumps(measured_rows()))

@@ -2,7 +2,6 @@
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +11,6 @@ import torch
 
 from asmr_plugin.fitting.audio import AUDIO_NETWORKS, FitAudioConfig, prepare, run
 from asmr_plugin.io.audio import load_audio, save_audio, speech_like_clip
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def tone(path: Path, rate=8000, seconds=0.5, channels=1, frequency=440.0) -> Path:
@@ -74,14 +71,13 @@ def test_audio_networks_match_the_papers_sizes():
     assert 25_000 < sizes["ngp"] < 35_000
 
 
-def test_fit_audio_script_writes_outputs_and_a_folder_summary(tmp_path):
+def test_fit_audio_script_writes_outputs_and_a_folder_summary(tmp_path, script):
     folder = tmp_path / "clips"
     folder.mkdir()
     tone(folder / "a.wav", rate=16_000, seconds=0.1)
     tone(folder / "b.flac", rate=22_050, seconds=0.1, frequency=220)
     command = [
-        sys.executable,
-        str(ROOT / "scripts" / "fit_audio.py"),
+        *script("fit_audio.py"),
         "--data",
         str(folder),
         "--seconds",

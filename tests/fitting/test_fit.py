@@ -1,6 +1,5 @@
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +12,6 @@ from asmr_plugin.fitting.image import FitImageConfig, bases_for_image, downscale
 from asmr_plugin.fitting.loop import FitConfig, fit
 from asmr_plugin.io.checkpoint import load_checkpoint, save_checkpoint
 from asmr_plugin.io.images import default_image, load_image
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def smooth_image(height: int, width: int, channels: int) -> torch.Tensor:
@@ -130,11 +127,10 @@ def test_existing_output_is_never_overwritten_without_consent(tmp_path):
     assert (out / "results.json").read_text() == "mine"
 
 
-def test_script_with_preset_and_override(tmp_path):
+def test_script_with_preset_and_override(tmp_path, script):
     image = write_test_image(tmp_path / "image.png", (32, 32))
     command = [
-        sys.executable,
-        str(ROOT / "scripts" / "fit_image.py"),
+        *script("fit_image.py"),
         "--preset",
         "cameraman-siren3",
         "--data",

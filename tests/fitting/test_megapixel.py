@@ -18,8 +18,6 @@ from asmr_plugin.fitting.epochs import EpochConfig, fit_epochs
 from asmr_plugin.fitting.megapixel import FitMegapixelConfig, evaluate, run
 from asmr_plugin.metrics import psnr, ssim
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def smooth_rgb_image(path: Path, size=(40, 48)) -> Path:
     rows, cols = np.meshgrid(np.linspace(0, 1, size[0]), np.linspace(0, 1, size[1]), indexing="ij")
@@ -91,21 +89,21 @@ def test_run_writes_outputs(tmp_path):
     assert (tmp_path / "out" / "checkpoint.pt").exists()
 
 
-def test_two_processes_equal_one_process_with_both_batches(tmp_path):
+def test_two_processes_equal_one_process_with_both_batches(tmp_path, script):
     image = smooth_rgb_image(tmp_path / "big.png")
     common = ["--data", str(image), "--epochs", "2", "--hidden-dim", "16", "--lr", "1e-3", "--no-progress"]
-    script = str(ROOT / "scripts" / "fit_megapixel.py")
+    python, fit_megapixel = script("fit_megapixel.py")
     environment = {**os.environ, "OMP_NUM_THREADS": "1"}
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
     subprocess.run(
-        torchrun + [script, *common, "--batch", "128", "--out", str(tmp_path / "two")],
+        torchrun + [fit_megapixel, *common, "--batch", "128", "--out", str(tmp_path / "two")],
         check=True,
         env=environment,
         capture_output=True,
         text=True,
     )
     subprocess.run(
-        [sys.executable, script, *common, "--batch", "256", "--out", str(tmp_path / "one")],
+        [python, fit_megapixel, *common, "--batch", "256", "--out", str(tmp_path / "one")],
         check=True,
         env=environment,
         capture_output=True,

@@ -3,7 +3,6 @@
 import json
 import pickle
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,6 @@ from asmr_plugin.fitting.meta import MetaLearnConfig, batch_indices, build_meta_
 from asmr_plugin.fitting.meta_learning import fit_latents, instance_mse, meta_loss
 from asmr_plugin.io.image_sets import load_image_set, resize_square
 
-ROOT = Path(__file__).resolve().parents[2]
 TINY = dict(size=8, hidden_dim=8, num_layers=3, latent_dim=4, batch=4, progress=False)
 
 
@@ -165,9 +163,9 @@ def test_resume_refuses_other_options_and_missing_checkpoints(tmp_path):
         run(tiny_config(steps=2, data=data, models=("asmr",), out=tmp_path / "run"))
 
 
-def test_meta_learn_script_runs_as_documented(tmp_path):
+def test_meta_learn_script_runs_as_documented(tmp_path, script):
     out = tmp_path / "meta"
-    command = [sys.executable, str(ROOT / "scripts" / "meta_learn.py"), "--size", "8", "--hidden-dim", "8"]
+    command = [*script("meta_learn.py"), "--size", "8", "--hidden-dim", "8"]
     command += ["--num-layers", "3", "--steps", "2", "--batch", "8", "--out", str(out), "--no-progress"]
     subprocess.run(command, check=True, capture_output=True, text=True)
     results = json.loads((out / "results.json").read_text())

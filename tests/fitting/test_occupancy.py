@@ -3,7 +3,6 @@
 import json
 import math
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,6 @@ from asmr_plugin.io.meshes import (
 )
 from asmr_plugin.io.open3d_loader import open3d
 
-ROOT = Path(__file__).resolve().parents[2]
 o3d = open3d()
 
 
@@ -109,11 +107,10 @@ def test_extracted_surface_of_a_ball_and_of_nothing(tmp_path):
     assert len(extract_surface(-torch.ones(8, 8, 8)).triangles) == 0
 
 
-def test_fit_occupancy_script_writes_outputs_and_learns(tmp_path):
+def test_fit_occupancy_script_writes_outputs_and_learns(tmp_path, script):
     write_sphere(tmp_path / "sphere.ply")
     command = [
-        sys.executable,
-        str(ROOT / "scripts" / "fit_occupancy.py"),
+        *script("fit_occupancy.py"),
         "--data",
         str(tmp_path / "sphere.ply"),
         "--resolution",

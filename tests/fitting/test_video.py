@@ -2,8 +2,6 @@
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,8 +9,6 @@ import torch
 from PIL import Image
 
 from asmr_plugin.io.video import load_video, pan_across_chelsea, save_video
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def moving_square(frames=6, size=(16, 20)) -> torch.Tensor:
@@ -64,11 +60,10 @@ def test_default_clip_pans_across_the_cat():
     assert torch.equal(video[1, :, :-12], video[0, :, 12:])  # each frame is the last one moved 12 pixels
 
 
-def test_fit_video_script_on_a_tiny_gif(tmp_path):
+def test_fit_video_script_on_a_tiny_gif(tmp_path, script):
     save_video(tmp_path / "clip.gif", moving_square())
     command = [
-        sys.executable,
-        str(ROOT / "scripts" / "fit_video.py"),
+        *script("fit_video.py"),
         "--data",
         str(tmp_path / "clip.gif"),
         "--epochs",
