@@ -64,7 +64,11 @@ class ImageTrainerConfig(TrainerConfig):
             self.experiment_name = self.image_path().stem
 
     def check_inputs(self) -> None:
-        """Raise a ValueError naming the bad file or option (the model's field is built once to check them)."""
+        """Raise a ValueError naming the bad file or option.
+
+        The field is built here only to check the options (at most ~20 ms) and then dropped: this
+        runs before nerfstudio seeds its RNG, so the model builds its own, seeded field. The image
+        read here is the one the dataparser gets (``read_image``)."""
         image = read_image(self.image_path())
         model = self.pipeline.model
         if isinstance(model, ImageFieldModelConfig):
