@@ -146,7 +146,7 @@ def run(config: FitAudioConfig, console: Console | None = None) -> Dict[str, Any
     out = check_output_dir(out, config.overwrite, config.resume)
     folder = config.data is not None and Path(config.data).is_dir()
     files = audio_files(Path(config.data)) if folder else [config.data]
-    for path in files:
+    for path in files if folder else []:  # a single clip is checked by fit_one before it writes
         prepare(config, path)
     check_resumable(config, out, "*/checkpoint.pt" if folder else "checkpoint.pt")
     with removed_if_empty_on_error(out), resume_hint(out):

@@ -128,7 +128,7 @@ def run(config: FitImageConfig, console: Console | None = None) -> Dict[str, Any
         config.output_dir("fit_image", f"{data.stem}-{config.model}"), config.overwrite, config.resume
     )
     files = image_files(data) if data.is_dir() else [data]
-    for path in files:
+    for path in files if data.is_dir() else []:  # a single image is checked by fit_one before it writes
         prepare(config, path)
     check_resumable(config, out, "*/checkpoint.pt" if data.is_dir() else "checkpoint.pt")
     with removed_if_empty_on_error(out), resume_hint(out):
