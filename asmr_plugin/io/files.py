@@ -142,8 +142,6 @@ def visible_files(folder: Path, suffixes: Iterable[str]) -> List[Path]:
 
 def output_names(files: Sequence[Path]) -> Dict[Path, str]:
     """A distinct output folder name per input file: its stem, or stem-suffix where stems collide
-    (``a.png`` and ``a.jpg`` become ``a-png`` and ``a-jpg``)."""
+    (``a.png`` and ``a.jpg`` become ``a-png`` and ``a-jpg``; ``a.PNG`` stays ``a-PNG``)."""
     stems = Counter(path.stem for path in files)
-    return {
-        path: path.stem if stems[path.stem] == 1 else f"{path.stem}-{path.suffix.lstrip('.').lower()}" for path in files
-    }
+    return {path: path.stem if stems[path.stem] == 1 else f"{path.stem}-{path.suffix.lstrip('.')}" for path in files}
