@@ -87,7 +87,7 @@ def fit_epochs(
     with (
         progress_bar(config.progress and process.is_main) as progress,
         after_each_step(
-            (lambda finished: save(loop.state(finished))) if save else None,
+            loop.saver(save),
             config.checkpoint_every,
             total_steps,
             on_signals=process.world_size == 1,

@@ -197,6 +197,10 @@ class EpochLoop:
     def seconds(self) -> float:
         return self.seconds_before + time.perf_counter() - self.start
 
+    def saver(self, save: Callable[[TrainingState], str] | None) -> Callable[[int], str] | None:
+        """``save`` of the state after a number of finished steps (None: nothing is saved)."""
+        return None if save is None else lambda finished: save(self.state(finished))
+
     def state(self, finished: int) -> TrainingState:
         """The state after ``finished`` steps: a resumed run redraws this epoch (or draws the next
         one when this one is done) and goes on from step ``finished``."""

@@ -87,8 +87,9 @@ class FitOccupancyConfig(ResumeOptions, RunOptions):
 
     def check_options(self) -> None:
         """A ValueError naming the first bad option."""
-        require_positive(self, "resolution", "hidden_dim", "num_layers", "epochs", "points_per_epoch", "batch", "lr")
-        require_positive(self, "near_sigma")
+        require_positive(
+            self, "resolution", "hidden_dim", "num_layers", "epochs", "points_per_epoch", "batch", "lr", "near_sigma"
+        )
         self.check_resume_options()
         self.check_run_options()
 
@@ -147,9 +148,7 @@ def fit_shape(
     step = loop.first_step
     with (
         progress_bar(config.progress) as progress,
-        after_each_step(
-            (lambda finished: save(loop.state(finished))) if save else None, config.checkpoint_every, total
-        ) as after_step,
+        after_each_step(loop.saver(save), config.checkpoint_every, total) as after_step,
     ):
         task = progress.add_task("fit", total=total, completed=step, psnr="")
         while step < total:
