@@ -29,11 +29,10 @@ def parse_bases_option(bases: Tuple[str, ...], num_axes: int, option_prefix: str
 
 
 def check_positive(options: Dict[str, float | None], option_prefix: str = "--") -> None:
-    """Refuse options below or at zero (None means the default)."""
+    """Refuse options at or below zero, or NaN (None means the default), naming them with ``option_prefix``."""
     for name, value in options.items():
         if value is not None and not value > 0:
-            kind = "number" if isinstance(value, float) else "integer"
-            raise ValueError(f"{option_prefix}{name.replace('_', '-')} must be a positive {kind}, got {value}")
+            raise ValueError(f"{option_prefix}{name.replace('_', '-')} must be positive, got {value}")
 
 
 def build_field(

@@ -9,15 +9,13 @@ from pathlib import Path
 from typing import Any, Tuple
 
 from asmr_plugin.fields.base import GridField
+from asmr_plugin.fields.registry import check_positive
 from asmr_plugin.fitting.distributed import resolve_device
 
 
 def require_positive(config: Any, *names: str) -> None:
     """Refuse options of ``config`` at or below zero (or NaN); None keeps the default."""
-    for name in names:
-        value = getattr(config, name)
-        if value is not None and not value > 0:
-            raise ValueError(f"--{name.replace('_', '-')} must be positive, got {value}")
+    check_positive({name: getattr(config, name) for name in names})
 
 
 @dataclass

@@ -202,11 +202,11 @@ def test_tiny_images_train_and_evaluate_without_ssim(tmp_path):
             ["--pipeline.model.num-layers", "3", "--pipeline.model.bases", "4,4"],
             "--pipeline.model.bases 4,4 --pipeline.model.num-layers 3: num_layers 3 disagrees",
         ),
-        (["--pipeline.model.pixels-per-step", "0"], "--pipeline.model.pixels-per-step must be a positive integer"),
-        (["--pipeline.model.pixels-per-step", "-5"], "--pipeline.model.pixels-per-step must be a positive integer"),
-        (["--pipeline.model.hidden-dim", "0"], "--pipeline.model.hidden-dim must be a positive integer, got 0"),
-        (["--pipeline.model.num-layers", "0"], "--pipeline.model.num-layers must be a positive integer, got 0"),
-        (["--pipeline.model.omega0", "0"], "--pipeline.model.omega0 must be a positive number"),
+        (["--pipeline.model.pixels-per-step", "0"], "--pipeline.model.pixels-per-step must be positive"),
+        (["--pipeline.model.pixels-per-step", "-5"], "--pipeline.model.pixels-per-step must be positive"),
+        (["--pipeline.model.hidden-dim", "0"], "--pipeline.model.hidden-dim must be positive, got 0"),
+        (["--pipeline.model.num-layers", "0"], "--pipeline.model.num-layers must be positive, got 0"),
+        (["--pipeline.model.omega0", "0"], "--pipeline.model.omega0 must be positive, got 0.0"),
     ],
 )
 def test_bad_inputs_fail_with_one_line_before_anything_is_written(tmp_path, arguments, message):
