@@ -1,5 +1,5 @@
 """Console commands of a pip install: ``asmr-fit SIGNAL``, ``asmr-bench KIND``, ``asmr-count-macs``,
-``asmr-export`` (the scripts in ``scripts/`` are the same commands)."""
+``asmr-export``, ``asmr-reproduce`` (the scripts in ``scripts/`` are the same commands)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ BENCHMARKS: Dict[str, Tuple[str, str, str]] = {
 """``asmr-bench`` subcommands."""
 COUNT_MACS = ("asmr_plugin.paper_tables", "CountMacsConfig", "main")
 EXPORT = ("asmr_plugin.export", "ExportConfig", "export")
+REPRODUCE = ("asmr_plugin.reproduce.run", "ReproduceConfig", "main")
 
 
 def run_entry(
@@ -75,3 +76,8 @@ def count_macs(args: Sequence[str] | None = None) -> None:
 def export(args: Sequence[str] | None = None) -> None:
     """``asmr-export --checkpoint PT --out TS``."""
     run_entry(EXPORT, sys.argv[1:] if args is None else args, "asmr-export")
+
+
+def reproduce(args: Sequence[str] | None = None) -> None:
+    """``asmr-reproduce [--protocol paper|reduced|smoke] [--only ITEM ...]``."""
+    run_entry(REPRODUCE, sys.argv[1:] if args is None else args, "asmr-reproduce")

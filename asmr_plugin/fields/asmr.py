@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import torch
 from einops import einsum, rearrange
@@ -99,6 +99,10 @@ def gather_shift(
 
 DEFAULT_LEVELS = 4
 """Levels of an ASMR whose bases are chosen for its shape (the paper's ASMR (4))."""
+OUTPUT_LR_SCALE = 10.0
+"""The output layer's learning-rate multiplier by default. The sine layers learn through an omega0 gain
+(omega0 W), the linear output layer has none, so at the paper's single rate it learns omega0 times slower
+and a fit shows a repeated pattern for hundreds of steps; docs/results/study.md measures the choice."""
 
 
 class ASMRField(GridField):
@@ -117,6 +121,7 @@ class ASMRField(GridField):
     """
 
     paper_lr = 1e-4
+    default_output_lr_scale = OUTPUT_LR_SCALE
 
     def __init__(
         self,
@@ -158,6 +163,9 @@ class ASMRField(GridField):
         self.output = nn.Linear(widths[-1], out_dim)
         siren_init_(self.output, omega0, is_first=levels == 1)
         self._register_level_digits()
+
+    def output_parameters(self) -> List[nn.Parameter]:
+        return list(self.output.parameters())
 
     @property
     def shift_shape(self) -> Tuple[int, int]:
@@ -245,6 +253,23 @@ class ASMRField(GridField):
         for level in range(1, len(self.sine_layers)):
             z = torch.sin(upsample_add_tile(*self._sine_input(level, z, shifts)))
         return crop(self._fused_output(*self._sine_input(len(self.sine_layers), z, shifts)), (*instances, *shape))
+
+    def unit_map(self, layer: int, unit: int) -> Float[Tensor, "*cells"]:
+        """Sine layer ``layer``'s (1 .. L-1) activation of hidden ``unit`` on its own grid, one value per
+        level-``layer`` cell (paper Fig. 8); ``layer`` 0 is the first layer's shared argument omega0 (W x_0 + b),
+        one value per level-0 cell. Rendered by activation sharing, one unit at a time."""
+        layers = len(self.sine_layers)
+        if not 0 <= layer <= layers:
+            raise ValueError(f"layer must be in 0..{layers} (this ASMR has {layers} sine layers), got {layer}")
+        if not 0 <= unit < self.hidden_dim:
+            raise ValueError(f"unit must be in 0..{self.hidden_dim - 1}, got {unit}")
+        if layer == 0:
+            return self.sine_layers[0].pre_activation(self.level_digits(0))[..., unit]
+        z = self.level_digits(0)
+        for level in range(1, layer):
+            z = torch.sin(upsample_add_tile(*self._sine_input(level, z, None)))
+        coarse, fine = self._sine_input(layer, z, None)
+        return torch.sin(upsample_add_tile(coarse[..., unit : unit + 1], fine[..., unit : unit + 1]))[..., 0]
 
     def _sine_input(
         self, level: int, z: Float[Tensor, "*cells I"], shifts: Float[Tensor, "B Lm1 H"] | None

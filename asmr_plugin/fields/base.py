@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Dict, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import torch
 from einops import rearrange
@@ -49,6 +49,22 @@ class GridField(nn.Module, ABC):
     init_kwargs: Dict[str, Any]
     paper_lr: float
     """Initial Adam learning rate the paper uses for this network (cosine annealing to 1e-6)."""
+    default_output_lr_scale = 1.0
+    """Learning-rate multiplier of the output layer when the user sets none (the paper: 1)."""
+
+    def output_parameters(self) -> List[nn.Parameter]:
+        """The output layer's parameters, for a learning rate of their own (none: no such layer)."""
+        return []
+
+    def parameter_groups(self, lr: float, output_lr_scale: float = 1.0) -> List[Dict[str, Any]]:
+        """Adam's parameter groups: everything at ``lr``, the output layer at ``lr * output_lr_scale``."""
+        if output_lr_scale == 1.0:
+            return [{"params": list(self.parameters()), "lr": lr}]
+        output = self.output_parameters()
+        if not output:
+            raise ValueError(f"{type(self).__name__} has no separate output layer to give another learning rate")
+        rest = [parameter for parameter in self.parameters() if all(parameter is not o for o in output)]
+        return [{"params": rest, "lr": lr}, {"params": output, "lr": lr * output_lr_scale}]
 
     def store_arguments(self, shape: Sequence[int], out_dim: int, **arguments: Any) -> None:
         """Keep the signal grid, the output width and the constructor's other arguments (for checkpoints)."""

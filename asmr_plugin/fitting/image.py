@@ -54,25 +54,29 @@ class FitImageConfig(NetworkOptions, ResumeOptions, RunOptions):
     """None: the whole image every step (the paper). Otherwise random pixels per step."""
     downscale: int = 1
     """Box-filter every image by this integer factor first (a reduced protocol for CPUs)."""
+    output_lr_scale: float | None = None
+    """ASMR's output layer learns at --lr times this. Default: 10 (a fast start, docs/results/study.md); the
+    paper (and the cameraman-asmr*/kodak-asmr presets): 1."""
 
     def check_options(self) -> None:
         """A ValueError naming the first bad option."""
-        require_positive(self, "omega0", "steps", "batch_size", "downscale")
+        require_positive(self, "omega0", "steps", "batch_size", "downscale", "output_lr_scale")
         self.check_network_options()
         self.check_resume_options()
         self.check_run_options()
 
 
 PRESETS: Dict[str, FitImageConfig] = {
-    "cameraman-asmr3": FitImageConfig(model="asmr", bases=("8,8,8",)),
-    "cameraman-asmr4": FitImageConfig(model="asmr", bases=("4,4,4,8",)),
+    "cameraman-asmr3": FitImageConfig(model="asmr", bases=("8,8,8",), output_lr_scale=1.0),
+    "cameraman-asmr4": FitImageConfig(model="asmr", bases=("4,4,4,8",), output_lr_scale=1.0),
     "cameraman-siren3": FitImageConfig(model="siren", num_layers=3),
     "cameraman-siren4": FitImageConfig(model="siren", num_layers=4),
     "cameraman-kilonerf3": FitImageConfig(model="kilonerf"),
     "cameraman-loe4": FitImageConfig(model="loe", bases=("8,8,8",)),
-    "kodak-asmr": FitImageConfig(model="asmr", bases=("4,4,4,8", "4,4,6,8")),
+    "kodak-asmr": FitImageConfig(model="asmr", bases=("4,4,4,8", "4,4,6,8"), output_lr_scale=1.0),
 }
-"""Rows of the paper's Tables 2 and 3 (``--preset``); any other option still overrides them."""
+"""Rows of the paper's Tables 2 and 3 (``--preset``), with the paper's single learning rate; any other option
+still overrides them."""
 
 
 def plot_psnr(path: Path, history: FitHistory, title: str) -> None:
@@ -136,7 +140,7 @@ def run(config: FitImageConfig, console: Console | None = None) -> Dict[str, Any
             return fit_one(config, data, out, console)
         out = prepare_output_dir(out, config.overwrite, config.resume)
         runs = [fit_one(config, path, out / name, console) for path, name in output_names(files).items()]
-        protocol = image_protocol(config, runs[0]["lr"])
+        protocol = image_protocol(config, runs[0]["lr"], runs[0]["output_lr_scale"])
         return write_summary(out, config.model, data, protocol, runs, ("final_psnr", "ssim"), console)
 
 
@@ -148,9 +152,10 @@ def prepare(config: FitImageConfig, data: Path) -> Tuple[Float[Tensor, "H W C"],
     shape, channels = tuple(target.shape[:2]), target.shape[-1]
     torch.manual_seed(config.seed)
     bases = bases_for_image(config.bases, shape)
-    return target, build_field(
-        config.model, shape, channels, bases, config.num_layers, config.hidden_dim, config.omega0
-    )
+    field = build_field(config.model, shape, channels, bases, config.num_layers, config.hidden_dim, config.omega0)
+    if config.output_lr_scale not in (None, 1.0) and not field.output_parameters():
+        raise ValueError(f"--output-lr-scale applies to ASMR; --model {config.model} has one learning rate")
+    return target, field
 
 
 def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> Dict[str, Any]:
@@ -167,9 +172,11 @@ def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> 
     device = resolve_device(config.device)
     field, target = field.to(device), target.to(device)
     lr = config.learning_rate(field)
+    output_lr_scale = field.default_output_lr_scale if config.output_lr_scale is None else config.output_lr_scale
     fit_config = FitConfig(
         steps=config.steps,
         lr=lr,
+        output_lr_scale=output_lr_scale,
         batch_size=config.batch_size,
         seed=config.seed,
         progress=config.progress,
@@ -179,6 +186,7 @@ def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> 
     console.print(
         f"[bold]{config.model}[/] on {data} ({shape[0]}x{shape[1]}, {channels} channel(s)) on {device}: "
         f"{field.num_params():,} params, {macs.with_bias:,.1f} MACs/pixel, lr {lr:g}"
+        + (f" (output layer x{output_lr_scale:g})" if output_lr_scale != 1.0 else "")
         + (f", bases {[list(b) for b in field.bases]}" if isinstance(field, ASMRField) else "")
     )
     history = fit_resumable(field, target, fit_config, checkpoint, config, {"data": str(data)})
@@ -193,9 +201,11 @@ def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> 
         "channels": channels,
         "downscale": config.downscale,
         "lr": lr,
+        "output_lr_scale": output_lr_scale,
         "final_psnr": psnr(reconstruction, target).item(),
         "best_psnr": history.best_psnr,
         "best_step": history.best_step,
+        "psnr_history": {"steps": history.steps, "psnr": [round(value, 4) for value in history.psnr]},
         "ssim": None if image_ssim is None else image_ssim.item(),
         "macs_executed_render": executed,
         "steps": config.steps,
@@ -203,6 +213,7 @@ def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> 
         "seconds_per_step": history.seconds / config.steps,
         **run_record(field, shape, device, config),
         "notes": "final_psnr/ssim: after the last step; best_psnr: the best logged step (the released code reports best). "
+        "psnr_history: the PSNR of each logged step's prediction (every step for full-image steps). "
         "ssim is null for images with a side under 6 pixels (not defined). "
         "macs_executed_render: matrix-product MACs per pixel that render() ran (FlopCounterMode).",
     }
@@ -217,13 +228,15 @@ def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> 
     return results
 
 
-def image_protocol(config: FitImageConfig, lr: float) -> str:
-    """The training protocol of a folder run, marked REDUCED where it is not the paper's."""
-    paper_protocol = config.steps == PAPER_STEPS and config.downscale == 1 and config.batch_size is None
+def image_protocol(config: FitImageConfig, lr: float, output_lr_scale: float) -> str:
+    """The training protocol of a folder run, marked where it is not the paper's."""
+    paper_protocol = (
+        config.steps == PAPER_STEPS and config.downscale == 1 and config.batch_size is None and output_lr_scale == 1.0
+    )
     return (
         f"{config.steps} steps, "
         + ("full image per step" if config.batch_size is None else f"{config.batch_size} random pixels per step")
-        + f", Adam lr {lr:g} cosine to 1e-6, downscale {config.downscale}, seed {config.seed}, "
+        + f", Adam lr {lr:g} cosine to 1e-6 (output layer x{output_lr_scale:g}), downscale {config.downscale}, seed {config.seed}, "
         + (
             "the paper's protocol"
             if paper_protocol

@@ -43,6 +43,8 @@ class FitConfig:
     """Optimizer steps."""
     lr: float = 1e-4
     """Initial Adam learning rate."""
+    output_lr_scale: float = 1.0
+    """The output layer's learning rate is ``lr`` times this (``GridField.parameter_groups``)."""
     min_lr: float = 1e-6
     """Learning rate at the end of the cosine schedule."""
     batch_size: int | None = None
@@ -63,6 +65,8 @@ class FitConfig:
             raise ValueError(f"steps must be at least 1, got {self.steps}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
+        if not self.output_lr_scale > 0:
+            raise ValueError(f"output_lr_scale must be positive, got {self.output_lr_scale}")
         if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1 (or None for the full grid), got {self.batch_size}")
         if self.checkpoint_every < 1:
@@ -127,7 +131,9 @@ class AdamCosine:
     stall the queue of kernels each step, the checks accumulate on the device and are read every
     ``FINITE_CHECK_EVERY`` steps and before a state is saved."""
 
-    def __init__(self, parameters: Iterable[Tensor], lr: float, total_steps: int, min_lr: float = 1e-6) -> None:
+    def __init__(
+        self, parameters: Iterable[Tensor] | List[Dict[str, Any]], lr: float, total_steps: int, min_lr: float = 1e-6
+    ) -> None:
         self.optimizer = torch.optim.Adam(parameters, lr=lr)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, CosineFactor(min_lr / lr, total_steps))
         self.steps_taken = 0
@@ -279,7 +285,9 @@ def fit(
     """
     shape = tuple(target.shape[:-1])
     generator = torch.Generator(device=target.device).manual_seed(config.seed)
-    optimization = AdamCosine(field_.parameters(), config.lr, config.steps, config.min_lr)
+    optimization = AdamCosine(
+        field_.parameter_groups(config.lr, config.output_lr_scale), config.lr, config.steps, config.min_lr
+    )
     history = FitHistory()
     logged: List[Tensor] = []
     first_step, seconds_before = 0, 0.0

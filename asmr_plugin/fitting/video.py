@@ -23,7 +23,7 @@ from asmr_plugin.fitting.summary import formatted, mean_std, run_record
 from asmr_plugin.io.checkpoint import save_checkpoint
 from asmr_plugin.io.files import write_json
 from asmr_plugin.io.images import save_image
-from asmr_plugin.io.video import load_video, pan_across_chelsea, save_video, side_by_side
+from asmr_plugin.io.video import default_video, load_video, save_video, side_by_side
 from asmr_plugin.metrics import psnr, ssim
 
 VIDEO_NETWORKS: Dict[str, Dict[str, Any]] = {
@@ -91,7 +91,7 @@ def run(config: FitVideoConfig, console: Console | None = None) -> Dict[str, Any
     process = start_process(config.device)
     try:
         video = (
-            pan_across_chelsea()
+            default_video(config.frames, config.stride, config.resize)
             if config.data is None
             else load_video(config.data, config.frames, config.stride, config.resize)
         )

@@ -86,6 +86,16 @@ def pan_across_chelsea(
     return torch.stack([cat[top : top + height, t * step : t * step + width] for t in range(frames)])
 
 
+def default_video(
+    frames: int | None = None, stride: int = 1, resize: Tuple[int, int] | None = None
+) -> Float[Tensor, "T H W 3"]:
+    """The pan across chelsea with ``load_video``'s frame selection and resizing."""
+    clip = pan_across_chelsea()[::stride][:frames]
+    if resize is None:
+        return clip
+    return torch.from_numpy(np.stack([_resized(frame.numpy(), resize) for frame in clip]))
+
+
 def save_video(path: Path, video: Float[Tensor, "T H W C"], fps: int = 10) -> None:
     """MP4 (H.264 via pyav) or GIF, by the suffix of ``path``, written atomically; grey becomes RGB."""
     frames = (video.clamp(0, 1) * 255).round().to(torch.uint8)

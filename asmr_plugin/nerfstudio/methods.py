@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Dict
+
 from nerfstudio.configs.base_config import ViewerConfig
 from nerfstudio.data.datamanagers.full_images_datamanager import FullImageDatamanager, FullImageDatamanagerConfig
 from nerfstudio.engine.optimizers import AdamOptimizerConfig
@@ -16,8 +18,21 @@ from asmr_plugin.nerfstudio.trainer_config import ImageTrainerConfig
 from asmr_plugin.schedule import PAPER_STEPS
 
 
+def optimizer(lr: float, final_lr: float) -> Dict[str, Any]:
+    """Adam with cosine annealing from ``lr`` to ``final_lr`` over the paper's steps."""
+    return {
+        "optimizer": AdamOptimizerConfig(lr=lr, eps=1e-8),
+        "scheduler": CosineAnnealingSchedulerConfig(lr_final=final_lr, max_steps=PAPER_STEPS),
+    }
+
+
 def image_method(name: str, network: str, lr: float) -> ImageTrainerConfig:
-    """The paper's image protocol: 10K full-image steps, Adam, cosine annealing to 1e-6."""
+    """The paper's image protocol (10K full-image steps, Adam, cosine annealing to 1e-6), except that ASMR's
+    output layer learns ``OUTPUT_LR_SCALE`` times faster (``--optimizers.field-output.optimizer.lr``)."""
+    optimizers = {"fields": optimizer(lr, 1e-6)}
+    scale = FIELDS[network].default_output_lr_scale
+    if scale != 1.0:
+        optimizers["field_output"] = optimizer(lr * scale, 1e-6 * scale)
     return ImageTrainerConfig(
         method_name=name,
         max_num_iterations=PAPER_STEPS,
@@ -34,12 +49,7 @@ def image_method(name: str, network: str, lr: float) -> ImageTrainerConfig:
             ),
             model=ImageFieldModelConfig(network=network),
         ),
-        optimizers={
-            "fields": {
-                "optimizer": AdamOptimizerConfig(lr=lr, eps=1e-8),
-                "scheduler": CosineAnnealingSchedulerConfig(lr_final=1e-6, max_steps=PAPER_STEPS),
-            }
-        },
+        optimizers=optimizers,
         viewer=ViewerConfig(quit_on_train_completion=True),
         vis="viewer+tensorboard",
     )

@@ -89,7 +89,14 @@ class ImageFieldModel(Model):
         return self.plane.height, self.plane.width
 
     def get_param_groups(self) -> Dict[str, List[Parameter]]:
-        return {"fields": list(self.field.parameters())}
+        """"fields", and "field_output" for a network whose output layer has a learning rate of its own (ASMR)."""
+        output = self.field.output_parameters()
+        if not output:
+            return {"fields": list(self.field.parameters())}
+        return {
+            "fields": [parameter for parameter in self.field.parameters() if all(parameter is not o for o in output)],
+            "field_output": output,
+        }
 
     def to_rgb(self, values: Float[Tensor, "*batch C"]) -> Float[Tensor, "*batch 3"]:
         """Grey (and grey + alpha) repeated to three channels; alpha dropped."""

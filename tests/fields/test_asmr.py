@@ -180,3 +180,33 @@ def test_instance_shifts_of_the_wrong_shape_are_refused():
     field = ASMRField(bases=[[2, 2, 2]], hidden_dim=8)
     with pytest.raises(ValueError, match=r"shifts must be \[B, 2, 8\]"):
         field.render(shifts=torch.zeros(1, 3, 8))
+
+
+@pytest.mark.parametrize("bases", [[[8, 8, 8], [8, 8, 8]], [[2, 3, 5], [4, 2, 2]], [[3, 2], [2, 2, 2], [4]]])
+def test_unit_maps_equal_the_per_point_activations_on_each_layers_own_grid(bases):
+    field = ASMRField(bases=bases, hidden_dim=16)
+    points = grid_coords(field.grid_shape)
+    levels = field.encoding.levels(points)
+    sizes = torch.tensor(field.grid_shape)
+    with torch.no_grad():
+        z = levels[..., 0, :]
+        first = field.sine_layers[0].pre_activation(z)
+        for layer in range(len(field.sine_layers) + 1):
+            per_point = first if layer == 0 else z
+            counts = torch.tensor([int(torch.tensor(axis[:layer + 1]).prod()) for axis in field.bases])
+            cells = tuple((points.long() * counts // sizes).unbind(-1))  # each point's level-`layer` cell
+            for unit in (0, 7, 15):
+                expected = per_point[..., unit]
+                shared = field.unit_map(layer, unit)
+                assert list(shared.shape) == counts.tolist()
+                assert torch.allclose(shared[cells], expected, atol=1e-5), (layer, unit)
+            if layer < len(field.sine_layers):
+                z = field.sine_layers[layer](z, field.modulation.level(layer + 1, levels[..., layer + 1, :]))
+
+
+def test_unit_map_refuses_layers_and_units_it_does_not_have():
+    field = ASMRField(bases=[[4, 4], [4, 4]], hidden_dim=8)
+    with pytest.raises(ValueError, match="layer must be in 0..1"):
+        field.unit_map(2, 0)
+    with pytest.raises(ValueError, match="unit must be in 0..7"):
+        field.unit_map(1, 8)

@@ -89,3 +89,11 @@ def test_fit_video_script_on_a_tiny_gif(tmp_path, script):
         text=True,
     )
     assert failed.returncode != 0 and "--bases" in failed.stderr and not (tmp_path / "bad").exists()
+
+
+def test_the_default_clip_takes_frames_stride_and_resize():
+    from asmr_plugin.io.video import default_video
+
+    clip = default_video(frames=3, stride=2, resize=(16, 20))
+    assert clip.shape == (3, 16, 20, 3)
+    assert torch.equal(default_video(frames=3, stride=2), pan_across_chelsea()[0:6:2])

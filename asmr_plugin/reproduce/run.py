@@ -1,0 +1,200 @@
+"""``asmr-reproduce``: run the chosen items and write docs/results/<item>.md/.json/.png and the index."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from rich.console import Console
+
+from asmr_plugin.fitting.distributed import resolve_device
+from asmr_plugin.io.files import atomic_path, save_figure, write_json
+from asmr_plugin.reproduce import figures, fits, study
+from asmr_plugin.reproduce.protocol import Context, Outcome, Protocol, markdown_table
+
+
+@dataclass(frozen=True)
+class Item:
+    title: str
+    run: Callable[[Context], Outcome]
+    needs_kodak: bool = False
+
+
+ITEMS: dict[str, Item] = {
+    "table2": Item("Table 2: ultra-low-MAC fits of Cameraman", fits.table2),
+    "table3": Item("Table 3: the Kodak images", fits.table3, needs_kodak=True),
+    "table4": Item("Table 4: audio", fits.table4),
+    "table5": Item("Table 5: a megapixel image", fits.table5),
+    "table6": Item("Table 6: 3-D occupancy", fits.table6),
+    "table10": Item("Table 10: video", fits.table10),
+    "fig2": Item("Fig. 2: MACs against parameters (Table 7 configurations, analytic)", figures.fig2),
+    "fig3": Item("Fig. 3: MAC-PSNR of KiloNeRF, LoE and ASMR at 3-7 layers (Table 9)", figures.fig3),
+    "fig5": Item("Fig. 5: meta-learned ASMR and Instant-NGP", fits.fig5),
+    "fig7": Item("Fig. 7: early reconstructions of ASMR and SIREN", figures.fig7),
+    "fig8": Item("Fig. 8: one hidden unit of a 3-layer ASMR at each layer's resolution", figures.fig8),
+    "fig9": Item("Fig. 9: Kodak crops of ASMR, SIREN and KiloNeRF with error maps", figures.fig9, needs_kodak=True),
+    "study": Item("ASMR's start: bases orderings and learning rates", study.study),
+}
+ItemName = Literal[
+    "table2", "table3", "table4", "table5", "table6", "table10", "fig2", "fig3", "fig5", "fig7", "fig8", "fig9", "study"
+]
+
+
+@dataclass
+class ReproduceConfig:
+    """Re-run the paper's tables and figures (and the bases/learning-rate study) into docs/results."""
+
+    protocol: Protocol = "reduced"
+    """paper: the paper's protocols (GPU-hours for the ~130K-MAC baselines); reduced: every item on 2 CPU cores in
+    about 30 minutes, each file saying what was reduced; smoke: seconds per item, for tests (numbers meaningless)."""
+    only: tuple[ItemName, ...] = ()
+    """Items to run (default: all)."""
+    out: Path = Path("docs/results")
+    """Where <item>.md/.json/.png and the index README.md go."""
+    work: Path = Path("outputs/reproduce")
+    """Scratch folder for the fits (per commit and protocol; fits shared by items are reused)."""
+    kodak: Path | None = None
+    """Folder of the 24 Kodak PNGs (Table 3, Fig. 9; skipped without it)."""
+    device: str | None = None
+    """Torch device. Default: cuda when available, else cpu."""
+    overwrite: bool = False
+    """Re-run items already written for this commit and protocol."""
+    progress: bool = True
+    """Show progress bars."""
+
+    def check_options(self) -> None:
+        resolve_device(self.device)
+        if self.kodak is not None and not Path(self.kodak).is_dir():
+            raise ValueError(f"--kodak {self.kodak} is not a folder")
+        if self.out.exists() and not self.out.is_dir():
+            raise ValueError(f"--out {self.out} is not a folder")
+
+
+def commit() -> str:
+    """The checkout's commit (short), '+modified' when the package differs from it; 'unknown' outside git."""
+    package = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=package, capture_output=True, text=True, check=True)
+        changed = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=package, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head.stdout.strip() + ("+modified" if changed.stdout.strip() else "")
+
+
+def device_name(device: str | None) -> str:
+    resolved = torch.device(resolve_device(device))
+    if resolved.type == "cuda":
+        return torch.cuda.get_device_name(resolved)
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
+def skip_reason(config: ReproduceConfig, name: str, revision: str) -> str | None:
+    """Why ``name`` is not run now, or None."""
+    if ITEMS[name].needs_kodak and config.kodak is None:
+        return "needs the Kodak images (--kodak DIR)"
+    record = config.out / f"{name}.json"
+    if config.overwrite or not record.is_file() or revision.endswith("+modified") or revision == "unknown":
+        return None
+    written = json.loads(record.read_text())
+    if written.get("commit") == revision and written.get("protocol") == config.protocol:
+        return f"already written for commit {revision} and protocol {config.protocol} (--overwrite to re-run)"
+    return None
+
+
+def write_item(config: ReproduceConfig, name: str, outcome: Outcome, record: dict[str, Any]) -> None:
+    """<name>.png, <name>.json, then <name>.md (each atomically; the .md last, so it names files that exist)."""
+    out = config.out
+    picture = None
+    if outcome.figure is not None:
+        picture = out / f"{name}.png"
+        if isinstance(outcome.figure, Path):
+            with atomic_path(picture) as temporary:
+                shutil.copyfile(outcome.figure, temporary)
+        else:
+            save_figure(picture, outcome.figure, dpi=110)
+    write_json(out / f"{name}.json", {**record, "data": outcome.data})
+    if config.protocol == "paper" or not outcome.reduced:
+        protocol_line = "the paper's" + ("" if config.protocol == "paper" else f" (nothing to reduce: the same under --protocol {config.protocol})")
+    else:
+        protocol_line = f"**{config.protocol.upper()}** ({outcome.reduced})"
+    lines = [
+        f"# {ITEMS[name].title}",
+        "",
+        f"Protocol: {protocol_line}. Commit {record['commit']}, {record['device']}, torch {record['torch']}, "
+        f"{record['seconds']:.0f} s. Written by `asmr-reproduce --protocol {config.protocol} --only {name}`.",
+        "",
+        outcome.body,
+        "",
+        f"Ours against the paper: {outcome.comparison}.",
+    ]
+    if picture is not None:
+        lines += ["", f"![{ITEMS[name].title}]({picture.name})"]
+    with atomic_path(out / f"{name}.md") as temporary:
+        temporary.write_text("\n".join(lines) + "\n")
+
+
+def write_index(config: ReproduceConfig, skipped: dict[str, str]) -> None:
+    """docs/results/README.md: one row per item, from the records on disk (items of earlier runs included)."""
+    rows = []
+    for name, item in ITEMS.items():
+        path = config.out / f"{name}.json"
+        if path.is_file():
+            record = json.loads(path.read_text())
+            rows.append(
+                [f"[{name}]({name}.md)", item.title, record["protocol"], record["commit"], record["device"], record["torch"],
+                 f"{record['seconds']:.0f} s", record["comparison"]]
+            )
+        else:
+            rows.append([name, item.title, "–", "–", "–", "–", "–", f"not written: {skipped.get(name, 'not run yet')}"])
+    text = (
+        "# Results, re-run by `asmr-reproduce`\n\n"
+        "Each item's file says its protocol (REDUCED or SMOKE protocols say what they reduced), the commit, device and "
+        "torch it ran with, and sets our numbers beside the paper's.\n\n"
+        + markdown_table(["item", "what", "protocol", "commit", "device", "torch", "wall time", "ours against the paper"], rows)
+        + "\n"
+    )
+    with atomic_path(config.out / "README.md") as temporary:
+        temporary.write_text(text)
+
+
+def main(config: ReproduceConfig, console: Console | None = None) -> dict[str, str]:
+    """Run the chosen items; returns each item's status ('written' or why it was skipped)."""
+    config.check_options()
+    console = console or Console()
+    revision = commit()
+    names: list[str] = list(config.only) or list(ITEMS)
+    work = config.work / f"{revision}-{config.protocol}"
+    status: dict[str, str] = {}
+    for name in names:
+        reason = skip_reason(config, name, revision)
+        if reason is not None:
+            console.print(f"[yellow]{name}: skipped, {reason}")
+            status[name] = reason
+            continue
+        console.rule(f"{name}: {ITEMS[name].title} ({config.protocol})")
+        context = Context(config.protocol, config.device, work, config.kodak, console, config.progress)
+        start = time.perf_counter()
+        outcome = ITEMS[name].run(context)
+        record = {
+            "item": name,
+            "title": ITEMS[name].title,
+            "protocol": config.protocol,
+            "reduced": outcome.reduced,
+            "commit": revision,
+            "device": device_name(config.device),
+            "torch": torch.__version__,
+            "seconds": time.perf_counter() - start,
+            "comparison": outcome.comparison,
+        }
+        write_item(config, name, outcome, record)
+        status[name] = "written"
+        console.print(f"{name}: {outcome.comparison} ({record['seconds']:.0f} s) -> {config.out / (name + '.md')}")
+    write_index(config, {name: reason for name, reason in status.items() if reason != "written"})
+    return status
