@@ -12,6 +12,7 @@ COMMANDS = {
     "asmr-bench": ["latency", "training"],
     "asmr-count-macs": [None],
     "asmr-export": [None],
+    "asmr-reproduce": [None],
 }
 
 

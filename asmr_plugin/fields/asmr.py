@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 from einops import einsum, rearrange
@@ -99,10 +99,11 @@ def gather_shift(
 
 DEFAULT_LEVELS = 4
 """Levels of an ASMR whose bases are chosen for its shape (the paper's ASMR (4))."""
-OUTPUT_LR_SCALE = 10.0
-"""The output layer's learning-rate multiplier by default. The sine layers learn through an omega0 gain
-(omega0 W), the linear output layer has none, so at the paper's single rate it learns omega0 times slower
-and a fit shows a repeated pattern for hundreds of steps; docs/results/study.md measures the choice."""
+LR_SCALES = {"output": 10.0, "modulation": 0.1}
+"""Learning-rate multipliers by default (the paper: 1). The sine layers learn through a gain of omega0
+(omega0 W), the linear output layer through none, so at one rate it learns omega0 times slower and a fit
+shows a repeated pattern for hundreds of steps; the modulators learn through omega0^2. The README's study
+measures the choice."""
 
 
 class ASMRField(GridField):
@@ -121,7 +122,7 @@ class ASMRField(GridField):
     """
 
     paper_lr = 1e-4
-    default_output_lr_scale = OUTPUT_LR_SCALE
+    default_lr_scales = LR_SCALES
 
     def __init__(
         self,
@@ -164,8 +165,8 @@ class ASMRField(GridField):
         siren_init_(self.output, omega0, is_first=levels == 1)
         self._register_level_digits()
 
-    def output_parameters(self) -> List[nn.Parameter]:
-        return list(self.output.parameters())
+    def lr_subsets(self) -> Dict[str, List[nn.Parameter]]:
+        return {"output": list(self.output.parameters()), "modulation": list(self.modulation.parameters())}
 
     @property
     def shift_shape(self) -> Tuple[int, int]:

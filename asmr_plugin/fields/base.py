@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
 import torch
 from einops import rearrange
@@ -49,22 +49,26 @@ class GridField(nn.Module, ABC):
     init_kwargs: Dict[str, Any]
     paper_lr: float
     """Initial Adam learning rate the paper uses for this network (cosine annealing to 1e-6)."""
-    default_output_lr_scale = 1.0
-    """Learning-rate multiplier of the output layer when the user sets none (the paper: 1)."""
+    default_lr_scales: Dict[str, float] = {}
+    """Learning-rate multipliers of named parameter subsets (``lr_subsets``) where the user sets none;
+    the paper trains every parameter at one rate."""
 
-    def output_parameters(self) -> List[nn.Parameter]:
-        """The output layer's parameters, for a learning rate of their own (none: no such layer)."""
-        return []
+    def lr_subsets(self) -> Dict[str, List[nn.Parameter]]:
+        """Named parameter subsets that may learn at a rate of their own."""
+        return {}
 
-    def parameter_groups(self, lr: float, output_lr_scale: float = 1.0) -> List[Dict[str, Any]]:
-        """Adam's parameter groups: everything at ``lr``, the output layer at ``lr * output_lr_scale``."""
-        if output_lr_scale == 1.0:
-            return [{"params": list(self.parameters()), "lr": lr}]
-        output = self.output_parameters()
-        if not output:
-            raise ValueError(f"{type(self).__name__} has no separate output layer to give another learning rate")
-        rest = [parameter for parameter in self.parameters() if all(parameter is not o for o in output)]
-        return [{"params": rest, "lr": lr}, {"params": output, "lr": lr * output_lr_scale}]
+    def parameter_groups(self, lr: float, scales: Mapping[str, float] | None = None) -> List[Dict[str, Any]]:
+        """Adam's parameter groups: each subset named in ``scales`` at ``lr`` times its scale, the rest at ``lr``."""
+        scales = {name: scale for name, scale in (scales or {}).items() if scale != 1.0}
+        subsets = self.lr_subsets()
+        unknown = sorted(set(scales) - set(subsets))
+        if unknown:
+            raise ValueError(f"{type(self).__name__} has no {' or '.join(unknown)} parameters to train at another rate")
+        scaled = {id(parameter) for name in scales for parameter in subsets[name]}
+        rest = [parameter for parameter in self.parameters() if id(parameter) not in scaled]
+        return [{"params": rest, "lr": lr}] + [
+            {"params": subsets[name], "lr": lr * scale} for name, scale in scales.items()
+        ]
 
     def store_arguments(self, shape: Sequence[int], out_dim: int, **arguments: Any) -> None:
         """Keep the signal grid, the output width and the constructor's other arguments (for checkpoints)."""

@@ -55,25 +55,36 @@ class FitImageConfig(NetworkOptions, ResumeOptions, RunOptions):
     downscale: int = 1
     """Box-filter every image by this integer factor first (a reduced protocol for CPUs)."""
     output_lr_scale: float | None = None
-    """ASMR's output layer learns at --lr times this. Default: 10 (a fast start, docs/results/study.md); the
-    paper (and the cameraman-asmr*/kodak-asmr presets): 1."""
+    """ASMR's output layer learns at --lr times this. Default: 10 (a fast start; the README's study); the paper
+    (and the cameraman-asmr*/kodak-asmr presets): 1."""
+    modulation_lr_scale: float | None = None
+    """ASMR's modulators learn at --lr times this. Default: 0.1; the paper (and its presets): 1."""
+
+    def lr_scales(self) -> Dict[str, float]:
+        """The learning-rate multipliers set on the command line."""
+        given = {"output": self.output_lr_scale, "modulation": self.modulation_lr_scale}
+        return {name: scale for name, scale in given.items() if scale is not None}
 
     def check_options(self) -> None:
         """A ValueError naming the first bad option."""
-        require_positive(self, "omega0", "steps", "batch_size", "downscale", "output_lr_scale")
+        require_positive(
+            self, "omega0", "steps", "batch_size", "downscale", "output_lr_scale", "modulation_lr_scale"
+        )
         self.check_network_options()
         self.check_resume_options()
         self.check_run_options()
 
 
+PAPER_RATES = {"lr": 1e-4, "output_lr_scale": 1.0, "modulation_lr_scale": 1.0}
+"""ASMR trained as the paper does: every parameter at Adam's 1e-4."""
 PRESETS: Dict[str, FitImageConfig] = {
-    "cameraman-asmr3": FitImageConfig(model="asmr", bases=("8,8,8",), output_lr_scale=1.0),
-    "cameraman-asmr4": FitImageConfig(model="asmr", bases=("4,4,4,8",), output_lr_scale=1.0),
+    "cameraman-asmr3": FitImageConfig(model="asmr", bases=("8,8,8",), **PAPER_RATES),
+    "cameraman-asmr4": FitImageConfig(model="asmr", bases=("4,4,4,8",), **PAPER_RATES),
     "cameraman-siren3": FitImageConfig(model="siren", num_layers=3),
     "cameraman-siren4": FitImageConfig(model="siren", num_layers=4),
     "cameraman-kilonerf3": FitImageConfig(model="kilonerf"),
     "cameraman-loe4": FitImageConfig(model="loe", bases=("8,8,8",)),
-    "kodak-asmr": FitImageConfig(model="asmr", bases=("4,4,4,8", "4,4,6,8"), output_lr_scale=1.0),
+    "kodak-asmr": FitImageConfig(model="asmr", bases=("4,4,4,8", "4,4,6,8"), **PAPER_RATES),
 }
 """Rows of the paper's Tables 2 and 3 (``--preset``), with the paper's single learning rate; any other option
 still overrides them."""
@@ -140,7 +151,7 @@ def run(config: FitImageConfig, console: Console | None = None) -> Dict[str, Any
             return fit_one(config, data, out, console)
         out = prepare_output_dir(out, config.overwrite, config.resume)
         runs = [fit_one(config, path, out / name, console) for path, name in output_names(files).items()]
-        protocol = image_protocol(config, runs[0]["lr"], runs[0]["output_lr_scale"])
+        protocol = image_protocol(config, runs[0]["lr"], runs[0]["lr_scales"])
         return write_summary(out, config.model, data, protocol, runs, ("final_psnr", "ssim"), console)
 
 
@@ -153,8 +164,8 @@ def prepare(config: FitImageConfig, data: Path) -> Tuple[Float[Tensor, "H W C"],
     torch.manual_seed(config.seed)
     bases = bases_for_image(config.bases, shape)
     field = build_field(config.model, shape, channels, bases, config.num_layers, config.hidden_dim, config.omega0)
-    if config.output_lr_scale not in (None, 1.0) and not field.output_parameters():
-        raise ValueError(f"--output-lr-scale applies to ASMR; --model {config.model} has one learning rate")
+    for name in set(config.lr_scales()) - set(field.lr_subsets()):
+        raise ValueError(f"--{name}-lr-scale applies to ASMR; --model {config.model} has one learning rate")
     return target, field
 
 
@@ -172,11 +183,11 @@ def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> 
     device = resolve_device(config.device)
     field, target = field.to(device), target.to(device)
     lr = config.learning_rate(field)
-    output_lr_scale = field.default_output_lr_scale if config.output_lr_scale is None else config.output_lr_scale
+    lr_scales = {**field.default_lr_scales, **config.lr_scales()}
     fit_config = FitConfig(
         steps=config.steps,
         lr=lr,
-        output_lr_scale=output_lr_scale,
+        lr_scales=lr_scales,
         batch_size=config.batch_size,
         seed=config.seed,
         progress=config.progress,
@@ -186,7 +197,7 @@ def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> 
     console.print(
         f"[bold]{config.model}[/] on {data} ({shape[0]}x{shape[1]}, {channels} channel(s)) on {device}: "
         f"{field.num_params():,} params, {macs.with_bias:,.1f} MACs/pixel, lr {lr:g}"
-        + (f" (output layer x{output_lr_scale:g})" if output_lr_scale != 1.0 else "")
+        + "".join(f", {name} x{scale:g}" for name, scale in lr_scales.items() if scale != 1.0)
         + (f", bases {[list(b) for b in field.bases]}" if isinstance(field, ASMRField) else "")
     )
     history = fit_resumable(field, target, fit_config, checkpoint, config, {"data": str(data)})
@@ -201,7 +212,7 @@ def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> 
         "channels": channels,
         "downscale": config.downscale,
         "lr": lr,
-        "output_lr_scale": output_lr_scale,
+        "lr_scales": lr_scales,
         "final_psnr": psnr(reconstruction, target).item(),
         "best_psnr": history.best_psnr,
         "best_step": history.best_step,
@@ -228,15 +239,16 @@ def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> 
     return results
 
 
-def image_protocol(config: FitImageConfig, lr: float, output_lr_scale: float) -> str:
+def image_protocol(config: FitImageConfig, lr: float, lr_scales: Dict[str, float]) -> str:
     """The training protocol of a folder run, marked where it is not the paper's."""
-    paper_protocol = (
-        config.steps == PAPER_STEPS and config.downscale == 1 and config.batch_size is None and output_lr_scale == 1.0
-    )
+    one_rate = all(scale == 1.0 for scale in lr_scales.values())
+    paper_protocol = config.steps == PAPER_STEPS and config.downscale == 1 and config.batch_size is None and one_rate
     return (
         f"{config.steps} steps, "
         + ("full image per step" if config.batch_size is None else f"{config.batch_size} random pixels per step")
-        + f", Adam lr {lr:g} cosine to 1e-6 (output layer x{output_lr_scale:g}), downscale {config.downscale}, seed {config.seed}, "
+        + f", Adam lr {lr:g} cosine to 1e-6"
+        + "".join(f" ({name} x{scale:g})" for name, scale in lr_scales.items() if scale != 1.0)
+        + ", downscale {config.downscale}, seed {config.seed}, "
         + (
             "the paper's protocol"
             if paper_protocol

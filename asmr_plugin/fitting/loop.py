@@ -43,8 +43,8 @@ class FitConfig:
     """Optimizer steps."""
     lr: float = 1e-4
     """Initial Adam learning rate."""
-    output_lr_scale: float = 1.0
-    """The output layer's learning rate is ``lr`` times this (``GridField.parameter_groups``)."""
+    lr_scales: Dict[str, float] = field(default_factory=dict)
+    """Learning-rate multipliers of the field's named parameter subsets (``GridField.parameter_groups``)."""
     min_lr: float = 1e-6
     """Learning rate at the end of the cosine schedule."""
     batch_size: int | None = None
@@ -65,8 +65,8 @@ class FitConfig:
             raise ValueError(f"steps must be at least 1, got {self.steps}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
-        if not self.output_lr_scale > 0:
-            raise ValueError(f"output_lr_scale must be positive, got {self.output_lr_scale}")
+        if not all(scale > 0 for scale in self.lr_scales.values()):
+            raise ValueError(f"learning-rate scales must be positive, got {self.lr_scales}")
         if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1 (or None for the full grid), got {self.batch_size}")
         if self.checkpoint_every < 1:
@@ -286,7 +286,7 @@ def fit(
     shape = tuple(target.shape[:-1])
     generator = torch.Generator(device=target.device).manual_seed(config.seed)
     optimization = AdamCosine(
-        field_.parameter_groups(config.lr, config.output_lr_scale), config.lr, config.steps, config.min_lr
+        field_.parameter_groups(config.lr, config.lr_scales), config.lr, config.steps, config.min_lr
     )
     history = FitHistory()
     logged: List[Tensor] = []

@@ -27,12 +27,12 @@ def optimizer(lr: float, final_lr: float) -> Dict[str, Any]:
 
 
 def image_method(name: str, network: str, lr: float) -> ImageTrainerConfig:
-    """The paper's image protocol (10K full-image steps, Adam, cosine annealing to 1e-6), except that ASMR's
-    output layer learns ``OUTPUT_LR_SCALE`` times faster (``--optimizers.field-output.optimizer.lr``)."""
+    """The paper's image protocol (10K full-image steps, Adam, cosine annealing to 1e-6), with the network's
+    default rates for its parameter subsets (ASMR: ``--optimizers.field-output.optimizer.lr`` and
+    ``--optimizers.field-modulation.optimizer.lr``; set them to the fields' rate for the paper's training)."""
     optimizers = {"fields": optimizer(lr, 1e-6)}
-    scale = FIELDS[network].default_output_lr_scale
-    if scale != 1.0:
-        optimizers["field_output"] = optimizer(lr * scale, 1e-6 * scale)
+    for subset, scale in FIELDS[network].default_lr_scales.items():
+        optimizers[f"field_{subset}"] = optimizer(lr * scale, 1e-6 * scale)
     return ImageTrainerConfig(
         method_name=name,
         max_num_iterations=PAPER_STEPS,

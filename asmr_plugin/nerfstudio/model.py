@@ -89,14 +89,12 @@ class ImageFieldModel(Model):
         return self.plane.height, self.plane.width
 
     def get_param_groups(self) -> Dict[str, List[Parameter]]:
-        """"fields", and "field_output" for a network whose output layer has a learning rate of its own (ASMR)."""
-        output = self.field.output_parameters()
-        if not output:
-            return {"fields": list(self.field.parameters())}
-        return {
-            "fields": [parameter for parameter in self.field.parameters() if all(parameter is not o for o in output)],
-            "field_output": output,
-        }
+        """"fields", and "field_<name>" for each subset of the field that learns at a rate of its own (ASMR's
+        "field_output" and "field_modulation"; the method's optimizers set the rates)."""
+        subsets = {name: self.field.lr_subsets()[name] for name in self.field.default_lr_scales}
+        own = {id(parameter) for subset in subsets.values() for parameter in subset}
+        rest = [parameter for parameter in self.field.parameters() if id(parameter) not in own]
+        return {"fields": rest, **{f"field_{name}": subset for name, subset in subsets.items()}}
 
     def to_rgb(self, values: Float[Tensor, "*batch C"]) -> Float[Tensor, "*batch 3"]:
         """Grey (and grey + alpha) repeated to three channels; alpha dropped."""

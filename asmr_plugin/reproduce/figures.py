@@ -9,7 +9,7 @@ import torch
 from matplotlib.figure import Figure
 
 from asmr_plugin.fields import ASMRField, SIRENField
-from asmr_plugin.fields.asmr import OUTPUT_LR_SCALE
+from asmr_plugin.fields.asmr import LR_SCALES
 from asmr_plugin.fields.base import GridField
 from asmr_plugin.fitting.image import downscale_image
 from asmr_plugin.fitting.loop import AdamCosine, FitConfig, fit
@@ -136,9 +136,9 @@ def smoke_rows() -> list[Any]:
 FIG7_STEPS = (200, 400, 600, 800)
 
 
-def snapshots(field: GridField, target: torch.Tensor, output_lr_scale: float, at: list[int]) -> list[torch.Tensor]:
+def snapshots(field: GridField, target: torch.Tensor, lr_scales: dict[str, float], at: list[int]) -> list[torch.Tensor]:
     """The field's renders after each step count in ``at``, within a 10K-step cosine schedule at its paper rate."""
-    optimization = AdamCosine(field.parameter_groups(field.paper_lr, output_lr_scale), field.paper_lr, PAPER_STEPS)
+    optimization = AdamCosine(field.parameter_groups(field.paper_lr, lr_scales), field.paper_lr, PAPER_STEPS)
     shape, images = tuple(target.shape[:-1]), []
     for step in range(1, max(at) + 1):
         optimization.step(torch.nn.functional.mse_loss(field.render(shape), target))
@@ -157,16 +157,16 @@ def fig7(context: Context) -> Outcome:
     shape = tuple(target.shape[:-1])
     paper_bases = [[4, 4, 4, 8]] * 2 if downscale == 1 else None
     networks = {
-        "ASMR (4), one lr (paper)": (lambda: asmr4(shape, paper_bases), 1.0),
-        f"ASMR (4), output layer x{OUTPUT_LR_SCALE:g} (default)": (lambda: asmr4(shape, paper_bases), OUTPUT_LR_SCALE),
-        "SIREN (4)": (lambda: SIRENField(shape, num_layers=4), 1.0),
+        "ASMR (4), one rate (paper)": (lambda: asmr4(shape, paper_bases), {}),
+        "ASMR (4), default rates": (lambda: asmr4(shape, paper_bases), LR_SCALES),
+        "SIREN (4)": (lambda: SIRENField(shape, num_layers=4), {}),
     }
     figure = Figure(figsize=(2.2 * len(at), 2.4 * len(networks)))
     grid = figure.subplots(len(networks), len(at), squeeze=False)
     data: dict[str, dict[int, float]] = {}
-    for row, (label, (build, output_lr_scale)) in enumerate(networks.items()):
+    for row, (label, (build, lr_scales)) in enumerate(networks.items()):
         torch.manual_seed(0)
-        images = snapshots(build(), target, output_lr_scale, at)
+        images = snapshots(build(), target, lr_scales, at)
         data[label] = {step: psnr(image, target).item() for step, image in zip(at, images)}
         for column, (step, image) in enumerate(zip(at, images)):
             axes = grid[row][column]

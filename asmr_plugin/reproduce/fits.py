@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from asmr_plugin.fitting import audio, megapixel, meta, occupancy, video
-from asmr_plugin.fitting.image import PRESETS, FitImageConfig
+from asmr_plugin.fitting.image import PAPER_RATES, PRESETS, FitImageConfig
 from asmr_plugin.fitting.image import run as run_image
 from asmr_plugin.fitting.summary import mean_std
 from asmr_plugin.reproduce.protocol import Context, Outcome, markdown_table
@@ -106,6 +106,7 @@ def kodak_fit(context: Context, model: str, image: Path) -> dict[str, Any]:
         bases=("4,4,4,8", "4,4,6,8") if model == "asmr" and context.protocol == "paper" else None,
         steps=context.pick(PAPER_STEPS, 300, 5),
         downscale=context.pick(1, 8, 16),
+        **(PAPER_RATES if model == "asmr" else {}),  # the paper's training: one rate
     )
     return fit_image_once(context, context.work / "kodak" / model / image.stem, config)
 
@@ -214,13 +215,10 @@ def table4(context: Context) -> Outcome:
 
 def table5(context: Context) -> Outcome:
     paper = {"ngp": 33.61, "kilonerf": 27.91, "siren": 31.66, "asmr": 33.10}
-    options = context.pick(
-        {},
-        {"epochs": 1.0, "batch": 1 << 16, "hidden_dim": 128},
-        {"epochs": 0.01, "batch": 4096, "hidden_dim": 16},
-    )
+    options = context.pick({}, {"epochs": 1.0, "batch": 1 << 16}, {"epochs": 0.01, "batch": 4096})
+    width = context.pick({}, {"hidden_dim": 128}, {"hidden_dim": 16})  # of the sine networks (the paper: 512)
     runs = [
-        (model, megapixel.run, megapixel.FitMegapixelConfig(model=model, **options), paper[model])
+        (model, megapixel.run, megapixel.FitMegapixelConfig(model=model, **options, **sine_width(model, width)), paper[model])
         for model in context.pick(tuple(paper), tuple(paper), ("asmr",))
     ]
     body, data = runner_table(context, "table5", runs, "final_psnr", "final PSNR (dB)")
@@ -229,8 +227,18 @@ def table5(context: Context) -> Outcome:
         body=body + "\n\nData: retina.jpg (1411×1411, scikit-image); the paper fits the 8192×8192 Pluto image.",
         data={"rows": data, "options": options},
         comparison=f"ASMR {asmr['final_psnr']:.2f} dB on retina (paper 33.10 on Pluto)",
-        reduced="" if context.protocol == "paper" else f"{options}",
+        reduced="" if context.protocol == "paper" else f"{options_text(options)}; ASMR and SIREN {options_text(width)}",
     )
+
+
+def options_text(options: dict[str, Any]) -> str:
+    """Options as the command line spells them: --epochs 1.0 --batch 65536."""
+    return " ".join(f"--{key.replace('_', '-')} {value}" for key, value in options.items())
+
+
+def sine_width(model: str, width: dict[str, Any]) -> dict[str, Any]:
+    """``width`` for ASMR and SIREN (the reduced protocols shrink them; the other networks are small already)."""
+    return width if model in ("asmr", "siren") else {}
 
 
 def table6(context: Context) -> Outcome:
@@ -248,24 +256,24 @@ def table6(context: Context) -> Outcome:
         body=body + "\n\nData: the three default shapes (torus, arrow, sphere); the paper: 55 ShapeNet objects.",
         data={"rows": data, "options": options},
         comparison=f"IoU ASMR {data[1]['iou_mean']:.3f}, SIREN {data[0]['iou_mean']:.3f} (paper 0.894 / 0.893)",
-        reduced="" if context.protocol == "paper" else f"{options}",
+        reduced="" if context.protocol == "paper" else options_text(options),
     )
 
 
 def table10(context: Context) -> Outcome:
     paper = {"siren": 34.641, "kilonerf": 29.560, "asmr": 31.506}
-    options = context.pick(
-        {},
-        {"epochs": 5.0, "batch": 32768, "hidden_dim": 128},
-        {"epochs": 0.05, "batch": 4096, "hidden_dim": 16, "frames": 4},
-    )
-    runs = [(model, video.run, video.FitVideoConfig(model=model, **options), paper[model]) for model in paper]
+    options = context.pick({}, {"epochs": 5.0, "batch": 32768}, {"epochs": 0.05, "batch": 4096, "frames": 4})
+    width = context.pick({}, {"hidden_dim": 128}, {"hidden_dim": 16})
+    runs = [
+        (model, video.run, video.FitVideoConfig(model=model, **options, **sine_width(model, width)), paper[model])
+        for model in paper
+    ]
     body, data = runner_table(context, "table10", runs, "psnr_mean", "per-frame PSNR (mean)")
     return Outcome(
         body=body + "\n\nData: the generated 24-frame pan across chelsea (128×160); the paper fits the 300-frame cat video.",
         data={"rows": data, "options": options},
         comparison=f"ASMR {data[-1]['psnr_mean']:.2f} dB, SIREN {data[0]['psnr_mean']:.2f} (paper 31.51 / 34.64)",
-        reduced="" if context.protocol == "paper" else f"{options}",
+        reduced="" if context.protocol == "paper" else f"{options_text(options)}; ASMR and SIREN {options_text(width)}",
     )
 
 
@@ -285,6 +293,6 @@ def fig5(context: Context) -> Outcome:
         "only (no number).",
         data={"result": result, "options": options},
         comparison=", ".join(f"{name} {model.get('test_psnr_mean', float('nan')):.2f} dB" for name, model in result["models"].items()),
-        reduced="" if context.protocol == "paper" else f"{options}",
+        reduced="" if context.protocol == "paper" else options_text(options),
         figure=figure_path if figure_path.is_file() else None,
     )

@@ -1,14 +1,15 @@
-"""ASMR's start: bases orderings and learning rates, at the paper's 10K steps and a 300-step run."""
+"""ASMR's start: bases orderings and learning rates, at the paper's 10K steps and in a 300-step run."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from matplotlib.figure import Figure
 
 from asmr_plugin.fields import ASMRField
-from asmr_plugin.fields.asmr import OUTPUT_LR_SCALE
+from asmr_plugin.fields.asmr import LR_SCALES
 from asmr_plugin.fitting.image import downscale_image
 from asmr_plugin.fitting.loop import FitConfig, fit
 from asmr_plugin.io.images import default_image, load_image
@@ -18,78 +19,116 @@ from asmr_plugin.schedule import PAPER_STEPS
 
 SHORT_STEPS = 300
 """The short run users start with (``asmr-fit image --steps 300``)."""
-Config = tuple[list[int], float, float]
-CAMERAMAN_CONFIGS: list[Config] = [
-    ([4, 4, 4, 8], 1e-4, 1.0),
-    ([4, 4, 4, 8], 3e-4, 1.0),
-    ([4, 4, 4, 8], 1e-3, 1.0),
-    ([4, 4, 4, 8], 1e-4, 3.0),
-    ([4, 4, 4, 8], 1e-4, OUTPUT_LR_SCALE),
-    ([4, 4, 4, 8], 1e-4, 30.0),
-    ([2, 4, 8, 8], 1e-4, 1.0),
-    ([8, 4, 4, 4], 1e-4, 1.0),
+
+
+@dataclass(frozen=True)
+class Setting:
+    """How one ASMR (4) is trained: bases per axis (one list: both axes), Adam's rate, the subsets' multipliers."""
+
+    bases: tuple
+    lr: float
+    lr_scales: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rates(self) -> str:
+        scaled = ", ".join(f"{name} x{scale:g}" for name, scale in self.lr_scales.items())
+        return f"{self.lr:g}" + (f" ({scaled})" if scaled else "")
+
+
+PAPER = Setting((4, 4, 4, 8), 1e-4)
+DEFAULT = Setting((4, 4, 4, 8), 1e-4, LR_SCALES)
+SETTINGS = [
+    PAPER,
+    Setting((4, 4, 4, 8), 3e-4),
+    Setting((4, 4, 4, 8), 1e-3),
+    Setting((4, 4, 4, 8), 1e-4, {"output": 10.0}),
+    Setting((4, 4, 4, 8), 1e-4, {"output": 30.0}),
+    DEFAULT,
+    Setting((4, 4, 4, 8), 2e-4, {"output": 10.0}),
+    Setting((2, 4, 8, 8), 1e-4),
+    Setting((8, 4, 4, 4), 1e-4),
 ]
-"""(bases per axis, Adam's initial learning rate, the output layer's multiplier); the paper's is the first."""
-REDUCED_CONFIGS = [CAMERAMAN_CONFIGS[i] for i in (0, 2, 4, 7)]
+"""Cameraman settings of the paper protocol; the paper's first, this package's default (``LR_SCALES``) beside it."""
+REDUCED_SETTINGS = [PAPER, Setting((4, 4, 4, 8), 1e-3), DEFAULT, Setting((8, 4, 4, 4), 1e-4)]
 
 
-def one_fit(target: torch.Tensor, config: Config, steps: int, progress: bool) -> tuple[ASMRField, list[float]]:
-    bases, lr, output_lr_scale = config
+def curve(target: torch.Tensor, bases, setting: Setting, steps: int, progress: bool) -> tuple[ASMRField, list[float]]:
+    """The PSNR of every step's prediction of a fit of ``steps`` steps (seed 0), and the field."""
     torch.manual_seed(0)
-    field = ASMRField(tuple(target.shape[:-1]), out_dim=target.shape[-1], bases=bases)
-    history = fit(field, target, FitConfig(steps=steps, lr=lr, output_lr_scale=output_lr_scale, progress=progress))
-    return field, history.psnr
+    asmr = ASMRField(tuple(target.shape[:-1]), out_dim=target.shape[-1], bases=bases)
+    history = fit(asmr, target, FitConfig(steps=steps, lr=setting.lr, lr_scales=setting.lr_scales, progress=progress))
+    return asmr, history.psnr
 
 
-def study_rows(context: Context, name: str, target: torch.Tensor, configs, steps: int) -> list[dict[str, Any]]:
+def study_rows(context: Context, name: str, target: torch.Tensor, settings: list[Setting], steps: int) -> list[dict]:
     rows = []
     marks = [mark for mark in (SHORT_STEPS, 1000) if mark < steps]
-    for bases, lr, output_lr_scale in configs:
-        config = (bases if isinstance(bases[0], list) else [bases, bases], lr, output_lr_scale)
-        field, curve = one_fit(target, config, steps, context.progress)
-        _, short = one_fit(target, config, min(SHORT_STEPS, steps), context.progress)
-        row = {
+    for setting in settings:
+        bases = setting.bases if isinstance(setting.bases[0], (list, tuple)) else [setting.bases] * 2
+        asmr, psnr = curve(target, bases, setting, steps, context.progress)
+        _, short = curve(target, bases, setting, min(SHORT_STEPS, steps), context.progress)
+        row: dict[str, Any] = {
             "image": name,
-            "bases": [list(b) for b in field.bases],
-            "lr": lr,
-            "output_lr_scale": output_lr_scale,
-            "macs_with_bias": field.macs().with_bias,
-            "params": field.num_params(),
-            **{f"psnr_at_{mark}": curve[mark] for mark in marks},
-            "final_psnr": curve[-1],
+            "bases": [list(axis) for axis in asmr.bases],
+            "lr": setting.lr,
+            "lr_scales": setting.lr_scales,
+            "rates": setting.rates,
+            "macs_with_bias": asmr.macs().with_bias,
+            "params": asmr.num_params(),
+            **{f"psnr_at_{mark}": psnr[mark] for mark in marks},
+            "final_psnr": psnr[-1],
             "short_run_psnr": short[-1],
-            "curve": curve,
+            "curve": psnr,
         }
-        context.console.print(f"study {name} bases {row['bases']} lr {lr:g} output x{output_lr_scale:g}: final {curve[-1]:.2f} dB, 300-step run {short[-1]:.2f} dB")
+        context.console.print(
+            f"study {name} {row['bases'][0]} lr {setting.rates}: final {psnr[-1]:.2f} dB, "
+            f"{SHORT_STEPS}-step run {short[-1]:.2f} dB"
+        )
         rows.append(row)
     return rows
+
+
+def bases_text(bases: list[list[int]]) -> str:
+    return str(bases[0]) if all(axis == bases[0] for axis in bases) else str(bases)
 
 
 def study(context: Context) -> Outcome:
     steps = context.pick(PAPER_STEPS, 1000, 4)
     camera = load_image(default_image())
-    configs = context.pick(CAMERAMAN_CONFIGS, REDUCED_CONFIGS, REDUCED_CONFIGS[:2])
+    settings = context.pick(SETTINGS, REDUCED_SETTINGS, [PAPER, DEFAULT])
     if context.protocol == "smoke":
         camera = downscale_image(camera, 8)
-        configs = [([2, 2, 2, 8], lr, scale) for _, lr, scale in configs]
-    rows = study_rows(context, "camera", camera, configs, steps)
+        settings = [Setting((2, 2, 2, 8), setting.lr, setting.lr_scales) for setting in settings]
+    rows = study_rows(context, "camera", camera, settings, steps)
     if context.kodak is not None and context.protocol == "paper":
         for image in kodak_images(context, 2):
             target = load_image(image)
-            bases = [[4, 4, 4, 8], [4, 4, 6, 8]] if target.shape[0] <= target.shape[1] else [[4, 4, 6, 8], [4, 4, 4, 8]]
-            rows += study_rows(context, image.stem, target, [(bases, 1e-4, 1.0), (bases, 1e-4, OUTPUT_LR_SCALE)], steps)
+            landscape = target.shape[0] <= target.shape[1]
+            bases = ((4, 4, 4, 8), (4, 4, 6, 8)) if landscape else ((4, 4, 6, 8), (4, 4, 4, 8))
+            kodak_settings = [Setting(bases, PAPER.lr), Setting(bases, DEFAULT.lr, DEFAULT.lr_scales)]
+            rows += study_rows(context, image.stem, target, kodak_settings, steps)
     marks = [key for key in rows[0] if key.startswith("psnr_at_")]
     table = markdown_table(
-        ["image", "bases", "lr", "output layer lr x", "MACs/px (+bias)", *(f"PSNR at step {key.removeprefix('psnr_at_')}" for key in marks),
-         f"final PSNR ({steps} steps)", f"{SHORT_STEPS}-step run, final"],
-        [[row["image"], str(row["bases"][0]) if row["bases"][0] == row["bases"][1] else str(row["bases"]), f"{row['lr']:g}", f"{row['output_lr_scale']:g}",
-          f"{row['macs_with_bias']:,.0f}", *(row[key] for key in marks), row["final_psnr"], row["short_run_psnr"]] for row in rows],
+        [
+            "image",
+            "bases",
+            "lr (multipliers)",
+            "MACs/px (+bias)",
+            *(f"PSNR at step {key.removeprefix('psnr_at_')}" for key in marks),
+            f"final PSNR ({steps} steps)",
+            f"{SHORT_STEPS}-step run, final",
+        ],
+        [
+            [row["image"], bases_text(row["bases"]), row["rates"], f"{row['macs_with_bias']:,.0f}",
+             *(row[key] for key in marks), row["final_psnr"], row["short_run_psnr"]]
+            for row in rows
+        ],
     )
     figure = Figure(figsize=(7, 4.5))
     axes = figure.subplots()
     for row in rows:
         if row["image"] == "camera":
-            axes.plot(range(len(row["curve"])), row["curve"], linewidth=1, label=f"{row['bases'][0]} lr {row['lr']:g} x{row['output_lr_scale']:g}")
+            axes.plot(row["curve"], linewidth=1, label=f"{bases_text(row['bases'])} lr {row['rates']}")
     axes.set_xscale("symlog", linthresh=100)
     axes.set_xlabel("step")
     axes.set_ylabel("PSNR of the step's prediction (dB)")
@@ -97,17 +136,17 @@ def study(context: Context) -> Outcome:
     axes.legend(fontsize=7)
     axes.grid(alpha=0.3)
     figure.tight_layout()
-    paper = rows[0]
-    best_short = max(rows, key=lambda row: row["short_run_psnr"])
+    paper, default = rows[0], rows[1] if context.protocol == "smoke" else rows[settings.index(DEFAULT)]
+    every = max(1, steps // 500)
     return Outcome(
         body=table,
-        data={"rows": [{key: value for key, value in row.items() if key != "curve"} for row in rows], "steps": steps,
-              "curves": {f"{row['image']} {row['bases']} {row['lr']:g} x{row['output_lr_scale']:g}": row["curve"][:: max(1, steps // 500)] for row in rows}},
-        comparison=f"{SHORT_STEPS}-step run: paper setting {paper['short_run_psnr']:.1f} dB, best "
-        f"{best_short['short_run_psnr']:.1f} dB (bases {best_short['bases'][0]}, lr {best_short['lr']:g}, output "
-        f"x{best_short['output_lr_scale']:g})",
-        reduced="" if context.protocol == "paper" else f"{steps}-step schedules, Cameraman only, {len(configs)} configurations",
+        data={
+            "rows": [{key: value for key, value in row.items() if key != "curve"} for row in rows],
+            "steps": steps,
+            "curves": {f"{row['image']} {bases_text(row['bases'])} {row['rates']}": row["curve"][::every] for row in rows},
+        },
+        comparison=f"{SHORT_STEPS}-step run: the paper's training {paper['short_run_psnr']:.1f} dB, the default "
+        f"{default['short_run_psnr']:.1f} dB; after {steps} steps {paper['final_psnr']:.2f} / {default['final_psnr']:.2f} dB",
+        reduced="" if context.protocol == "paper" else f"{steps}-step schedules, Cameraman only, {len(settings)} settings",
         figure=figure,
     )
-
-

@@ -227,3 +227,30 @@ def test_asmr_takes_the_constructor_of_the_other_fields():
         ASMRField((16, 24), bases=[[4, 4], [4, 6]], num_layers=3)
     with pytest.raises(ValueError, match="shape or its bases"):
         ASMRField()
+
+
+def test_the_output_layer_learns_at_its_own_rate():
+
+    field = ASMRField((16, 16), bases=[[4, 4], [4, 4]], hidden_dim=8)
+    everything, = field.parameter_groups(1e-4)
+    assert everything["lr"] == 1e-4 and len(everything["params"]) == len(list(field.parameters()))
+    assert len(field.parameter_groups(1e-4, {"output": 1.0})) == 1  # a multiplier of 1 is no group of its own
+    rest, output, modulation = field.parameter_groups(1e-4, {"output": 10.0, "modulation": 0.1})
+    assert output["lr"] == pytest.approx(1e-3) and output["params"] == list(field.output.parameters())
+    assert modulation["lr"] == pytest.approx(1e-5) and modulation["params"] == [field.modulation.weight]
+    assert len(rest["params"]) + 3 == len(list(field.parameters()))
+    with pytest.raises(ValueError, match="SIRENField has no output parameters to train at another rate"):
+        SIRENField((16, 16), hidden_dim=8).parameter_groups(1e-4, {"output": 10.0})
+
+
+def test_a_fit_with_a_faster_output_layer_moves_only_that_layer_faster():
+    """Adam's first step moves each weight by its group's rate: the output layer 10x, the modulators 0.1x."""
+
+    torch.manual_seed(0)
+    field = ASMRField((16, 16), bases=[[4, 4], [4, 4]], hidden_dim=8)
+    before = {name: parameter.detach().clone() for name, parameter in field.named_parameters()}
+    fit(field, torch.rand(16, 16, 1), FitConfig(steps=1, lr=1e-4, lr_scales={"output": 10.0, "modulation": 0.1}, progress=False))
+    moved = {name: (parameter.detach() - before[name]).abs().max().item() for name, parameter in field.named_parameters()}
+    assert moved["output.weight"] == pytest.approx(1e-3, rel=1e-2)
+    assert moved["sine_layers.0.linear.weight"] == pytest.approx(1e-4, rel=1e-2)
+    assert moved["modulation.weight"] == pytest.approx(1e-5, rel=1e-2)

@@ -233,3 +233,19 @@ def test_ctrl_c_during_training_exits_non_zero(tmp_path):
     assert process.returncode == INTERRUPTED_STATUS, stderr
     assert stderr.splitlines()[-1].startswith("interrupted at step") and "Traceback" not in stderr
     assert list(checkpoints.glob("step-*.ckpt"))  # the last --steps-per-save checkpoint is kept
+
+
+def test_asmr_image_trains_its_output_layer_and_modulators_at_their_own_rates(tmp_path):
+    """asmr-image: the output layer and the modulators in groups of their own, at LR_SCALES times the rate."""
+    from asmr_plugin.fields.asmr import LR_SCALES
+
+    config = method_config("asmr-image", tmp_path, tiny_image(tmp_path / "tiny.png"), steps=2)
+    rate = config.optimizers["fields"]["optimizer"].lr
+    for subset, scale in LR_SCALES.items():
+        assert config.optimizers[f"field_{subset}"]["optimizer"].lr == pytest.approx(scale * rate)
+    pipeline = config.pipeline.setup(device="cpu", test_mode="val")
+    groups = pipeline.model.get_param_groups()
+    field = pipeline.model.field
+    assert [id(p) for p in groups["field_output"]] == [id(p) for p in field.output.parameters()]
+    assert [id(p) for p in groups["field_modulation"]] == [id(field.modulation.weight)]
+    assert sum(len(group) for group in groups.values()) == len(list(field.parameters()))

@@ -1,0 +1,82 @@
+"""asmr-reproduce at the smoke protocol: every item writes its files, the index is complete, skips say why."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from rich.console import Console
+
+from asmr_plugin.reproduce import run as reproduce
+from asmr_plugin.reproduce.run import ITEMS, ReproduceConfig
+
+
+@pytest.fixture
+def kodak(tmp_path):
+    """Two tiny stand-ins for the Kodak images (a landscape and a portrait one)."""
+    folder = tmp_path / "kodak"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name, shape in (("kodim03.png", (32, 48, 3)), ("kodim15.png", (48, 32, 3))):
+        Image.fromarray(rng.integers(0, 255, shape, dtype=np.uint8)).save(folder / name)
+    return folder
+
+
+def config(tmp_path, **options) -> ReproduceConfig:
+    return ReproduceConfig(protocol="smoke", out=tmp_path / "results", work=tmp_path / "work", progress=False, **options)
+
+
+def run(config_: ReproduceConfig):
+    return reproduce.main(config_, Console(quiet=True))
+
+
+def test_every_item_writes_its_files_and_the_index_lists_them(tmp_path, kodak, monkeypatch):
+    monkeypatch.setattr(reproduce, "commit", lambda: "abc1234")
+    status = run(config(tmp_path, kodak=kodak))
+    assert status == {name: "written" for name in ITEMS}
+    results = tmp_path / "results"
+    index = (results / "README.md").read_text()
+    for name in ITEMS:
+        record = json.loads((results / f"{name}.json").read_text())
+        assert (record["item"], record["protocol"], record["commit"]) == (name, "smoke", "abc1234")
+        assert record["torch"] and record["device"].startswith("cpu") and record["seconds"] >= 0
+        text = (results / f"{name}.md").read_text()
+        assert text.startswith(f"# {ITEMS[name].title}") and "Ours against the paper" in text
+        assert "SMOKE" in text or "nothing to reduce" in text
+        assert f"[{name}]({name}.md)" in index
+        if name.startswith("fig") or name == "study":
+            assert (results / f"{name}.png").stat().st_size > 1000 and f"({name}.png)" in text
+
+
+def test_items_written_for_this_commit_and_protocol_are_skipped_unless_overwritten(tmp_path, monkeypatch):
+    monkeypatch.setattr(reproduce, "commit", lambda: "abc1234")
+    assert run(config(tmp_path, only=("fig2",))) == {"fig2": "written"}
+    first = (tmp_path / "results" / "fig2.json").read_text()
+    again = run(config(tmp_path, only=("fig2",)))
+    assert again["fig2"].startswith("already written for commit abc1234 and protocol smoke")
+    assert (tmp_path / "results" / "fig2.json").read_text() == first
+    assert run(config(tmp_path, only=("fig2",), overwrite=True)) == {"fig2": "written"}
+    monkeypatch.setattr(reproduce, "commit", lambda: "def5678")  # a new commit re-runs it
+    assert run(config(tmp_path, only=("fig2",))) == {"fig2": "written"}
+
+
+def test_a_checkout_with_changes_never_skips(tmp_path, monkeypatch):
+    monkeypatch.setattr(reproduce, "commit", lambda: "abc1234+modified")
+    run(config(tmp_path, only=("fig2",)))
+    assert run(config(tmp_path, only=("fig2",))) == {"fig2": "written"}
+
+
+def test_kodak_items_are_skipped_without_the_images_and_the_index_says_why(tmp_path, monkeypatch):
+    monkeypatch.setattr(reproduce, "commit", lambda: "abc1234")
+    status = run(config(tmp_path, only=("table3", "fig9", "fig2")))
+    assert status["table3"] == status["fig9"] == "needs the Kodak images (--kodak DIR)"
+    index = (tmp_path / "results" / "README.md").read_text()
+    assert "not written: needs the Kodak images (--kodak DIR)" in index
+    assert "not written: not run yet" in index  # table2 and the others
+    assert not (tmp_path / "results" / "table3.md").exists()
+
+
+def test_bad_options_are_refused_before_anything_is_written(tmp_path):
+    with pytest.raises(ValueError, match="--kodak .* is not a folder"):
+        run(config(tmp_path, kodak=tmp_path / "missing"))
+    assert not (tmp_path / "results").exists()
