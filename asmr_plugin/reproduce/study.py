@@ -45,6 +45,7 @@ SETTINGS = [
     Setting((4, 4, 4, 8), 1e-4, {"output": 30.0}),
     DEFAULT,
     Setting((4, 4, 4, 8), 2e-4, {"output": 10.0}),
+    Setting((4, 4, 4, 8), 2e-4, LR_SCALES),
     Setting((2, 4, 8, 8), 1e-4),
     Setting((8, 4, 4, 4), 1e-4),
 ]
