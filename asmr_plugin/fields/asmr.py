@@ -255,6 +255,21 @@ class ASMRField(GridField):
             z = torch.sin(upsample_add_tile(*self._sine_input(level, z, shifts)))
         return crop(self._fused_output(*self._sine_input(len(self.sine_layers), z, shifts)), (*instances, *shape))
 
+    def render_coarse(self, level: int, shape: Sequence[int] | None = None) -> Float[Tensor, "*shape C"]:
+        """The grid as levels 0 .. ``level`` alone make it: the modulation of every finer level held at its
+        mean over that level's digits (``level`` L-1 is ``render``). By activation sharing."""
+        levels = self.encoding.num_levels
+        if not 0 <= level < levels:
+            raise ValueError(f"level must be in 0..{levels - 1} (this ASMR has {levels} levels), got {level}")
+        shape = self.check_shape(shape)
+        if not self.sine_layers:
+            return crop(self.output(self.level_digits(0)), shape)
+        z = self.level_digits(0)
+        for modulated in range(1, len(self.sine_layers)):
+            z = torch.sin(upsample_add_tile(*self._sine_input(modulated, z, None, averaged=modulated > level)))
+        last = len(self.sine_layers)
+        return crop(self._fused_output(*self._sine_input(last, z, None, averaged=last > level)), shape)
+
     def unit_map(self, layer: int, unit: int) -> Float[Tensor, "*cells"]:
         """Sine layer ``layer``'s (1 .. L-1) activation of hidden ``unit`` on its own grid, one value per
         level-``layer`` cell (paper Fig. 8); ``layer`` 0 is the first layer's shared argument omega0 (W x_0 + b),
@@ -273,12 +288,16 @@ class ASMRField(GridField):
         return torch.sin(upsample_add_tile(coarse[..., unit : unit + 1], fine[..., unit : unit + 1]))[..., 0]
 
     def _sine_input(
-        self, level: int, z: Float[Tensor, "*cells I"], shifts: Float[Tensor, "B Lm1 H"] | None
+        self, level: int, z: Float[Tensor, "*cells I"], shifts: Float[Tensor, "B Lm1 H"] | None, averaged: bool = False
     ) -> tuple[Float[Tensor, "*cells H"], Float[Tensor, "*digits H"]]:
-        """Sine layer ``level``'s argument in two parts: per level-(level-1) cell (with phi) and per digit."""
+        """Sine layer ``level``'s argument in two parts: per level-(level-1) cell (with phi) and per digit
+        (``averaged``: every digit's modulation replaced by their mean)."""
         layer = self.sine_layers[level - 1]
         coarse = layer.pre_activation(z)
         fine = layer.omega0 * self.modulation.level(level, self.level_digits(level))
+        if averaged:
+            digit_axes = tuple(range(fine.dim() - 1))
+            fine = fine.mean(dim=digit_axes, keepdim=True).expand_as(fine)
         if shifts is None:
             return coarse, fine
         cell_axes = " ".join("1" * len(self.bases))

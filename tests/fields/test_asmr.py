@@ -210,3 +210,33 @@ def test_unit_map_refuses_layers_and_units_it_does_not_have():
         field.unit_map(2, 0)
     with pytest.raises(ValueError, match="unit must be in 0..7"):
         field.unit_map(1, 8)
+
+
+@pytest.mark.parametrize("bases", [[[4, 4, 4, 8], [4, 4, 6, 8]], [[2, 3, 5], [4, 2, 2]], [[3, 2], [2, 2, 2], [4]]])
+def test_coarse_renders_hold_finer_modulations_at_their_mean(bases):
+    field = order_one_field(bases, hidden_dim=16)
+    levels = field.encoding.num_levels
+    with torch.no_grad():
+        assert torch.equal(field.render_coarse(levels - 1), field.render())
+        for level in range(levels - 1):
+            expected = per_point_with_mean_modulations(field, level)
+            assert torch.allclose(field.render_coarse(level), expected, atol=1e-4), level
+
+
+def per_point_with_mean_modulations(field: ASMRField, level: int):
+    """Eq. 1 point by point, the modulation of every level above ``level`` replaced by its mean over the digits."""
+    points = grid_coords(field.grid_shape)
+    digits = field.encoding.levels(points)
+    z = digits[..., 0, :]
+    for modulated, layer in enumerate(field.sine_layers, start=1):
+        shift = field.modulation.level(modulated, digits[..., modulated, :])
+        if modulated > level:
+            mean = field.modulation.level(modulated, field.level_digits(modulated)).flatten(0, -2).mean(0)
+            shift = mean.expand_as(shift)
+        z = layer(z, shift)
+    return field.output(z)
+
+
+def test_coarse_render_refuses_levels_it_does_not_have():
+    with pytest.raises(ValueError, match="level must be in 0..2"):
+        ASMRField(bases=[[4, 4, 4], [4, 4, 4]], hidden_dim=8).render_coarse(3)
