@@ -5,6 +5,9 @@ Exits non-zero when the viewer's 3-D canvas is blank or flat grey (no fitted ima
 
     python scripts/viewer_screenshot.py --out viewer.png
     python scripts/viewer_screenshot.py --data photo.png --steps 500 --out viewer.png
+    python scripts/viewer_screenshot.py --output error --out error.png          # any output of the model
+    python scripts/viewer_screenshot.py --output level --level 1 --out level1.png
+    python scripts/viewer_screenshot.py --output unit --layer 2 --unit 7 --out unit.png
 """
 
 from __future__ import annotations
@@ -33,6 +36,14 @@ class ScreenshotConfig:
     """Image to fit. Default: Cameraman."""
     steps: int = 300
     """Training steps before the screenshot."""
+    output: str = "rgb"
+    """The output the viewer shows: rgb, error, depth, accumulation, values; ASMR also level, unit."""
+    level: int | None = None
+    """The GUI's level for the 'level' output (0: the coarsest). Default: the finest."""
+    layer: int | None = None
+    """The GUI's hidden layer for the 'unit' output (0: the first layer's shared part). Default: 1."""
+    unit: int | None = None
+    """The GUI's hidden unit for the 'unit' output. Default: 0."""
     chromium: str = "chromium"
     """Chromium (or Chrome) executable."""
     window: tuple[int, int] = (1280, 800)
@@ -95,6 +106,10 @@ def main(config: ScreenshotConfig) -> int:
             "--viewer.quit-on-train-completion",
             "False",
         ]
+        command += ["--pipeline.model.viewer-output", config.output]
+        for option, value in (("viewer-level", config.level), ("viewer-layer", config.layer), ("viewer-unit", config.unit)):
+            if value is not None:
+                command += [f"--pipeline.model.{option}", str(value)]
         if config.data is not None:
             command += ["--data", str(config.data)]
         training = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -10,19 +10,25 @@ from einops import repeat
 from jaxtyping import Float
 from nerfstudio.cameras.cameras import Cameras
 from nerfstudio.cameras.rays import RayBundle
+from nerfstudio.engine.callbacks import TrainingCallback, TrainingCallbackLocation
 from nerfstudio.models.base_model import Model, ModelConfig
+from nerfstudio.viewer.viewer_elements import ViewerSlider, ViewerText
 from torch import Tensor
 from torch.nn import Parameter
 
+from asmr_plugin.fields import ASMRField
 from asmr_plugin.fields.base import GridField
 from asmr_plugin.fields.registry import ModelName, build_field, check_positive
 from asmr_plugin.metrics import psnr, ssim
 from asmr_plugin.nerfstudio.image_plane import FITTED_CHANNELS, ImagePlane
+from asmr_plugin.nerfstudio.inspection import error_map, network_text, unit_image
 
 MODEL_OPTIONS = "--pipeline.model."
 """How ns-train names this model's options in error messages."""
 MISS_DEPTH = 1e3
 """Depth of rays that miss the image: far behind everything the viewer composites."""
+GUI_EVERY = 100
+"""Training steps between updates of the viewer's PSNR."""
 
 
 @dataclass
@@ -48,11 +54,19 @@ class ImageFieldModelConfig(ModelConfig):
     layer's work between the pixels of one cell)."""
     eval_num_rays_per_chunk: int = 1 << 16
     """Viewer rays evaluated at once."""
+    viewer_output: str = "rgb"
+    """The output the viewer shows when it opens: rgb, error, depth, accumulation, values; ASMR also level, unit."""
+    viewer_level: Optional[int] = None
+    """ASMR: the viewer's initial level for the 'level' output (0: the coarsest). Default: the finest."""
+    viewer_layer: int = 1
+    """ASMR: the viewer's initial hidden layer for the 'unit' output (0: the first layer's shared part)."""
+    viewer_unit: int = 0
+    """ASMR: the viewer's initial hidden unit for the 'unit' output."""
 
     def field_for(self, image_shape: Tuple[int, int], channels: int) -> GridField:
         """The configured network for an image; a ValueError names a bad option as ns-train spells it."""
         check_positive({"pixels_per_step": self.pixels_per_step}, MODEL_OPTIONS)
-        return build_field(
+        field_ = build_field(
             self.network,
             image_shape,
             channels,
@@ -62,10 +76,33 @@ class ImageFieldModelConfig(ModelConfig):
             self.omega0,
             MODEL_OPTIONS,
         )
+        self.check_viewer_settings(field_)
+        return field_
+
+    def check_viewer_settings(self, field_: GridField) -> None:
+        """A ValueError naming a viewer option the network does not have."""
+        outputs = ["rgb", "error", "depth", "accumulation", "values"]
+        if isinstance(field_, ASMRField):
+            outputs += ["level", "unit"]
+            levels, layers = field_.encoding.num_levels, len(field_.sine_layers)
+            for name, value, top in (
+                ("viewer-level", self.viewer_level, levels - 1),
+                ("viewer-layer", self.viewer_layer, layers),
+                ("viewer-unit", self.viewer_unit, field_.hidden_dim - 1),
+            ):
+                if value is not None and not 0 <= value <= top:
+                    raise ValueError(f"{MODEL_OPTIONS}{name} must be in 0..{top} for this network, got {value}")
+        if self.viewer_output not in outputs:
+            raise ValueError(
+                f"{MODEL_OPTIONS}viewer-output {self.viewer_output!r} is not an output of {self.network}; "
+                f"choose one of {', '.join(outputs)}"
+            )
 
 
 class ImageFieldModel(Model):
-    """Outputs ``rgb`` (the fitted image shown on its plane), ``depth``, ``accumulation`` and the raw ``values``.
+    """Outputs ``rgb`` (the fitted image shown on its plane), ``depth``, ``accumulation``, the raw ``values``
+    and ``error`` (|prediction - target|); for ASMR also ``level`` and ``unit``, set by the viewer's
+    Custom Elements (the level, and the hidden layer and unit).
 
     The training camera's full image is rendered by ``GridField.render``; any other camera
     (the viewer's) intersects its rays with the image plane and evaluates the field there.
@@ -83,6 +120,20 @@ class ImageFieldModel(Model):
             "num_params": torch.tensor(float(self.field.num_params())),
             "macs_per_pixel": torch.tensor(self.field.macs(self.image_shape).with_bias),
         }
+        own_channels = metadata["image"][..., : self.channels]
+        self.register_buffer("target", own_channels.clone(), persistent=False)
+        self.last_psnr: Tensor | None = None
+        self.gui_network = ViewerText("network", network_text(self.field, self.image_shape, None), disabled=True)
+        if isinstance(self.field, ASMRField):
+            levels, layers = self.field.encoding.num_levels, len(self.field.sine_layers)
+            level = levels - 1 if self.config.viewer_level is None else self.config.viewer_level
+            self.gui_level = ViewerSlider("level (output 'level')", level, 0, levels - 1, 1)
+            self.gui_layer = ViewerSlider(
+                "hidden layer (output 'unit'; 0: layer 1's shared part)", self.config.viewer_layer, 0, layers, 1
+            )
+            self.gui_unit = ViewerSlider(
+                "hidden unit (output 'unit')", self.config.viewer_unit, 0, self.field.hidden_dim - 1, 1
+            )
 
     @property
     def image_shape(self) -> Tuple[int, int]:
@@ -118,21 +169,49 @@ class ImageFieldModel(Model):
         values = self.field.render(self.image_shape)
         rays = camera.generate_rays(camera_indices=0, keep_shape=True)
         _, distance, _ = self.plane.intersect(rays.origins, rays.directions)
-        return {
-            "rgb": self.to_rgb(values.clamp(0, 1)),
-            "depth": distance[..., None],
-            "accumulation": torch.ones_like(distance[..., None]),
-            "values": values,
-        }
+        return self.viewer_first(
+            {
+                "rgb": self.to_rgb(values.clamp(0, 1)),
+                "depth": distance[..., None],
+                "accumulation": torch.ones_like(distance[..., None]),
+                "values": values,
+                "error": error_map(values, self.target),
+                **self.inspection_images(),
+            }
+        )
 
     def outputs_for_rays(self, ray_bundle: RayBundle) -> Dict[str, Tensor]:
         pixels, distance, hit = self.plane.intersect(ray_bundle.origins, ray_bundle.directions)
         values = torch.where(hit[..., None], self.field(pixels).clamp(0, 1), 0.0)
+        at_pixels = tuple(pixels.long().unbind(-1))
+        return self.viewer_first(
+            {
+                "rgb": self.to_rgb(values),
+                "depth": torch.where(hit, distance, MISS_DEPTH)[..., None],
+                "accumulation": hit[..., None].float(),
+                "values": values,
+                "error": torch.where(hit[..., None], error_map(values, self.target[at_pixels]), 0.0),
+                **{
+                    name: torch.where(hit[..., None], image[at_pixels], 0.0)
+                    for name, image in self.inspection_images().items()
+                },
+            }
+        )
+
+    def viewer_first(self, outputs: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """``outputs`` with ``viewer_output`` first: the viewer opens on its first output."""
+        first = self.config.viewer_output
+        return {first: outputs[first], **{name: value for name, value in outputs.items() if name != first}}
+
+    def inspection_images(self) -> Dict[str, Tensor]:
+        """ASMR's ``level`` (RGB) and ``unit`` (one channel) images at the viewer's settings; none for others."""
+        if not isinstance(self.field, ASMRField):
+            return {}
+        level = int(self.gui_level.value)
+        layer, unit = int(self.gui_layer.value), int(self.gui_unit.value)
         return {
-            "rgb": self.to_rgb(values),
-            "depth": torch.where(hit, distance, MISS_DEPTH)[..., None],
-            "accumulation": hit[..., None].float(),
-            "values": values,
+            "level": self.to_rgb(self.field.render_coarse(level, self.image_shape).clamp(0, 1)),
+            "unit": unit_image(self.field, layer, unit, self.image_shape),
         }
 
     @torch.no_grad()
@@ -149,7 +228,20 @@ class ImageFieldModel(Model):
         return image
 
     def get_metrics_dict(self, outputs: Dict[str, Tensor], batch: Dict[str, Tensor]) -> Dict[str, Tensor]:
-        return {"psnr": psnr(outputs["values"].detach().clamp(0, 1), self.target_values(outputs, batch)), **self.counts}
+        metrics = {"psnr": psnr(outputs["values"].detach().clamp(0, 1), self.target_values(outputs, batch)), **self.counts}
+        self.last_psnr = metrics["psnr"]
+        return metrics
+
+    def get_training_callbacks(self, training_callback_attributes) -> List[TrainingCallback]:
+        """The GUI's PSNR, every ``GUI_EVERY`` steps (reading it waits for the step's kernels)."""
+
+        def show_psnr(step: int) -> None:
+            if self.last_psnr is not None:
+                self.gui_network.value = network_text(self.field, self.image_shape, self.last_psnr.item())
+
+        return [
+            TrainingCallback([TrainingCallbackLocation.AFTER_TRAIN_ITERATION], show_psnr, update_every_num_iters=GUI_EVERY)
+        ]
 
     def get_loss_dict(self, outputs, batch, metrics_dict=None) -> Dict[str, Tensor]:
         return {"mse": torch.nn.functional.mse_loss(outputs["values"], self.target_values(outputs, batch))}

@@ -17,7 +17,7 @@ from asmr_plugin.io.images import default_image, load_image
 from asmr_plugin.macs import mlp_macs
 from asmr_plugin.metrics import psnr
 from asmr_plugin.paper_tables import ROWS, measure
-from asmr_plugin.reproduce.fits import kodak_fit, kodak_images
+from asmr_plugin.reproduce.fits import kodak_fit, kodak_images, last_base_eight
 from asmr_plugin.reproduce.protocol import Context, Outcome, markdown_table
 from asmr_plugin.schedule import PAPER_STEPS
 
@@ -155,7 +155,7 @@ def fig7(context: Context) -> Outcome:
     at = list(FIG7_STEPS) if context.protocol != "smoke" else [1, 2]
     target = cameraman(context, downscale)
     shape = tuple(target.shape[:-1])
-    paper_bases = [[4, 4, 4, 8]] * 2 if downscale == 1 else None
+    paper_bases = [list(last_base_eight(512 // downscale, 4))] * 2  # [4,4,4,8] at 512
     networks = {
         "ASMR (4), one rate (paper)": (lambda: asmr4(shape, paper_bases), {}),
         "ASMR (4), default rates": (lambda: asmr4(shape, paper_bases), LR_SCALES),
@@ -183,13 +183,13 @@ def fig7(context: Context) -> Outcome:
         body=markdown_table(["network", *(f"PSNR at step {step}" for step in at)], rows),
         data={"psnr": data, "shape": list(shape)},
         comparison="; ".join(f"{label}: {values[at[-1]]:.1f} dB at step {at[-1]}" for label, values in data.items()),
-        reduced="" if context.protocol == "paper" else f"Cameraman box-filtered by {downscale}, auto bases",
+        reduced="" if context.protocol == "paper" else f"Cameraman box-filtered by {downscale}, ASMR bases {paper_bases[0]}",
         figure=figure,
     )
 
 
 def asmr4(shape, bases) -> ASMRField:
-    return ASMRField(shape, bases=bases, num_layers=None if bases else 4)
+    return ASMRField(shape, bases=bases)
 
 
 def fig8(context: Context) -> Outcome:

@@ -150,3 +150,52 @@ def test_the_image_is_read_once_for_the_input_check_and_the_dataparser(tmp_path,
     dataparser.read_image(path)
     assert len(reads) == 2
     dataparser._image_at.cache_clear()
+
+
+@pytest.mark.parametrize("network", ["asmr", "siren"])
+def test_the_error_output_is_the_absolute_error_for_every_network(tmp_path, network):
+    model, outputs = make_model(tmp_path, "RGB", network=network)
+    model.eval()
+    rendered = model.get_outputs_for_camera(outputs.cameras)
+    target = outputs.metadata["image"]
+    expected = (rendered["values"].clamp(0, 1) - target).abs().mean(-1, keepdim=True)
+    assert torch.equal(rendered["error"], expected)
+    via_rays = model.get_outputs_for_camera_ray_bundle(outputs.cameras.generate_rays(camera_indices=0, keep_shape=True))
+    assert (via_rays["error"] - expected).abs().max() <= 1e-4
+    assert ("level" in rendered) == ("unit" in rendered) == (network == "asmr")
+
+
+def test_the_level_and_unit_outputs_follow_the_viewer_settings(tmp_path):
+    model, outputs = make_model(tmp_path, "L", shape=(16, 16), bases=("2,2,4",))
+    model.eval()
+    field = model.field
+    assert (model.gui_level.value, model.gui_layer.value, model.gui_unit.value) == (2, 1, 0)
+    full = model.get_outputs_for_camera(outputs.cameras)
+    assert torch.equal(full["level"], full["rgb"])  # the last level is the whole render
+    model.gui_level.value = 0
+    coarse = model.get_outputs_for_camera(outputs.cameras)["level"]
+    with torch.no_grad():
+        assert torch.equal(coarse, model.to_rgb(field.render_coarse(0).clamp(0, 1)))
+    assert not torch.equal(coarse, full["level"])
+    model.gui_layer.value, model.gui_unit.value = 2, 5
+    unit = model.get_outputs_for_camera(outputs.cameras)["unit"]
+    with torch.no_grad():  # layer 2 of bases [2,2,4] lives on 16x16 cells; per-point activation of unit 5 at each pixel
+        points = torch.stack(torch.meshgrid(torch.arange(16.0), torch.arange(16.0), indexing="ij"), -1)
+        levels = field.encoding.levels(points)
+        z = levels[..., 0, :]
+        for level, layer in enumerate(field.sine_layers, start=1):
+            z = layer(z, field.modulation.level(level, levels[..., level, :]))
+    assert torch.allclose(unit[..., 0], (z[..., 5] + 1) / 2, atol=1e-5)
+    model.gui_layer.value = 1  # layer 1 lives on 4x4 cells of 4x4 pixels: each cell one value
+    cells = model.get_outputs_for_camera(outputs.cameras)["unit"][..., 0].reshape(4, 4, 4, 4)
+    assert torch.equal(cells, cells[:, :1, :, :1].expand_as(cells))
+
+
+def test_the_gui_shows_the_networks_counts(tmp_path):
+    model, _ = make_model(tmp_path, "RGB")
+    text = model.gui_network.value
+    assert f"{model.field.num_params():,} params" in text and "(weights)" in text and "(+bias)" in text
+    model.last_psnr = torch.tensor(21.5)
+    callback = model.get_training_callbacks(None)[0]
+    callback.run_callback_at_location(100, callback.where_to_run[0])
+    assert "PSNR 21.50 dB" in model.gui_network.value

@@ -207,6 +207,9 @@ def test_tiny_images_train_and_evaluate_without_ssim(tmp_path):
         (["--pipeline.model.hidden-dim", "0"], "--pipeline.model.hidden-dim must be positive, got 0"),
         (["--pipeline.model.num-layers", "0"], "--pipeline.model.num-layers must be positive, got 0"),
         (["--pipeline.model.omega0", "0"], "--pipeline.model.omega0 must be positive, got 0.0"),
+        (["--pipeline.model.viewer-output", "bogus"], "--pipeline.model.viewer-output 'bogus' is not an output of asmr"),
+        (["--pipeline.model.viewer-level", "4"], "--pipeline.model.viewer-level must be in 0..3 for this network, got 4"),
+        (["--pipeline.model.viewer-unit", "256"], "--pipeline.model.viewer-unit must be in 0..255 for this network"),
     ],
 )
 def test_bad_inputs_fail_with_one_line_before_anything_is_written(tmp_path, arguments, message):
@@ -249,3 +252,18 @@ def test_asmr_image_trains_its_output_layer_and_modulators_at_their_own_rates(tm
     assert [id(p) for p in groups["field_output"]] == [id(p) for p in field.output.parameters()]
     assert [id(p) for p in groups["field_modulation"]] == [id(field.modulation.weight)]
     assert sum(len(group) for group in groups.values()) == len(list(field.parameters()))
+
+
+def test_ns_render_writes_the_inspection_outputs(tmp_path):
+    """`ns-render dataset --rendered-output-names error level unit`: each output an image of the image's size."""
+    base = train(method_config("asmr-image", tmp_path, tiny_image(tmp_path / "tiny.png")))
+    names = ["error", "level", "unit"]
+    DatasetRender(
+        load_config=base / "config.yml", output_path=tmp_path / "render", split="train", rendered_output_names=names
+    ).main()
+    for name in names:
+        files = [path for path in (tmp_path / "render").rglob("*") if path.is_file()]
+        rendered = [path for path in files if name in (path.stem, path.parent.name)]  # one image: train/<name>.jpg
+        assert rendered, f"no {name} image written"
+        image = np.asarray(Image.open(rendered[0]))
+        assert Image.open(rendered[0]).size == (20, 24) and image.std() > 0, name
