@@ -156,7 +156,10 @@ def write_index(config: ReproduceConfig, skipped: dict[str, str]) -> None:
     text = (
         "# Results, re-run by `asmr-reproduce`\n\n"
         "Each item's file says its protocol (REDUCED or SMOKE protocols say what they reduced), the commit, device and "
-        "torch it ran with, and sets our numbers beside the paper's.\n\n"
+        "torch it ran with, and sets our numbers beside the paper's. The tables train every network as the paper "
+        "does (one learning rate); in the few hundred steps of a REDUCED item ASMR is then still in its slow start "
+        "(see the study item), and networks with more parameters than a box-filtered image has values can "
+        "memorize it, so REDUCED numbers check that everything runs and say little about the paper's.\n\n"
         + markdown_table(["item", "what", "protocol", "commit", "device", "torch", "wall time", "ours against the paper"], rows)
         + "\n"
     )
