@@ -107,7 +107,11 @@ def main(config: ScreenshotConfig) -> int:
             "False",
         ]
         command += ["--pipeline.model.viewer-output", config.output]
-        for option, value in (("viewer-level", config.level), ("viewer-layer", config.layer), ("viewer-unit", config.unit)):
+        for option, value in (
+            ("viewer-level", config.level),
+            ("viewer-layer", config.layer),
+            ("viewer-unit", config.unit),
+        ):
             if value is not None:
                 command += [f"--pipeline.model.{option}", str(value)]
         if config.data is not None:

@@ -23,7 +23,9 @@ def kodak(tmp_path):
 
 
 def config(tmp_path, **options) -> ReproduceConfig:
-    return ReproduceConfig(protocol="smoke", out=tmp_path / "results", work=tmp_path / "work", progress=False, **options)
+    return ReproduceConfig(
+        protocol="smoke", out=tmp_path / "results", work=tmp_path / "work", progress=False, **options
+    )
 
 
 def run(config_: ReproduceConfig):

@@ -67,9 +67,7 @@ class FitImageConfig(NetworkOptions, ResumeOptions, RunOptions):
 
     def check_options(self) -> None:
         """A ValueError naming the first bad option."""
-        require_positive(
-            self, "omega0", "steps", "batch_size", "downscale", "output_lr_scale", "modulation_lr_scale"
-        )
+        require_positive(self, "omega0", "steps", "batch_size", "downscale", "output_lr_scale", "modulation_lr_scale")
         self.check_network_options()
         self.check_resume_options()
         self.check_run_options()

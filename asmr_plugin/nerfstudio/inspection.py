@@ -39,5 +39,3 @@ def network_text(field: GridField, shape: Tuple[int, int], psnr: float | None) -
         f"{field.num_params():,} params; MACs/px {macs.weights_only:,.0f} (weights), {macs.with_bias:,.0f} (+bias); "
         f"PSNR {current}"
     )
-
-

@@ -140,7 +140,7 @@ class ImageFieldModel(Model):
         return self.plane.height, self.plane.width
 
     def get_param_groups(self) -> Dict[str, List[Parameter]]:
-        """"fields", and "field_<name>" for each subset of the field that learns at a rate of its own (ASMR's
+        """ "fields", and "field_<name>" for each subset of the field that learns at a rate of its own (ASMR's
         "field_output" and "field_modulation"; the method's optimizers set the rates)."""
         subsets = {name: self.field.lr_subsets()[name] for name in self.field.default_lr_scales}
         own = {id(parameter) for subset in subsets.values() for parameter in subset}
@@ -228,7 +228,10 @@ class ImageFieldModel(Model):
         return image
 
     def get_metrics_dict(self, outputs: Dict[str, Tensor], batch: Dict[str, Tensor]) -> Dict[str, Tensor]:
-        metrics = {"psnr": psnr(outputs["values"].detach().clamp(0, 1), self.target_values(outputs, batch)), **self.counts}
+        metrics = {
+            "psnr": psnr(outputs["values"].detach().clamp(0, 1), self.target_values(outputs, batch)),
+            **self.counts,
+        }
         self.last_psnr = metrics["psnr"]
         return metrics
 
@@ -240,7 +243,9 @@ class ImageFieldModel(Model):
                 self.gui_network.value = network_text(self.field, self.image_shape, self.last_psnr.item())
 
         return [
-            TrainingCallback([TrainingCallbackLocation.AFTER_TRAIN_ITERATION], show_psnr, update_every_num_iters=GUI_EVERY)
+            TrainingCallback(
+                [TrainingCallbackLocation.AFTER_TRAIN_ITERATION], show_psnr, update_every_num_iters=GUI_EVERY
+            )
         ]
 
     def get_loss_dict(self, outputs, batch, metrics_dict=None) -> Dict[str, Tensor]:

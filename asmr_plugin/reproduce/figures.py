@@ -51,13 +51,22 @@ def fig2(context: Context) -> Outcome:
     axes.grid(alpha=0.3)
     figure.tight_layout()
     rows = [
-        [r["model"], r["config"], r["params"], f"{r['macs_with_bias']:,.1f}", f"{r['paper_params'] / 1e3:g}K", f"{r['paper_macs'] / 1e3:g}K"]
+        [
+            r["model"],
+            r["config"],
+            r["params"],
+            f"{r['macs_with_bias']:,.1f}",
+            f"{r['paper_params'] / 1e3:g}K",
+            f"{r['paper_macs'] / 1e3:g}K",
+        ]
         for r in results
     ]
     macs = {result["model"]: result["macs_with_bias"] for result in results}
     ratios = [macs[f"SIREN ({depth})"] / macs[f"ASMR ({depth})"] for depth in range(3, 8)]
     return Outcome(
-        body=markdown_table(["model", "configuration", "params", "MACs/px (+bias)", "paper params", "paper MACs"], rows),
+        body=markdown_table(
+            ["model", "configuration", "params", "MACs/px (+bias)", "paper params", "paper MACs"], rows
+        ),
         data={"rows": results, "siren_over_asmr_macs_at_3_to_7_layers": ratios},
         comparison=f"ASMR needs {min(ratios):.0f}-{max(ratios):.0f}x fewer MACs than the SIREN of the same depth "
         "at 3-7 layers (paper: 50-200x)",
@@ -115,9 +124,23 @@ def fig3(context: Context) -> Outcome:
     figure.tight_layout()
     table = markdown_table(
         ["model", "configuration", "params", "MACs/px (+bias)", "lr", "final PSNR (dB)", "fit time"],
-        [[r["model"], r["config"], r["params"], f"{r['macs_with_bias']:,.0f}", f"{r['lr']:g}", r["final_psnr"], f"{r['seconds']:.0f} s"] for r in results],
+        [
+            [
+                r["model"],
+                r["config"],
+                r["params"],
+                f"{r['macs_with_bias']:,.0f}",
+                f"{r['lr']:g}",
+                r["final_psnr"],
+                f"{r['seconds']:.0f} s",
+            ]
+            for r in results
+        ],
     )
-    best = {name: max((r["final_psnr"] for r in results if family(r["model"]) == name), default=None) for name in ("ASMR", "KiloNeRF", "LoE")}
+    best = {
+        name: max((r["final_psnr"] for r in results if family(r["model"]) == name), default=None)
+        for name in ("ASMR", "KiloNeRF", "LoE")
+    }
     return Outcome(
         body=table,
         data={"rows": results, "steps": steps},
@@ -183,7 +206,9 @@ def fig7(context: Context) -> Outcome:
         body=markdown_table(["network", *(f"PSNR at step {step}" for step in at)], rows),
         data={"psnr": data, "shape": list(shape)},
         comparison="; ".join(f"{label}: {values[at[-1]]:.1f} dB at step {at[-1]}" for label, values in data.items()),
-        reduced="" if context.protocol == "paper" else f"Cameraman box-filtered by {downscale}, ASMR bases {paper_bases[0]}",
+        reduced=""
+        if context.protocol == "paper"
+        else f"Cameraman box-filtered by {downscale}, ASMR bases {paper_bases[0]}",
         figure=figure,
     )
 
@@ -251,7 +276,12 @@ def fig9(context: Context) -> Outcome:
         for column, (title, picture, cmap) in enumerate(panels):
             axes = grid[row][column]
             cropped = picture[crop]
-            axes.imshow(cropped.numpy() if cmap is None else cropped[..., 0].numpy(), cmap=cmap, vmin=0, vmax=1 if cmap is None else 0.25)
+            axes.imshow(
+                cropped.numpy() if cmap is None else cropped[..., 0].numpy(),
+                cmap=cmap,
+                vmin=0,
+                vmax=1 if cmap is None else 0.25,
+            )
             axes.set_title(title, fontsize=8)
             axes.set_xticks([])
             axes.set_yticks([])
@@ -263,7 +293,9 @@ def fig9(context: Context) -> Outcome:
         body=markdown_table(["image", *(f"{model} PSNR" for model in models)], rows)
         + "\n\nError maps: mean absolute error over the channels, 0 (black) to 0.25 (white); crops of the central third.",
         data={"psnr": data},
-        comparison="; ".join(f"{name}: " + ", ".join(f"{m} {v:.1f}" for m, v in values.items()) for name, values in data.items()),
+        comparison="; ".join(
+            f"{name}: " + ", ".join(f"{m} {v:.1f}" for m, v in values.items()) for name, values in data.items()
+        ),
         reduced="" if context.protocol == "paper" else "the reduced Table 3 fits (shared)",
         figure=figure,
     )

@@ -72,7 +72,16 @@ def table2(context: Context) -> Outcome:
             ]
         )
     body = markdown_table(
-        ["model", "params", "MACs/px (+bias)", "final PSNR", "best PSNR", "fit time", "paper params / MACs", "paper PSNR"],
+        [
+            "model",
+            "params",
+            "MACs/px (+bias)",
+            "final PSNR",
+            "best PSNR",
+            "fit time",
+            "paper params / MACs",
+            "paper PSNR",
+        ],
         rows,
     )
     asmr4 = data[-1]
@@ -154,7 +163,16 @@ def table3(context: Context) -> Outcome:
             ]
         )
     body = markdown_table(
-        ["model", "params", "MACs/px (+bias)", "PSNR (final)", "SSIM", f"fit time, {len(images)} images", "paper PSNR", "paper SSIM"],
+        [
+            "model",
+            "params",
+            "MACs/px (+bias)",
+            "PSNR (final)",
+            "SSIM",
+            f"fit time, {len(images)} images",
+            "paper PSNR",
+            "paper SSIM",
+        ],
         rows,
     )
     asmr = data["asmr"]
@@ -184,7 +202,14 @@ def runner_table(
         record = {key: single(result.get(key)) for key in ("params", "macs_with_bias", "seconds")}
         data.append({"row": label, metric: result[metric], **record, "paper": paper})
         rows.append(
-            [label, record["params"], macs_text(record["macs_with_bias"]), result[metric], seconds_text(record["seconds"]), paper]
+            [
+                label,
+                record["params"],
+                macs_text(record["macs_with_bias"]),
+                result[metric],
+                seconds_text(record["seconds"]),
+                paper,
+            ]
         )
     return markdown_table(["model", "params", "MACs/sample (+bias)", metric_label, "fit time", "paper"], rows), data
 
@@ -225,7 +250,12 @@ def table5(context: Context) -> Outcome:
     options = context.pick({}, {"epochs": 1.0, "batch": 1 << 16}, {"epochs": 0.01, "batch": 4096})
     width = context.pick({}, {"hidden_dim": 128}, {"hidden_dim": 16})  # of the sine networks (the paper: 512)
     runs = [
-        (model, megapixel.run, megapixel.FitMegapixelConfig(model=model, **options, **sine_width(model, width)), paper[model])
+        (
+            model,
+            megapixel.run,
+            megapixel.FitMegapixelConfig(model=model, **options, **sine_width(model, width)),
+            paper[model],
+        )
         for model in context.pick(tuple(paper), tuple(paper), ("asmr",))
     ]
     body, data = runner_table(context, "table5", runs, "final_psnr", "final PSNR (dB)")
@@ -277,7 +307,8 @@ def table10(context: Context) -> Outcome:
     ]
     body, data = runner_table(context, "table10", runs, "psnr_mean", "per-frame PSNR (mean)")
     return Outcome(
-        body=body + "\n\nData: the generated 24-frame pan across chelsea (128×160); the paper fits the 300-frame cat video.",
+        body=body
+        + "\n\nData: the generated 24-frame pan across chelsea (128×160); the paper fits the 300-frame cat video.",
         data={"rows": data, "options": options},
         comparison=f"ASMR {data[-1]['psnr_mean']:.2f} dB, SIREN {data[0]['psnr_mean']:.2f} (paper 31.51 / 34.64)",
         reduced="" if context.protocol == "paper" else f"{options_text(options)}; ASMR and SIREN {options_text(width)}",
@@ -299,7 +330,9 @@ def fig5(context: Context) -> Outcome:
         + "\n\nData: scikit-image's LFW subset at 32×32 (CIFAR-10 is not bundled). The paper shows reconstructions "
         "only (no number).",
         data={"result": result, "options": options},
-        comparison=", ".join(f"{name} {model.get('test_psnr_mean', float('nan')):.2f} dB" for name, model in result["models"].items()),
+        comparison=", ".join(
+            f"{name} {model.get('test_psnr_mean', float('nan')):.2f} dB" for name, model in result["models"].items()
+        ),
         reduced="" if context.protocol == "paper" else options_text(options),
         figure=figure_path if figure_path.is_file() else None,
     )

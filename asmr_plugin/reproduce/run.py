@@ -81,8 +81,12 @@ def commit() -> str:
     """The checkout's commit (short), '+modified' when the package differs from it; 'unknown' outside git."""
     package = Path(__file__).resolve().parents[1]
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=package, capture_output=True, text=True, check=True)
-        changed = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=package, capture_output=True, text=True, check=True)
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=package, capture_output=True, text=True, check=True
+        )
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--", "."], cwd=package, capture_output=True, text=True, check=True
+        )
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head.stdout.strip() + ("+modified" if changed.stdout.strip() else "")
@@ -121,7 +125,9 @@ def write_item(config: ReproduceConfig, name: str, outcome: Outcome, record: dic
             save_figure(picture, outcome.figure, dpi=110)
     write_json(out / f"{name}.json", {**record, "data": outcome.data})
     if config.protocol == "paper" or not outcome.reduced:
-        protocol_line = "the paper's" + ("" if config.protocol == "paper" else f" (nothing to reduce: the same under --protocol {config.protocol})")
+        protocol_line = "the paper's" + (
+            "" if config.protocol == "paper" else f" (nothing to reduce: the same under --protocol {config.protocol})"
+        )
     else:
         protocol_line = f"**{config.protocol.upper()}** ({outcome.reduced})"
     lines = [
@@ -148,8 +154,16 @@ def write_index(config: ReproduceConfig, skipped: dict[str, str]) -> None:
         if path.is_file():
             record = json.loads(path.read_text())
             rows.append(
-                [f"[{name}]({name}.md)", item.title, record["protocol"], record["commit"], record["device"], record["torch"],
-                 f"{record['seconds']:.0f} s", record["comparison"]]
+                [
+                    f"[{name}]({name}.md)",
+                    item.title,
+                    record["protocol"],
+                    record["commit"],
+                    record["device"],
+                    record["torch"],
+                    f"{record['seconds']:.0f} s",
+                    record["comparison"],
+                ]
             )
         else:
             rows.append([name, item.title, "–", "–", "–", "–", "–", f"not written: {skipped.get(name, 'not run yet')}"])
@@ -160,7 +174,9 @@ def write_index(config: ReproduceConfig, skipped: dict[str, str]) -> None:
         "does (one learning rate); in the few hundred steps of a REDUCED item ASMR is then still in its slow start "
         "(see the study item), and networks with more parameters than a box-filtered image has values can "
         "memorize it, so REDUCED numbers check that everything runs and say little about the paper's.\n\n"
-        + markdown_table(["item", "what", "protocol", "commit", "device", "torch", "wall time", "ours against the paper"], rows)
+        + markdown_table(
+            ["item", "what", "protocol", "commit", "device", "torch", "wall time", "ours against the paper"], rows
+        )
         + "\n"
     )
     with atomic_path(config.out / "README.md") as temporary:

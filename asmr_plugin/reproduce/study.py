@@ -120,8 +120,15 @@ def study(context: Context) -> Outcome:
             f"{SHORT_STEPS}-step run, final",
         ],
         [
-            [row["image"], bases_text(row["bases"]), row["rates"], f"{row['macs_with_bias']:,.0f}",
-             *(row[key] for key in marks), row["final_psnr"], row["short_run_psnr"]]
+            [
+                row["image"],
+                bases_text(row["bases"]),
+                row["rates"],
+                f"{row['macs_with_bias']:,.0f}",
+                *(row[key] for key in marks),
+                row["final_psnr"],
+                row["short_run_psnr"],
+            ]
             for row in rows
         ],
     )
@@ -144,10 +151,14 @@ def study(context: Context) -> Outcome:
         data={
             "rows": [{key: value for key, value in row.items() if key != "curve"} for row in rows],
             "steps": steps,
-            "curves": {f"{row['image']} {bases_text(row['bases'])} {row['rates']}": row["curve"][::every] for row in rows},
+            "curves": {
+                f"{row['image']} {bases_text(row['bases'])} {row['rates']}": row["curve"][::every] for row in rows
+            },
         },
         comparison=f"{SHORT_STEPS}-step run: the paper's training {paper['short_run_psnr']:.1f} dB, the default "
         f"{default['short_run_psnr']:.1f} dB; after {steps} steps {paper['final_psnr']:.2f} / {default['final_psnr']:.2f} dB",
-        reduced="" if context.protocol == "paper" else f"{steps}-step schedules, Cameraman only, {len(settings)} settings",
+        reduced=""
+        if context.protocol == "paper"
+        else f"{steps}-step schedules, Cameraman only, {len(settings)} settings",
         figure=figure,
     )

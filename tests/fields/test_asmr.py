@@ -193,7 +193,7 @@ def test_unit_maps_equal_the_per_point_activations_on_each_layers_own_grid(bases
         first = field.sine_layers[0].pre_activation(z)
         for layer in range(len(field.sine_layers) + 1):
             per_point = first if layer == 0 else z
-            counts = torch.tensor([int(torch.tensor(axis[:layer + 1]).prod()) for axis in field.bases])
+            counts = torch.tensor([int(torch.tensor(axis[: layer + 1]).prod()) for axis in field.bases])
             cells = tuple((points.long() * counts // sizes).unbind(-1))  # each point's level-`layer` cell
             for unit in (0, 7, 15):
                 expected = per_point[..., unit]

@@ -232,7 +232,7 @@ def test_asmr_takes_the_constructor_of_the_other_fields():
 def test_the_output_layer_learns_at_its_own_rate():
 
     field = ASMRField((16, 16), bases=[[4, 4], [4, 4]], hidden_dim=8)
-    everything, = field.parameter_groups(1e-4)
+    (everything,) = field.parameter_groups(1e-4)
     assert everything["lr"] == 1e-4 and len(everything["params"]) == len(list(field.parameters()))
     assert len(field.parameter_groups(1e-4, {"output": 1.0})) == 1  # a multiplier of 1 is no group of its own
     rest, output, modulation = field.parameter_groups(1e-4, {"output": 10.0, "modulation": 0.1})
@@ -249,8 +249,14 @@ def test_a_fit_with_a_faster_output_layer_moves_only_that_layer_faster():
     torch.manual_seed(0)
     field = ASMRField((16, 16), bases=[[4, 4], [4, 4]], hidden_dim=8)
     before = {name: parameter.detach().clone() for name, parameter in field.named_parameters()}
-    fit(field, torch.rand(16, 16, 1), FitConfig(steps=1, lr=1e-4, lr_scales={"output": 10.0, "modulation": 0.1}, progress=False))
-    moved = {name: (parameter.detach() - before[name]).abs().max().item() for name, parameter in field.named_parameters()}
+    fit(
+        field,
+        torch.rand(16, 16, 1),
+        FitConfig(steps=1, lr=1e-4, lr_scales={"output": 10.0, "modulation": 0.1}, progress=False),
+    )
+    moved = {
+        name: (parameter.detach() - before[name]).abs().max().item() for name, parameter in field.named_parameters()
+    }
     assert moved["output.weight"] == pytest.approx(1e-3, rel=1e-2)
     assert moved["sine_layers.0.linear.weight"] == pytest.approx(1e-4, rel=1e-2)
     assert moved["modulation.weight"] == pytest.approx(1e-5, rel=1e-2)

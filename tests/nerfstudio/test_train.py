@@ -207,8 +207,14 @@ def test_tiny_images_train_and_evaluate_without_ssim(tmp_path):
         (["--pipeline.model.hidden-dim", "0"], "--pipeline.model.hidden-dim must be positive, got 0"),
         (["--pipeline.model.num-layers", "0"], "--pipeline.model.num-layers must be positive, got 0"),
         (["--pipeline.model.omega0", "0"], "--pipeline.model.omega0 must be positive, got 0.0"),
-        (["--pipeline.model.viewer-output", "bogus"], "--pipeline.model.viewer-output 'bogus' is not an output of asmr"),
-        (["--pipeline.model.viewer-level", "4"], "--pipeline.model.viewer-level must be in 0..3 for this network, got 4"),
+        (
+            ["--pipeline.model.viewer-output", "bogus"],
+            "--pipeline.model.viewer-output 'bogus' is not an output of asmr",
+        ),
+        (
+            ["--pipeline.model.viewer-level", "4"],
+            "--pipeline.model.viewer-level must be in 0..3 for this network, got 4",
+        ),
         (["--pipeline.model.viewer-unit", "256"], "--pipeline.model.viewer-unit must be in 0..255 for this network"),
     ],
 )
