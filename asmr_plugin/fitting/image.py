@@ -238,7 +238,8 @@ def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> 
 
 
 def image_protocol(config: FitImageConfig, lr: float, lr_scales: Dict[str, float]) -> str:
-    """The training protocol of a folder run, marked where it is not the paper's."""
+    """The training protocol of a folder run, marked where it is not the paper's (fewer steps, downscaled,
+    random batches or the learning-rate multipliers)."""
     one_rate = all(scale == 1.0 for scale in lr_scales.values())
     paper_protocol = config.steps == PAPER_STEPS and config.downscale == 1 and config.batch_size is None and one_rate
     return (
@@ -246,10 +247,10 @@ def image_protocol(config: FitImageConfig, lr: float, lr_scales: Dict[str, float
         + ("full image per step" if config.batch_size is None else f"{config.batch_size} random pixels per step")
         + f", Adam lr {lr:g} cosine to 1e-6"
         + "".join(f" ({name} x{scale:g})" for name, scale in lr_scales.items() if scale != 1.0)
-        + ", downscale {config.downscale}, seed {config.seed}, "
+        + f", downscale {config.downscale}, seed {config.seed}, "
         + (
             "the paper's protocol"
             if paper_protocol
-            else f"a REDUCED protocol (the paper: {PAPER_STEPS} full-image steps, no downscale)"
+            else f"NOT the paper's protocol (the paper: {PAPER_STEPS} full-image steps, no downscale, one learning rate)"
         )
     )

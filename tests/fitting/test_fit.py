@@ -159,7 +159,7 @@ def test_folder_run_writes_a_table3_style_summary(tmp_path):
     config = FitImageConfig(data=folder, model="kilonerf", steps=3, downscale=2, out=tmp_path / "out", progress=False)
     summary = run(config)
     out = tmp_path / "out"
-    assert summary["signals"] == 2 and "REDUCED" in summary["protocol"] and "downscale 2" in summary["protocol"]
+    assert summary["signals"] == 2 and "NOT the paper's" in summary["protocol"] and "downscale 2" in summary["protocol"]
     assert [run_["shape"] for run_ in summary["runs"]] == [[8, 12], [12, 8]]
     assert summary["psnr_mean"] == pytest.approx(np.mean([r["final_psnr"] for r in summary["runs"]]))
     assert summary["params"] == [json.loads((out / "landscape" / "results.json").read_text())["params"]]
@@ -260,3 +260,12 @@ def test_a_fit_with_a_faster_output_layer_moves_only_that_layer_faster():
     assert moved["output.weight"] == pytest.approx(1e-3, rel=1e-2)
     assert moved["sine_layers.0.linear.weight"] == pytest.approx(1e-4, rel=1e-2)
     assert moved["modulation.weight"] == pytest.approx(1e-5, rel=1e-2)
+
+
+def test_the_protocol_line_names_the_papers_training_only_with_one_rate():
+    from asmr_plugin.fitting.image import PRESETS, image_protocol
+
+    paper = image_protocol(PRESETS["cameraman-asmr4"], 1e-4, {"output": 1.0, "modulation": 1.0})
+    assert paper.endswith("the paper's protocol")
+    default = image_protocol(FitImageConfig(), 1e-4, {"output": 10.0})
+    assert "(output x10)" in default and "NOT the paper's protocol" in default
