@@ -64,6 +64,7 @@ IMAGE_OPTIONS = [
     (["--output-lr-scale", "0"], "--output-lr-scale must be positive"),
     (["--model", "siren", "--output-lr-scale", "3"], "--output-lr-scale applies to ASMR; --model siren has one"),
     (["--modulation-lr-scale", "-1"], "--modulation-lr-scale must be positive"),
+    (["--model", "siren", "--fast-start"], "--fast-start applies to ASMR; --model siren has one learning rate"),
     (["--device", "bogus"], "--device 'bogus' is not a device"),
     (["--device", "cuda:7"], "--device cuda:7: not available on this machine"),
     (["--resume"], "--resume needs --out"),

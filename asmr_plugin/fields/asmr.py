@@ -99,11 +99,12 @@ def gather_shift(
 
 DEFAULT_LEVELS = 4
 """Levels of an ASMR whose bases are chosen for its shape (the paper's ASMR (4))."""
-LR_SCALES = {"output": 10.0, "modulation": 0.1}
-"""Learning-rate multipliers by default (the paper: 1). The sine layers learn through a gain of omega0
-(omega0 W), the linear output layer through none, so at one rate it learns omega0 times slower and a fit
-shows a repeated pattern for hundreds of steps; the modulators learn through omega0^2. The README's study
-measures the choice."""
+FAST_START = {"output": 10.0, "modulation": 0.1}
+"""Learning-rate multipliers for a fast start (``--fast-start``; the paper: 1). The sine layers learn through
+a gain of omega0 (omega0 W), the linear output layer through none, so at one rate it learns omega0 times
+slower and a fit shows a repeated pattern for hundreds of steps; the modulators learn through omega0^2.
+The README's study measures them: a far faster start, the same final PSNR on Cameraman, 1.2 dB less on
+kodim03."""
 
 
 class ASMRField(GridField):
@@ -122,7 +123,7 @@ class ASMRField(GridField):
     """
 
     paper_lr = 1e-4
-    default_lr_scales = LR_SCALES
+    lr_subset_names = ("output", "modulation")
 
     def __init__(
         self,

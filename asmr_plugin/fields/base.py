@@ -49,9 +49,8 @@ class GridField(nn.Module, ABC):
     init_kwargs: Dict[str, Any]
     paper_lr: float
     """Initial Adam learning rate the paper uses for this network (cosine annealing to 1e-6)."""
-    default_lr_scales: Dict[str, float] = {}
-    """Learning-rate multipliers of named parameter subsets (``lr_subsets``) where the user sets none;
-    the paper trains every parameter at one rate."""
+    lr_subset_names: Tuple[str, ...] = ()
+    """The names of ``lr_subsets`` (the paper trains every parameter at one rate)."""
 
     def lr_subsets(self) -> Dict[str, List[nn.Parameter]]:
         """Named parameter subsets that may learn at a rate of their own."""

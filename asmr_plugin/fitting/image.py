@@ -15,6 +15,7 @@ from torch import Tensor
 
 from asmr_plugin import decomposition
 from asmr_plugin.fields import ASMRField, GridField
+from asmr_plugin.fields.asmr import FAST_START
 from asmr_plugin.fields.registry import ModelName, build_field, parse_bases_option
 from asmr_plugin.fitting.cli import resume_hint
 from asmr_plugin.fitting.distributed import resolve_device
@@ -54,16 +55,21 @@ class FitImageConfig(NetworkOptions, ResumeOptions, RunOptions):
     """None: the whole image every step (the paper). Otherwise random pixels per step."""
     downscale: int = 1
     """Box-filter every image by this integer factor first (a reduced protocol for CPUs)."""
+    fast_start: bool = False
+    """ASMR: train the output layer at 10x and the modulators at 0.1x --lr: a recognisable image within a few
+    hundred steps instead of a repeated pattern (Cameraman, --steps 300: 27.9 dB instead of 10.6), the same
+    10K-step PSNR on Cameraman, 1.2 dB less on kodim03 (the README's study)."""
     output_lr_scale: float | None = None
-    """ASMR's output layer learns at --lr times this. Default: 10 (a fast start; the README's study); the paper
-    (and the cameraman-asmr*/kodak-asmr presets): 1."""
+    """ASMR's output layer learns at --lr times this. Default: 1 (the paper), 10 with --fast-start."""
     modulation_lr_scale: float | None = None
-    """ASMR's modulators learn at --lr times this. Default: 0.1; the paper (and its presets): 1."""
+    """ASMR's modulators learn at --lr times this. Default: 1 (the paper), 0.1 with --fast-start."""
 
     def lr_scales(self) -> Dict[str, float]:
-        """The learning-rate multipliers set on the command line."""
+        """The learning-rate multipliers of ASMR's parameter subsets that differ from one."""
+        scales = dict(FAST_START) if self.fast_start else {}
         given = {"output": self.output_lr_scale, "modulation": self.modulation_lr_scale}
-        return {name: scale for name, scale in given.items() if scale is not None}
+        scales.update({name: scale for name, scale in given.items() if scale is not None})
+        return {name: scale for name, scale in scales.items() if scale != 1.0}
 
     def check_options(self) -> None:
         """A ValueError naming the first bad option."""
@@ -73,19 +79,16 @@ class FitImageConfig(NetworkOptions, ResumeOptions, RunOptions):
         self.check_run_options()
 
 
-PAPER_RATES = {"lr": 1e-4, "output_lr_scale": 1.0, "modulation_lr_scale": 1.0}
-"""ASMR trained as the paper does: every parameter at Adam's 1e-4."""
 PRESETS: Dict[str, FitImageConfig] = {
-    "cameraman-asmr3": FitImageConfig(model="asmr", bases=("8,8,8",), **PAPER_RATES),
-    "cameraman-asmr4": FitImageConfig(model="asmr", bases=("4,4,4,8",), **PAPER_RATES),
+    "cameraman-asmr3": FitImageConfig(model="asmr", bases=("8,8,8",)),
+    "cameraman-asmr4": FitImageConfig(model="asmr", bases=("4,4,4,8",)),
     "cameraman-siren3": FitImageConfig(model="siren", num_layers=3),
     "cameraman-siren4": FitImageConfig(model="siren", num_layers=4),
     "cameraman-kilonerf3": FitImageConfig(model="kilonerf"),
     "cameraman-loe4": FitImageConfig(model="loe", bases=("8,8,8",)),
-    "kodak-asmr": FitImageConfig(model="asmr", bases=("4,4,4,8", "4,4,6,8"), **PAPER_RATES),
+    "kodak-asmr": FitImageConfig(model="asmr", bases=("4,4,4,8", "4,4,6,8")),
 }
-"""Rows of the paper's Tables 2 and 3 (``--preset``), with the paper's single learning rate; any other option
-still overrides them."""
+"""Rows of the paper's Tables 2 and 3 (``--preset``); any other option still overrides them."""
 
 
 def plot_psnr(path: Path, history: FitHistory, title: str) -> None:
@@ -162,7 +165,9 @@ def prepare(config: FitImageConfig, data: Path) -> Tuple[Float[Tensor, "H W C"],
     torch.manual_seed(config.seed)
     bases = bases_for_image(config.bases, shape)
     field = build_field(config.model, shape, channels, bases, config.num_layers, config.hidden_dim, config.omega0)
-    for name in set(config.lr_scales()) - set(field.lr_subsets()):
+    if config.fast_start and not field.lr_subset_names:
+        raise ValueError(f"--fast-start applies to ASMR; --model {config.model} has one learning rate")
+    for name in set(config.lr_scales()) - set(field.lr_subset_names):
         raise ValueError(f"--{name}-lr-scale applies to ASMR; --model {config.model} has one learning rate")
     return target, field
 
@@ -181,7 +186,7 @@ def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> 
     device = resolve_device(config.device)
     field, target = field.to(device), target.to(device)
     lr = config.learning_rate(field)
-    lr_scales = {**field.default_lr_scales, **config.lr_scales()}
+    lr_scales = config.lr_scales()
     fit_config = FitConfig(
         steps=config.steps,
         lr=lr,

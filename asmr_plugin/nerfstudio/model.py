@@ -140,9 +140,9 @@ class ImageFieldModel(Model):
         return self.plane.height, self.plane.width
 
     def get_param_groups(self) -> Dict[str, List[Parameter]]:
-        """ "fields", and "field_<name>" for each subset of the field that learns at a rate of its own (ASMR's
-        "field_output" and "field_modulation"; the method's optimizers set the rates)."""
-        subsets = {name: self.field.lr_subsets()[name] for name in self.field.default_lr_scales}
+        """The "fields" group, and "field_<name>" for each subset of the field that may learn at a rate of its own
+        (ASMR's "field_output" and "field_modulation"; the method's optimizers set the rates)."""
+        subsets = self.field.lr_subsets()
         own = {id(parameter) for subset in subsets.values() for parameter in subset}
         rest = [parameter for parameter in self.field.parameters() if id(parameter) not in own]
         return {"fields": rest, **{f"field_{name}": subset for name, subset in subsets.items()}}

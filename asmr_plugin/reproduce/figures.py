@@ -9,7 +9,7 @@ import torch
 from matplotlib.figure import Figure
 
 from asmr_plugin.fields import ASMRField, SIRENField
-from asmr_plugin.fields.asmr import LR_SCALES
+from asmr_plugin.fields.asmr import FAST_START
 from asmr_plugin.fields.base import GridField
 from asmr_plugin.fitting.image import downscale_image
 from asmr_plugin.fitting.loop import AdamCosine, FitConfig, fit
@@ -181,7 +181,7 @@ def fig7(context: Context) -> Outcome:
     paper_bases = [list(last_base_eight(512 // downscale, 4))] * 2  # [4,4,4,8] at 512
     networks = {
         "ASMR (4), one rate (paper)": (lambda: asmr4(shape, paper_bases), {}),
-        "ASMR (4), default rates": (lambda: asmr4(shape, paper_bases), LR_SCALES),
+        "ASMR (4), --fast-start rates": (lambda: asmr4(shape, paper_bases), FAST_START),
         "SIREN (4)": (lambda: SIRENField(shape, num_layers=4), {}),
     }
     figure = Figure(figsize=(2.2 * len(at), 2.4 * len(networks)))

@@ -9,7 +9,7 @@ from typing import Any
 
 from asmr_plugin.decomposition import auto_bases
 from asmr_plugin.fitting import audio, megapixel, meta, occupancy, video
-from asmr_plugin.fitting.image import PAPER_RATES, PRESETS, FitImageConfig
+from asmr_plugin.fitting.image import PRESETS, FitImageConfig
 from asmr_plugin.fitting.image import run as run_image
 from asmr_plugin.fitting.summary import mean_std
 from asmr_plugin.reproduce.protocol import Context, Outcome, markdown_table
@@ -122,7 +122,6 @@ def kodak_fit(context: Context, model: str, image: Path) -> dict[str, Any]:
         bases=("4,4,4,8", "4,4,6,8") if model == "asmr" and context.protocol == "paper" else None,
         steps=context.pick(PAPER_STEPS, 300, 5),
         downscale=context.pick(1, 8, 16),
-        **(PAPER_RATES if model == "asmr" else {}),  # the paper's training: one rate
     )
     return fit_image_once(context, context.work / "kodak" / model / image.stem, config)
 

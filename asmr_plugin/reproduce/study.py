@@ -9,7 +9,7 @@ import torch
 from matplotlib.figure import Figure
 
 from asmr_plugin.fields import ASMRField
-from asmr_plugin.fields.asmr import LR_SCALES
+from asmr_plugin.fields.asmr import FAST_START
 from asmr_plugin.fitting.image import downscale_image
 from asmr_plugin.fitting.loop import FitConfig, fit
 from asmr_plugin.io.images import default_image, load_image
@@ -36,7 +36,7 @@ class Setting:
 
 
 PAPER = Setting((4, 4, 4, 8), 1e-4)
-DEFAULT = Setting((4, 4, 4, 8), 1e-4, LR_SCALES)
+DEFAULT = Setting((4, 4, 4, 8), 1e-4, FAST_START)
 SETTINGS = [
     PAPER,
     Setting((4, 4, 4, 8), 3e-4),
@@ -45,11 +45,11 @@ SETTINGS = [
     Setting((4, 4, 4, 8), 1e-4, {"output": 30.0}),
     DEFAULT,
     Setting((4, 4, 4, 8), 2e-4, {"output": 10.0}),
-    Setting((4, 4, 4, 8), 2e-4, LR_SCALES),
+    Setting((4, 4, 4, 8), 2e-4, FAST_START),
     Setting((2, 4, 8, 8), 1e-4),
     Setting((8, 4, 4, 4), 1e-4),
 ]
-"""Cameraman settings of the paper protocol; the paper's first, this package's default (``LR_SCALES``) beside it."""
+"""Cameraman settings of the paper protocol; the paper's first, the --fast-start rates (``FAST_START``) beside it."""
 REDUCED_SETTINGS = [PAPER, Setting((4, 4, 4, 8), 1e-3), DEFAULT, Setting((8, 4, 4, 4), 1e-4)]
 
 

@@ -265,7 +265,9 @@ def test_a_fit_with_a_faster_output_layer_moves_only_that_layer_faster():
 def test_the_protocol_line_names_the_papers_training_only_with_one_rate():
     from asmr_plugin.fitting.image import PRESETS, image_protocol
 
-    paper = image_protocol(PRESETS["cameraman-asmr4"], 1e-4, {"output": 1.0, "modulation": 1.0})
-    assert paper.endswith("the paper's protocol")
-    default = image_protocol(FitImageConfig(), 1e-4, {"output": 10.0})
-    assert "(output x10)" in default and "NOT the paper's protocol" in default
+    assert FitImageConfig().lr_scales() == {} and PRESETS["cameraman-asmr4"].lr_scales() == {}
+    assert FitImageConfig(fast_start=True).lr_scales() == {"output": 10.0, "modulation": 0.1}
+    assert FitImageConfig(fast_start=True, modulation_lr_scale=1.0).lr_scales() == {"output": 10.0}
+    assert image_protocol(PRESETS["cameraman-asmr4"], 1e-4, {}).endswith("the paper's protocol")
+    fast = image_protocol(FitImageConfig(fast_start=True), 1e-4, {"output": 10.0})
+    assert "(output x10)" in fast and "NOT the paper's protocol" in fast
