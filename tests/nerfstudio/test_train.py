@@ -227,10 +227,20 @@ def test_bad_inputs_fail_with_one_line_before_anything_is_written(tmp_path, argu
     assert not (tmp_path / "outputs").exists()
 
 
+def default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_during_training_exits_non_zero(tmp_path):
     command = ns_train(tmp_path, "--timestamp", "run", "--max-num-iterations", "1000000", "--steps-per-save", "10")
     checkpoints = tmp_path / "outputs" / "image" / "asmr-image" / "run" / "nerfstudio_models"
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,  # as from a terminal, also when pytest runs in the background (SIGINT ignored)
+    )
     try:
         deadline = time.monotonic() + 240
         while not list(checkpoints.glob("step-*.ckpt")) and process.poll() is None and time.monotonic() < deadline:
