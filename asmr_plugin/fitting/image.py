@@ -167,8 +167,9 @@ def prepare(config: FitImageConfig, data: Path) -> Tuple[Float[Tensor, "H W C"],
     field = build_field(config.model, shape, channels, bases, config.num_layers, config.hidden_dim, config.omega0)
     if config.fast_start and not field.lr_subset_names:
         raise ValueError(f"--fast-start applies to ASMR; --model {config.model} has one learning rate")
-    for name in set(config.lr_scales()) - set(field.lr_subset_names):
-        raise ValueError(f"--{name}-lr-scale applies to ASMR; --model {config.model} has one learning rate")
+    unknown = sorted(set(config.lr_scales()) - set(field.lr_subset_names))
+    if unknown:
+        raise ValueError(f"--{unknown[0]}-lr-scale applies to ASMR; --model {config.model} has one learning rate")
     return target, field
 
 

@@ -17,7 +17,7 @@ from asmr_plugin.io.images import default_image, load_image
 from asmr_plugin.macs import mlp_macs
 from asmr_plugin.metrics import psnr
 from asmr_plugin.paper_tables import ROWS, measure
-from asmr_plugin.reproduce.fits import kodak_fit, kodak_images, last_base_eight
+from asmr_plugin.reproduce.fits import kodak_fit, kodak_folder, kodak_images, last_base_eight
 from asmr_plugin.reproduce.protocol import Context, Outcome, markdown_table
 from asmr_plugin.schedule import PAPER_STEPS
 
@@ -259,7 +259,6 @@ def fig9(context: Context) -> Outcome:
     data: dict[str, dict[str, float]] = {}
     for row, image in enumerate(images):
         fits = {model: kodak_fit(context, model, image) for model in models}
-        folder = context.work / "kodak"
         target = load_image(Path(fits["asmr"]["data"]))
         downscale = fits["asmr"]["downscale"]
         target = downscale_image(target, downscale) if downscale > 1 else target
@@ -267,7 +266,7 @@ def fig9(context: Context) -> Outcome:
         panels = [("target", target, None)]
         data[image.name] = {}
         for model in models:
-            reconstruction = load_image(folder / model / image.stem / "reconstruction.png")
+            reconstruction = load_image(kodak_folder(context, model, image) / "reconstruction.png")
             data[image.name][model] = fits[model]["final_psnr"]
             panels += [
                 (f"{model} {fits[model]['final_psnr']:.1f} dB", reconstruction, None),

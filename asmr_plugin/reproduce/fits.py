@@ -123,7 +123,12 @@ def kodak_fit(context: Context, model: str, image: Path) -> dict[str, Any]:
         steps=context.pick(PAPER_STEPS, 300, 5),
         downscale=context.pick(1, 8, 16),
     )
-    return fit_image_once(context, context.work / "kodak" / model / image.stem, config)
+    return fit_image_once(context, kodak_folder(context, model, image), config)
+
+
+def kodak_folder(context: Context, model: str, image: Path) -> Path:
+    """Where ``kodak_fit`` writes (reconstruction.png, results.json, checkpoint.pt)."""
+    return context.work / "kodak" / model / image.stem
 
 
 def kodak_models(context: Context) -> tuple[str, ...]:

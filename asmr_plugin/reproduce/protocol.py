@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -49,7 +49,6 @@ class Outcome:
     reduced: str = ""
     """What this protocol changed from the paper's (empty for the paper's protocol)."""
     figure: Figure | Path | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
