@@ -123,6 +123,7 @@ class ASMRField(GridField):
     """
 
     paper_lr = 1e-4
+    sine_output = True
     lr_subset_names = ("output", "modulation")
 
     def __init__(

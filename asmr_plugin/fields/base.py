@@ -49,6 +49,11 @@ class GridField(nn.Module, ABC):
     init_kwargs: Dict[str, Any]
     paper_lr: float
     """Initial Adam learning rate the paper uses for this network (cosine annealing to 1e-6)."""
+    initialization: str | None = None
+    """How the output layer started (``fields.initialization.initialize_output``): paper, mean or checkpoint
+    (loaded weights); None for a network as its constructor left it (the paper's initialization)."""
+    sine_output: bool = False
+    """Whether the output layer starts at SIREN's bound sqrt(6/h)/omega0 (behind sine layers)."""
     lr_subset_names: Tuple[str, ...] = ()
     """The names of ``lr_subsets`` (the paper trains every parameter at one rate)."""
 
@@ -68,6 +73,28 @@ class GridField(nn.Module, ABC):
         return [{"params": rest, "lr": lr}] + [
             {"params": subsets[name], "lr": lr * scale} for name, scale in scales.items()
         ]
+
+    def output_layer(self) -> Tuple[Tensor, Tensor] | None:
+        """The output layer's weight and bias, whose bias offsets every output (None: no such layer)."""
+        output = getattr(self, "output", None)
+        mlp = getattr(self, "mlp", None)  # nerfstudio's MLP: its torch layers (tinycudann's have no bias)
+        if output is None and mlp is not None and getattr(mlp, "tcnn_encoding", None) is None:
+            output = mlp.layers[-1]
+        if isinstance(output, nn.Linear) and output.bias is not None:
+            return output.weight, output.bias
+        return None
+
+    @torch.no_grad()
+    def start_at_(self, mean: Float[Tensor, "C"] | None, weight_gain: float = 1.0) -> None:
+        """Start the output near the signal's ``mean``: the output layer's bias set to it (every tile's, for
+        tiled output layers; None keeps it) and its weights scaled by ``weight_gain``."""
+        layer = self.output_layer()
+        if layer is None:
+            raise ValueError(f"{type(self).__name__} has no output bias to start at the signal's mean")
+        weight, bias = layer
+        weight.mul_(weight_gain)
+        if mean is not None:
+            bias.copy_(mean.to(bias.device).expand_as(bias))
 
     def store_arguments(self, shape: Sequence[int], out_dim: int, **arguments: Any) -> None:
         """Keep the signal grid, the output width and the constructor's other arguments (for checkpoints)."""

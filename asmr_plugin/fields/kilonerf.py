@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Sequence, Tuple
 
 import torch
 from einops import rearrange
@@ -66,6 +66,9 @@ class KiloNeRFField(GridField):
             TileLinear(num_tiles, d_in, d_out) for d_in, d_out in zip(self.dims[:-1], self.dims[1:])
         )
         self.activation = nn.LeakyReLU(0.2)
+
+    def output_layer(self) -> Tuple[Tensor, Tensor]:
+        return self.layers[-1].weight, self.layers[-1].bias
 
     def tile_of(self, coords: Float[Tensor, "*batch D"]) -> Int[Tensor, "*batch"]:
         """The flat index of the tile holding each coordinate."""

@@ -22,6 +22,7 @@ class SIRENField(GridField):
     """
 
     paper_lr = 1e-4
+    sine_output = True
 
     def __init__(
         self,

@@ -130,6 +130,7 @@ def prepare(config: FitAudioConfig, data: Path | None) -> Tuple[Float[Tensor, "N
         config.hidden_dim,
         defaults=AUDIO_NETWORKS[config.model],
     )
+    config.initialize(field, clip)
     return clip, field
 
 

@@ -80,15 +80,16 @@ class FitImageConfig(NetworkOptions, ResumeOptions, RunOptions):
 
 
 PRESETS: Dict[str, FitImageConfig] = {
-    "cameraman-asmr3": FitImageConfig(model="asmr", bases=("8,8,8",)),
-    "cameraman-asmr4": FitImageConfig(model="asmr", bases=("4,4,4,8",)),
-    "cameraman-siren3": FitImageConfig(model="siren", num_layers=3),
-    "cameraman-siren4": FitImageConfig(model="siren", num_layers=4),
-    "cameraman-kilonerf3": FitImageConfig(model="kilonerf"),
-    "cameraman-loe4": FitImageConfig(model="loe", bases=("8,8,8",)),
-    "kodak-asmr": FitImageConfig(model="asmr", bases=("4,4,4,8", "4,4,6,8")),
+    "cameraman-asmr3": FitImageConfig(model="asmr", bases=("8,8,8",), init="paper"),
+    "cameraman-asmr4": FitImageConfig(model="asmr", bases=("4,4,4,8",), init="paper"),
+    "cameraman-siren3": FitImageConfig(model="siren", num_layers=3, init="paper"),
+    "cameraman-siren4": FitImageConfig(model="siren", num_layers=4, init="paper"),
+    "cameraman-kilonerf3": FitImageConfig(model="kilonerf", init="paper"),
+    "cameraman-loe4": FitImageConfig(model="loe", bases=("8,8,8",), init="paper"),
+    "kodak-asmr": FitImageConfig(model="asmr", bases=("4,4,4,8", "4,4,6,8"), init="paper"),
 }
-"""Rows of the paper's Tables 2 and 3 (``--preset``); any other option still overrides them."""
+"""Rows of the paper's Tables 2 and 3 (``--preset``), trained as the paper does (``--init paper``); any other option
+still overrides them."""
 
 
 def plot_psnr(path: Path, history: FitHistory, title: str) -> None:
@@ -165,6 +166,7 @@ def prepare(config: FitImageConfig, data: Path) -> Tuple[Float[Tensor, "H W C"],
     torch.manual_seed(config.seed)
     bases = bases_for_image(config.bases, shape)
     field = build_field(config.model, shape, channels, bases, config.num_layers, config.hidden_dim, config.omega0)
+    config.initialize(field, target)
     if config.fast_start and not field.lr_subset_names:
         raise ValueError(f"--fast-start applies to ASMR; --model {config.model} has one learning rate")
     unknown = sorted(set(config.lr_scales()) - set(field.lr_subset_names))
@@ -202,6 +204,7 @@ def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> 
         f"[bold]{config.model}[/] on {data} ({shape[0]}x{shape[1]}, {channels} channel(s)) on {device}: "
         f"{field.num_params():,} params, {macs.with_bias:,.1f} MACs/pixel, lr {lr:g}"
         + "".join(f", {name} x{scale:g}" for name, scale in lr_scales.items() if scale != 1.0)
+        + f", output init {field.initialization}"
         + (f", bases {[list(b) for b in field.bases]}" if isinstance(field, ASMRField) else "")
     )
     history = fit_resumable(field, target, fit_config, checkpoint, config, {"data": str(data)})
@@ -247,16 +250,23 @@ def image_protocol(config: FitImageConfig, lr: float, lr_scales: Dict[str, float
     """The training protocol of a folder run, marked where it is not the paper's (fewer steps, downscaled,
     random batches or the learning-rate multipliers)."""
     one_rate = all(scale == 1.0 for scale in lr_scales.values())
-    paper_protocol = config.steps == PAPER_STEPS and config.downscale == 1 and config.batch_size is None and one_rate
+    paper_protocol = (
+        config.steps == PAPER_STEPS
+        and config.downscale == 1
+        and config.batch_size is None
+        and one_rate
+        and config.init == "paper"
+    )
     return (
         f"{config.steps} steps, "
         + ("full image per step" if config.batch_size is None else f"{config.batch_size} random pixels per step")
         + f", Adam lr {lr:g} cosine to 1e-6"
         + "".join(f" ({name} x{scale:g})" for name, scale in lr_scales.items() if scale != 1.0)
-        + f", downscale {config.downscale}, seed {config.seed}, "
+        + f", init {config.init}, downscale {config.downscale}, seed {config.seed}, "
         + (
             "the paper's protocol"
             if paper_protocol
-            else f"NOT the paper's protocol (the paper: {PAPER_STEPS} full-image steps, no downscale, one learning rate)"
+            else f"NOT the paper's protocol (the paper: {PAPER_STEPS} full-image steps, no downscale, one learning rate, "
+            "init paper)"
         )
     )

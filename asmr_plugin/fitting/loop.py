@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from torch import Tensor
 
 from asmr_plugin.fields.base import GridField
+from asmr_plugin.fields.initialization import DEFAULT_INIT, InitName, channel_mean, initialize_output
 from asmr_plugin.fitting.cli import Interrupted
 from asmr_plugin.fitting.heap import TRIM_EVERY, release_free_heap
 from asmr_plugin.metrics import psnr
@@ -47,6 +48,9 @@ class FitConfig:
     """Learning-rate multipliers of the field's named parameter subsets (``GridField.parameter_groups``)."""
     min_lr: float = 1e-6
     """Learning rate at the end of the cosine schedule."""
+    init: InitName = DEFAULT_INIT
+    """How ``fit`` starts a field that nothing has initialized yet (``field.initialization`` None, as its
+    constructor left it): mean (the output bias at the target's mean) or paper (as built)."""
     batch_size: int | None = None
     """None: the whole grid every step, rendered by activation sharing (Eq. 2). Otherwise the
     number of random grid points per step through the field's forward (ASMR shares each layer's
@@ -276,6 +280,7 @@ def fit(
     update); random-batch mode renders the whole signal every ``max(1, steps // 100)`` steps.
     The last entry of the history is always the field after the final update.
 
+    A field that nothing has initialized yet starts as ``config.init`` says (the signal's mean by default).
     ``resume`` continues a fit from its saved state (the field already holds its weights), so that
     it ends as an uninterrupted one would. ``save`` (returning where it saved) is called every
     ``config.checkpoint_every`` steps and when SIGINT/SIGTERM stops the fit after its current step,
@@ -283,6 +288,8 @@ def fit(
     or at the end when a weight passed ``EXPLODED_WEIGHT`` or the PSNR is more than
     ``DIVERGENCE_MARGIN_DB`` below the first step's.
     """
+    if resume is None and field_.initialization is None:
+        initialize_output(field_, channel_mean(target), config.init)
     shape = tuple(target.shape[:-1])
     generator = torch.Generator(device=target.device).manual_seed(config.seed)
     optimization = AdamCosine(

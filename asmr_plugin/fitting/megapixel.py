@@ -135,6 +135,7 @@ def _run(config: FitMegapixelConfig, process: Process, console: Console) -> Dict
         config.hidden_dim,
         defaults=MEGAPIXEL_NETWORKS[config.model],
     ).to(process.device)
+    config.initialize(field, target)
     lr = config.learning_rate(field)
     full_steps_per_epoch(shape[0] * shape[1], config.batch, process.world_size)  # before anything is written
     announce = (

@@ -17,6 +17,7 @@ from rich.console import Console
 from torch import Tensor
 
 from asmr_plugin.fields import GridField
+from asmr_plugin.fields.initialization import DEFAULT_INIT, InitName, initialize_output, logit_mean
 from asmr_plugin.fields.registry import build_field
 from asmr_plugin.fitting.cli import resume_hint
 from asmr_plugin.fitting.distributed import resolve_device
@@ -84,6 +85,9 @@ class FitOccupancyConfig(ResumeOptions, RunOptions):
     """Standard deviation of the near-surface offsets, in unit-cube lengths."""
     lr: float = 1e-4
     """Initial Adam learning rate, cosine annealing to 1e-6."""
+    init: InitName = DEFAULT_INIT
+    """How the output layer starts: mean (its bias at the shape's mean: the logit of the occupied fraction, or
+    the mean signed distance) or paper (the network's own initialization)."""
 
     def check_options(self) -> None:
         """A ValueError naming the first bad option."""
@@ -233,6 +237,8 @@ def fit_shapes(
         surface = surface_points(mesh, 100_000, config.seed)
         torch.manual_seed(config.seed)
         field = build_occupancy_field(config).to(device)
+        mean = values.mean().reshape(1) if config.target == "sdf" else logit_mean(occupancy)
+        initialize_output(field, mean, config.init)
         console.print(
             f"[bold]{config.model}[/] on {shape_name} ({config.target}, {config.resolution}^3, "
             f"{occupancy.float().mean():.1%} occupied): {field.num_params():,} params, "

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Tuple
 
+from torch import Tensor
+
 from asmr_plugin.fields.base import GridField
+from asmr_plugin.fields.initialization import DEFAULT_INIT, InitName, channel_mean, initialize_output
 from asmr_plugin.fields.registry import check_positive
 from asmr_plugin.fitting.distributed import resolve_device
 
@@ -70,9 +73,16 @@ class NetworkOptions:
     """Number of linear layers, the output included (ASMR: levels)."""
     lr: float | None = None
     """Initial Adam learning rate, cosine annealing to 1e-6. Default: the network's paper rate."""
+    init: InitName = DEFAULT_INIT
+    """How the output layer starts: mean (its bias at the signal's mean: a fast start, the same end; the study in
+    docs/studies/asmr-start.md) or paper (the network's own initialization, as the paper trains)."""
 
     def check_network_options(self) -> None:
         require_positive(self, "hidden_dim", "num_layers", "lr")
+
+    def initialize(self, field: GridField, signal: Tensor) -> None:
+        """Start ``field``'s output as ``--init`` says, for ``signal`` (``[..., C]``)."""
+        initialize_output(field, channel_mean(signal), self.init)
 
     def learning_rate(self, field: GridField) -> float:
         """``--lr``, or the paper's rate for ``field``."""

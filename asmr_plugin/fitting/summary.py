@@ -42,6 +42,7 @@ def run_record(field: GridField, shape: Sequence[int], device: torch.device | st
     macs = field.macs(tuple(shape))
     return {
         "init_kwargs": field.init_kwargs,
+        "output_init": field.initialization or "paper",
         "params": field.num_params(),
         "macs_weights": macs.weights_only,
         "macs_with_bias": macs.with_bias,

@@ -106,6 +106,7 @@ def run(config: FitVideoConfig, console: Console | None = None) -> Dict[str, Any
             config.hidden_dim,
             defaults=VIDEO_NETWORKS[config.model],
         ).to(process.device)
+        config.initialize(field, video)
         lr = config.learning_rate(field)
         source = "a pan across chelsea" if config.data is None else str(config.data)
         full_steps_per_epoch(math.prod(shape), config.batch, process.world_size)  # before anything is written

@@ -61,6 +61,7 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> Che
     try:
         field = FIELDS[payload["model"]](**payload["init_kwargs"])
         field.load_state_dict(payload["state_dict"])
+        field.initialization = "checkpoint"
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise ValueError(f"{path} does not hold a valid {payload['model']} network: {error}") from error
     return Checkpoint(

@@ -18,6 +18,7 @@ from torch.nn import Parameter
 
 from asmr_plugin.fields import ASMRField
 from asmr_plugin.fields.base import GridField
+from asmr_plugin.fields.initialization import DEFAULT_INIT, InitName, channel_mean, initialize_output
 from asmr_plugin.fields.registry import ModelName, build_field, check_positive
 from asmr_plugin.metrics import psnr, ssim
 from asmr_plugin.nerfstudio.image_plane import FITTED_CHANNELS, ImagePlane
@@ -48,6 +49,8 @@ class ImageFieldModelConfig(ModelConfig):
     """Width of the hidden layers. Default: the network's paper setting."""
     omega0: Optional[float] = None
     """Sine/Gabor frequency of SIREN, ASMR and WIRE. Default: 30 (WIRE: 20)."""
+    init: InitName = DEFAULT_INIT
+    """How the output layer starts: mean (its bias at the image's mean: a fast start, the same end) or paper."""
     pixels_per_step: Optional[int] = None
     """None: the whole image every step, rendered by activation sharing (the paper, Eq. 2).
     A number: that many random pixels per step through the field's forward (ASMR shares each
@@ -122,6 +125,7 @@ class ImageFieldModel(Model):
         }
         own_channels = metadata["image"][..., : self.channels]
         self.register_buffer("target", own_channels.clone(), persistent=False)
+        initialize_output(self.field, channel_mean(own_channels), self.config.init)  # checkpoints replace it
         self.last_psnr: Tensor | None = None
         self.gui_network = ViewerText("network", network_text(self.field, self.image_shape, None), disabled=True)
         if isinstance(self.field, ASMRField):

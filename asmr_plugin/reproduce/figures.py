@@ -9,7 +9,7 @@ import torch
 from matplotlib.figure import Figure
 
 from asmr_plugin.fields import ASMRField, SIRENField
-from asmr_plugin.fields.asmr import FAST_START
+from asmr_plugin.fields.initialization import DEFAULT_INIT, channel_mean, initialize_output
 from asmr_plugin.fields.base import GridField
 from asmr_plugin.fitting.image import downscale_image
 from asmr_plugin.fitting.loop import AdamCosine, FitConfig, fit
@@ -81,14 +81,15 @@ def cameraman(context: Context, downscale: int = 1) -> torch.Tensor:
 
 def fig3(context: Context) -> Outcome:
     """MAC-PSNR of the Table 9 configurations (KiloNeRF, LoE, ASMR at 3-7 layers) fitted on Cameraman."""
-    steps = context.pick(PAPER_STEPS, 200, 3)
+    steps = context.pick(PAPER_STEPS, 300, 3)
     rows = [row for row in ROWS if row.table == "9"] if context.protocol != "smoke" else smoke_rows()
     target = cameraman(context)
     results: list[dict[str, Any]] = []
     for row in rows:
         torch.manual_seed(0)
         field = row.build()
-        history = fit(field, target, FitConfig(steps=steps, lr=field.paper_lr, progress=context.progress))
+        config = FitConfig(steps=steps, lr=field.paper_lr, init=context.init, progress=context.progress)
+        history = fit(field, target, config)
         macs = field.macs()
         results.append(
             {
@@ -98,6 +99,7 @@ def fig3(context: Context) -> Outcome:
                 "macs_with_bias": macs.with_bias,
                 "final_psnr": history.psnr[-1],
                 "lr": field.paper_lr,
+                "output_init": field.initialization,
                 "seconds": history.seconds,
             }
         )
@@ -159,9 +161,11 @@ def smoke_rows() -> list[Any]:
 FIG7_STEPS = (200, 400, 600, 800)
 
 
-def snapshots(field: GridField, target: torch.Tensor, lr_scales: dict[str, float], at: list[int]) -> list[torch.Tensor]:
-    """The field's renders after each step count in ``at``, within a 10K-step cosine schedule at its paper rate."""
-    optimization = AdamCosine(field.parameter_groups(field.paper_lr, lr_scales), field.paper_lr, PAPER_STEPS)
+def snapshots(field: GridField, target: torch.Tensor, init: str, at: list[int]) -> list[torch.Tensor]:
+    """The field's renders after each step count in ``at``, started as ``init`` says, within a 10K-step cosine
+    schedule at its paper rate."""
+    initialize_output(field, channel_mean(target), init)
+    optimization = AdamCosine(field.parameters(), field.paper_lr, PAPER_STEPS)
     shape, images = tuple(target.shape[:-1]), []
     for step in range(1, max(at) + 1):
         optimization.step(torch.nn.functional.mse_loss(field.render(shape), target))
@@ -172,24 +176,25 @@ def snapshots(field: GridField, target: torch.Tensor, lr_scales: dict[str, float
 
 
 def fig7(context: Context) -> Outcome:
-    """Early reconstructions of ASMR (4) as the paper trains it and with this package's default output-layer
-    learning rate, and SIREN (4)."""
+    """Early reconstructions of ASMR (4) and SIREN (4), each as the paper initializes it and with this package's
+    default initialization (the output layer started at the image's mean)."""
     downscale = context.pick(1, 4, 32)
     at = list(FIG7_STEPS) if context.protocol != "smoke" else [1, 2]
     target = cameraman(context, downscale)
     shape = tuple(target.shape[:-1])
     paper_bases = [list(last_base_eight(512 // downscale, 4))] * 2  # [4,4,4,8] at 512
     networks = {
-        "ASMR (4), one rate (paper)": (lambda: asmr4(shape, paper_bases), {}),
-        "ASMR (4), --fast-start rates": (lambda: asmr4(shape, paper_bases), FAST_START),
-        "SIREN (4)": (lambda: SIRENField(shape, num_layers=4), {}),
+        "ASMR (4), --init paper": (lambda: asmr4(shape, paper_bases), "paper"),
+        f"ASMR (4), --init {DEFAULT_INIT}": (lambda: asmr4(shape, paper_bases), DEFAULT_INIT),
+        "SIREN (4), --init paper": (lambda: SIRENField(shape, num_layers=4), "paper"),
+        f"SIREN (4), --init {DEFAULT_INIT}": (lambda: SIRENField(shape, num_layers=4), DEFAULT_INIT),
     }
     figure = Figure(figsize=(2.2 * len(at), 2.4 * len(networks)))
     grid = figure.subplots(len(networks), len(at), squeeze=False)
     data: dict[str, dict[int, float]] = {}
-    for row, (label, (build, lr_scales)) in enumerate(networks.items()):
+    for row, (label, (build, init)) in enumerate(networks.items()):
         torch.manual_seed(0)
-        images = snapshots(build(), target, lr_scales, at)
+        images = snapshots(build(), target, init, at)
         data[label] = {step: psnr(image, target).item() for step, image in zip(at, images)}
         for column, (step, image) in enumerate(zip(at, images)):
             axes = grid[row][column]
@@ -223,7 +228,8 @@ def fig8(context: Context) -> Outcome:
     target = cameraman(context)
     torch.manual_seed(0)
     field = ASMRField(tuple(target.shape[:-1]), bases=[[8, 8, 8]] * 2)
-    history = fit(field, target, FitConfig(steps=steps, lr=ASMRField.paper_lr, progress=context.progress))
+    config = FitConfig(steps=steps, lr=ASMRField.paper_lr, init=context.init, progress=context.progress)
+    history = fit(field, target, config)
     with torch.no_grad():
         unit = max(range(field.hidden_dim), key=lambda index: field.unit_map(1, index).std().item())
         maps = [field.unit_map(layer, unit) for layer in range(len(field.sine_layers) + 1)]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from asmr_plugin.decomposition import auto_bases
+from asmr_plugin.fields import FIELDS
 from asmr_plugin.fitting import audio, megapixel, meta, occupancy, video
 from asmr_plugin.fitting.image import PRESETS, FitImageConfig
 from asmr_plugin.fitting.image import run as run_image
@@ -47,12 +49,22 @@ def psnr_text(value: float | None, std: float | None = None) -> str:
     return f"{value:.2f}" + ("" if std is None else f" ± {std:.2f}")
 
 
+def narrowed(config: FitImageConfig, downscale: int) -> FitImageConfig:
+    """``config`` with its network's hidden width divided by ``downscale``: an image box-filtered by ``downscale``
+    has ``downscale``^2 fewer pixels, and a network of width h/``downscale`` about that many fewer parameters, so
+    that it compresses the image as the paper's network does instead of memorizing it."""
+    width = inspect.signature(FIELDS[config.model]).parameters["hidden_dim"].default
+    return replace(config, hidden_dim=max(4, width // downscale))
+
+
 def table2(context: Context) -> Outcome:
-    steps = context.pick(PAPER_STEPS, 500, 5)
+    steps = context.pick(PAPER_STEPS, 2000, 5)
     downscale = context.pick(1, 4, 16)
     rows, data = [], []
     for name, preset, levels, paper_params, paper_macs, paper_psnr in TABLE2:
-        config = replace(PRESETS[preset], steps=steps, downscale=downscale)
+        config = replace(PRESETS[preset], steps=steps, downscale=downscale, init=context.init)
+        if downscale > 1:
+            config = narrowed(config, downscale)
         if downscale > 1 and levels is not None:  # the paper's bases cover 512: its pattern for the smaller image
             config = replace(config, bases=(",".join(map(str, last_base_eight(512 // downscale, levels))),))
         if downscale > 1 and config.model == "loe":
@@ -91,8 +103,9 @@ def table2(context: Context) -> Outcome:
         comparison=f"ASMR (4) {asmr4['final_psnr']:.2f} dB (paper 37.84)",
         reduced=""
         if context.protocol == "paper"
-        else f"Cameraman box-filtered by {downscale}, {steps} steps (cosine over them); ASMR bases in the paper's "
-        f"pattern for the smaller image (the largest, 8, last), LoE's chosen for it",
+        else f"Cameraman box-filtered by {downscale} and every network's hidden width divided by {downscale} (about "
+        f"the paper's parameters per pixel), {steps} steps (cosine over them); ASMR bases in the paper's pattern for "
+        "the smaller image (the largest, 8, last), LoE's chosen for it",
     )
 
 
@@ -120,10 +133,21 @@ def kodak_fit(context: Context, model: str, image: Path) -> dict[str, Any]:
         data=image,
         model=model,
         bases=("4,4,4,8", "4,4,6,8") if model == "asmr" and context.protocol == "paper" else None,
-        steps=context.pick(PAPER_STEPS, 300, 5),
-        downscale=context.pick(1, 8, 16),
+        steps=kodak_steps(context),
+        downscale=kodak_downscale(context),
+        init=context.init,
     )
+    if config.downscale > 1:
+        config = narrowed(config, config.downscale)
     return fit_image_once(context, kodak_folder(context, model, image), config)
+
+
+def kodak_steps(context: Context) -> int:
+    return context.pick(PAPER_STEPS, 1000, 5)
+
+
+def kodak_downscale(context: Context) -> int:
+    return context.pick(1, 4, 16)
 
 
 def kodak_folder(context: Context, model: str, image: Path) -> Path:
@@ -186,8 +210,8 @@ def table3(context: Context) -> Outcome:
         comparison=f"ASMR {asmr['psnr_mean']:.2f} dB over {len(images)} image(s) (paper 33.09 over 24)",
         reduced=""
         if context.protocol == "paper"
-        else f"{len(images)} of the 24 images, box-filtered by {context.pick(1, 8, 16)}, {context.pick(PAPER_STEPS, 300, 5)} "
-        f"steps, auto bases for the smaller images; models {', '.join(kodak_models(context))} (WIRE left out: "
+        else f"{len(images)} of the 24 images, box-filtered by {kodak_downscale(context)} and every network's hidden "
+        f"width divided by it, {kodak_steps(context)} steps, auto bases for the smaller images; models {', '.join(kodak_models(context))} (WIRE left out: "
         "10x SIREN's cost on a CPU)",
     )
 
@@ -202,7 +226,8 @@ def runner_table(
     """Run ``(label, run function, config, paper value)`` rows into work/<item>/<label>; a table of ``metric``."""
     rows, data = [], []
     for label, run, config, paper in runs:
-        result = run(replace(config, **context.run_options(context.work / item / label)), context.console)
+        options = {**context.run_options(context.work / item / label), "init": context.init}
+        result = run(replace(config, **options), context.console)
         record = {key: single(result.get(key)) for key in ("params", "macs_with_bias", "seconds")}
         data.append({"row": label, metric: result[metric], **record, "paper": paper})
         rows.append(
@@ -251,7 +276,7 @@ def table4(context: Context) -> Outcome:
 
 def table5(context: Context) -> Outcome:
     paper = {"ngp": 33.61, "kilonerf": 27.91, "siren": 31.66, "asmr": 33.10}
-    options = context.pick({}, {"epochs": 1.0, "batch": 1 << 16}, {"epochs": 0.01, "batch": 4096})
+    options = context.pick({}, {"epochs": 4.0, "batch": 1 << 16}, {"epochs": 0.01, "batch": 4096})
     width = context.pick({}, {"hidden_dim": 128}, {"hidden_dim": 16})  # of the sine networks (the paper: 512)
     runs = [
         (
@@ -286,7 +311,7 @@ def table6(context: Context) -> Outcome:
     paper = {"siren": 0.8927, "asmr": 0.8937}
     options = context.pick(
         {"num_layers": 10, "hidden_dim": 512},
-        {"resolution": 64, "epochs": 5, "points_per_epoch": 100_000, "hidden_dim": 128},
+        {"resolution": 64, "epochs": 20, "points_per_epoch": 100_000, "hidden_dim": 128},
         {"resolution": 8, "epochs": 1, "points_per_epoch": 2048, "hidden_dim": 16},
     )
     runs = [
@@ -303,7 +328,7 @@ def table6(context: Context) -> Outcome:
 
 def table10(context: Context) -> Outcome:
     paper = {"siren": 34.641, "kilonerf": 29.560, "asmr": 31.506}
-    options = context.pick({}, {"epochs": 5.0, "batch": 32768}, {"epochs": 0.05, "batch": 4096, "frames": 4})
+    options = context.pick({}, {"epochs": 15.0, "batch": 32768}, {"epochs": 0.05, "batch": 4096, "frames": 4})
     width = context.pick({}, {"hidden_dim": 128}, {"hidden_dim": 16})
     runs = [
         (model, video.run, video.FitVideoConfig(model=model, **options, **sine_width(model, width)), paper[model])

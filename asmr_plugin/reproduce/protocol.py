@@ -10,9 +10,12 @@ from typing import Any, Literal, TypeVar
 from matplotlib.figure import Figure
 from rich.console import Console
 
+from asmr_plugin.fields.initialization import DEFAULT_INIT
+
 Protocol = Literal["paper", "reduced", "smoke"]
 """paper: the paper's protocol (GPU-hours for the ~130K-MAC baselines); reduced: every item on 2 CPU
-cores in about 30 minutes together; smoke: seconds per item, for tests (the numbers mean nothing)."""
+cores in about 30 minutes together, every network started at the signal's mean (the default ``--init``);
+smoke: seconds per item, for tests (the numbers mean nothing)."""
 
 T = TypeVar("T")
 
@@ -29,6 +32,11 @@ class Context:
     """The Kodak images (Table 3, Fig. 9), or None."""
     console: Console
     progress: bool
+
+    @property
+    def init(self) -> str:
+        """The output layers' initialization of every network: the paper's under its protocol, else the default."""
+        return "paper" if self.protocol == "paper" else DEFAULT_INIT
 
     def pick(self, paper: T, reduced: T, smoke: T) -> T:
         """The value of this context's protocol."""

@@ -14,9 +14,10 @@ from typing import Any, Literal
 import torch
 from rich.console import Console
 
+from asmr_plugin.fields.initialization import INITS
 from asmr_plugin.fitting.distributed import resolve_device
 from asmr_plugin.io.files import atomic_path, save_figure, write_json
-from asmr_plugin.reproduce import figures, fits, study
+from asmr_plugin.reproduce import figures, fits, study, wallclock
 from asmr_plugin.reproduce.protocol import Context, Outcome, Protocol, markdown_table
 
 
@@ -40,10 +41,12 @@ ITEMS: dict[str, Item] = {
     "fig7": Item("Fig. 7: early reconstructions of ASMR and SIREN", figures.fig7),
     "fig8": Item("Fig. 8: one hidden unit of a 3-layer ASMR at each layer's resolution", figures.fig8),
     "fig9": Item("Fig. 9: Kodak crops of ASMR, SIREN and KiloNeRF with error maps", figures.fig9, needs_kodak=True),
-    "study": Item("ASMR's start: bases orderings and learning rates", study.study),
+    "study": Item("ASMR's start: how the output layer is initialized", study.study),
+    "wallclock": Item("Beyond the paper: PSNR against seconds of training, Cameraman", wallclock.wallclock),
 }
 ItemName = Literal[
-    "table2", "table3", "table4", "table5", "table6", "table10", "fig2", "fig3", "fig5", "fig7", "fig8", "fig9", "study"
+    "table2", "table3", "table4", "table5", "table6", "table10", "fig2", "fig3", "fig5", "fig7", "fig8", "fig9", "study",
+    "wallclock",
 ]
 
 
@@ -136,6 +139,9 @@ def write_item(config: ReproduceConfig, name: str, outcome: Outcome, record: dic
         f"Protocol: {protocol_line}. Commit {record['commit']}, {record['device']}, torch {record['torch']}, "
         f"{record['seconds']:.0f} s. Written by `asmr-reproduce --protocol {config.protocol} --only {name}`.",
         "",
+        f"Output layers: `--init {record['output_init']}`, {INITS[record['output_init']].description} (every network "
+        "with an output bias).",
+        "",
         outcome.body,
         "",
         f"Ours against the paper: {outcome.comparison}.",
@@ -210,6 +216,7 @@ def main(config: ReproduceConfig, console: Console | None = None) -> dict[str, s
             "device": device_name(config.device),
             "torch": torch.__version__,
             "seconds": time.perf_counter() - start,
+            "output_init": context.init,
             "comparison": outcome.comparison,
         }
         write_item(config, name, outcome, record)

@@ -1,17 +1,21 @@
-"""ASMR's start: bases orderings and learning rates, at the paper's 10K steps and in a 300-step run."""
+"""ASMR's start: output-layer initializations at the paper's 10K steps and in a 300-step run, with SIREN (4) and
+KiloNeRF (3) started the same ways."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 from matplotlib.figure import Figure
 
-from asmr_plugin.fields import ASMRField
-from asmr_plugin.fields.asmr import FAST_START
+from asmr_plugin.fields import ASMRField, GridField, KiloNeRFField, SIRENField
+from asmr_plugin.fields.initialization import DEFAULT_INIT, INITS, OutputInit, channel_mean
 from asmr_plugin.fitting.image import downscale_image
 from asmr_plugin.fitting.loop import FitConfig, fit
+from asmr_plugin.fitting.summary import mean_std
 from asmr_plugin.io.images import default_image, load_image
 from asmr_plugin.reproduce.fits import kodak_images
 from asmr_plugin.reproduce.protocol import Context, Outcome, markdown_table
@@ -19,146 +23,222 @@ from asmr_plugin.schedule import PAPER_STEPS
 
 SHORT_STEPS = 300
 """The short run users start with (``asmr-fit image --steps 300``)."""
+MARKS = (100, 300, 1000)
+"""Steps of the long schedule whose PSNR the table shows."""
 
 
 @dataclass(frozen=True)
-class Setting:
-    """How one ASMR (4) is trained: bases per axis (one list: both axes), Adam's rate, the subsets' multipliers."""
+class Candidate:
+    """One way to start the output layer."""
 
-    bases: tuple
-    lr: float
-    lr_scales: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def rates(self) -> str:
-        scaled = ", ".join(f"{name} x{scale:g}" for name, scale in self.lr_scales.items())
-        return f"{self.lr:g}" + (f" ({scaled})" if scaled else "")
+    label: str
+    init: OutputInit
 
 
-PAPER = Setting((4, 4, 4, 8), 1e-4)
-FAST = Setting((4, 4, 4, 8), 1e-4, FAST_START)
-SETTINGS = [
+PAPER = Candidate("paper", INITS["paper"])
+CANDIDATES = [
     PAPER,
-    Setting((4, 4, 4, 8), 3e-4),
-    Setting((4, 4, 4, 8), 1e-3),
-    Setting((4, 4, 4, 8), 1e-4, {"output": 10.0}),
-    Setting((4, 4, 4, 8), 1e-4, {"output": 30.0}),
-    FAST,
-    Setting((4, 4, 4, 8), 2e-4, {"output": 10.0}),
-    Setting((4, 4, 4, 8), 2e-4, FAST_START),
-    Setting((2, 4, 8, 8), 1e-4),
-    Setting((8, 4, 4, 4), 1e-4),
+    Candidate("bias = mean", OutputInit(True)),
+    Candidate("weights x3", OutputInit(False, 3.0)),
+    Candidate("weights x10", OutputInit(False, 10.0)),
+    Candidate("weights x30", OutputInit(False, 30.0)),
+    Candidate("bias = mean, weights x3", OutputInit(True, 3.0)),
+    Candidate("bias = mean, weights x10", OutputInit(True, 10.0)),
+    Candidate("bias = mean, weights x30", OutputInit(True, 30.0)),
 ]
-"""Cameraman settings of the paper protocol; the paper's first, the --fast-start rates (``FAST_START``) beside it."""
-REDUCED_SETTINGS = [PAPER, Setting((4, 4, 4, 8), 1e-3), FAST, Setting((8, 4, 4, 4), 1e-4)]
+"""The candidates; the weight gains scale the SIREN bound sqrt(6/h)/omega0 of the output weights."""
+DEFAULT = next(candidate for candidate in CANDIDATES if candidate.init == INITS[DEFAULT_INIT])
 
 
-def curve(target: torch.Tensor, bases, setting: Setting, steps: int, progress: bool) -> tuple[ASMRField, list[float]]:
-    """The PSNR of every step's prediction of a fit of ``steps`` steps (seed 0), and the field."""
-    torch.manual_seed(0)
-    asmr = ASMRField(tuple(target.shape[:-1]), out_dim=target.shape[-1], bases=bases)
-    history = fit(asmr, target, FitConfig(steps=steps, lr=setting.lr, lr_scales=setting.lr_scales, progress=progress))
-    return asmr, history.psnr
+@dataclass(frozen=True)
+class Signal:
+    """One image of the study and how ASMR (4) covers it."""
+
+    name: str
+    target: torch.Tensor
+    bases: list[list[int]]
 
 
-def study_rows(context: Context, name: str, target: torch.Tensor, settings: list[Setting], steps: int) -> list[dict]:
-    rows = []
-    marks = [mark for mark in (SHORT_STEPS, 1000) if mark < steps]
-    for setting in settings:
-        bases = setting.bases if isinstance(setting.bases[0], (list, tuple)) else [setting.bases] * 2
-        asmr, psnr = curve(target, bases, setting, steps, context.progress)
-        _, short = curve(target, bases, setting, min(SHORT_STEPS, steps), context.progress)
-        row: dict[str, Any] = {
-            "image": name,
-            "bases": [list(axis) for axis in asmr.bases],
-            "lr": setting.lr,
-            "lr_scales": setting.lr_scales,
-            "rates": setting.rates,
-            "macs_with_bias": asmr.macs().with_bias,
-            "params": asmr.num_params(),
-            **{f"psnr_at_{mark}": psnr[mark] for mark in marks},
-            "final_psnr": psnr[-1],
-            "short_run_psnr": short[-1],
-            "curve": psnr,
-        }
-        context.console.print(
-            f"study {name} {row['bases'][0]} lr {setting.rates}: final {psnr[-1]:.2f} dB, "
-            f"{SHORT_STEPS}-step run {short[-1]:.2f} dB"
-        )
-        rows.append(row)
-    return rows
+def cameraman_signal(downscale: int) -> Signal:
+    image = load_image(default_image())
+    if downscale > 1:
+        return Signal("camera", downscale_image(image, downscale), [[2, 2, 2, 8]] * 2)
+    return Signal("camera", image, [[4, 4, 4, 8]] * 2)
 
 
-def bases_text(bases: list[list[int]]) -> str:
-    return str(bases[0]) if all(axis == bases[0] for axis in bases) else str(bases)
+def kodak_signal(path: Path) -> Signal:
+    """A Kodak image at 512x768 (or 768x512) with the paper's bases for it."""
+    image = load_image(path)
+    landscape = image.shape[0] <= image.shape[1]
+    bases = [[4, 4, 4, 8], [4, 4, 6, 8]] if landscape else [[4, 4, 6, 8], [4, 4, 4, 8]]
+    return Signal(path.stem, image, bases)
+
+
+def asmr(signal: Signal) -> Callable[[], ASMRField]:
+    """A builder of ASMR (4) for ``signal`` with its bases."""
+    return lambda: ASMRField(tuple(signal.target.shape[:-1]), signal.target.shape[-1], bases=signal.bases)
+
+
+def history(
+    build: Callable[[], GridField], signal: Signal, candidate: Candidate, steps: int, seed: int, context: Context
+) -> tuple[GridField, list[float]]:
+    """The PSNR of every step's prediction of a fit of ``steps`` steps at the network's paper rate."""
+    torch.manual_seed(seed)
+    field = build()
+    candidate.init.apply(field, channel_mean(signal.target))
+    fitted = fit(field, signal.target, FitConfig(steps=steps, lr=field.paper_lr, progress=context.progress))
+    return field, fitted.psnr
+
+
+def measure(
+    context: Context,
+    signal: Signal,
+    network: str,
+    build: Callable[[], GridField],
+    candidate: Candidate,
+    seed: int,
+    steps: int | None,
+) -> dict[str, Any]:
+    """One row: the ``steps``-step schedule (None: not run) and the separate short run."""
+    row: dict[str, Any] = {"image": signal.name, "network": network, "init": candidate.label, "seed": seed}
+    field, short = history(build, signal, candidate, min(SHORT_STEPS, context.pick(PAPER_STEPS, PAPER_STEPS, 4)), seed, context)
+    row.update(params=field.num_params(), macs_with_bias=field.macs().with_bias, short_run_psnr=short[-1])
+    if steps is not None:
+        _, psnr = history(build, signal, candidate, steps, seed, context)
+        row.update({f"psnr_at_{mark}": psnr[mark] for mark in MARKS if mark < steps})
+        row.update(final_psnr=psnr[-1], steps=steps, curve=psnr)
+    context.console.print(
+        f"study {signal.name} {network} init {candidate.label} seed {seed}: {SHORT_STEPS}-step run "
+        f"{short[-1]:.2f} dB" + (f", {steps}-step final {row['final_psnr']:.2f} dB" if steps else "")
+    )
+    return row
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one protocol measures."""
+
+    steps: int
+    seeds: Sequence[int]
+    long_candidates: Sequence[Candidate]
+    """Candidates also run over the whole schedule (all of them get the short run)."""
+    kodak_images: int
+    kodak_candidates: Sequence[Candidate]
+    baseline_downscale: int
+    baseline_steps: int | None
+
+
+def plan(context: Context) -> Plan:
+    every = CANDIDATES
+    return context.pick(
+        Plan(PAPER_STEPS, (0, 1, 2), every, 4, every, 1, PAPER_STEPS),
+        Plan(1000, (0,), (PAPER, DEFAULT), 1, (PAPER, DEFAULT), 4, 1000),
+        Plan(4, (0,), (PAPER, DEFAULT), 0, (), 32, 4),
+    )
 
 
 def study(context: Context) -> Outcome:
-    steps = context.pick(PAPER_STEPS, 1000, 4)
-    camera = load_image(default_image())
-    settings = context.pick(SETTINGS, REDUCED_SETTINGS, [PAPER, FAST])
-    if context.protocol == "smoke":
-        camera = downscale_image(camera, 8)
-        settings = [Setting((2, 2, 2, 8), setting.lr, setting.lr_scales) for setting in settings]
-    rows = study_rows(context, "camera", camera, settings, steps)
-    if context.kodak is not None and context.protocol == "paper":
-        for image in kodak_images(context, 2):
-            target = load_image(image)
-            landscape = target.shape[0] <= target.shape[1]
-            bases = ((4, 4, 4, 8), (4, 4, 6, 8)) if landscape else ((4, 4, 6, 8), (4, 4, 4, 8))
-            kodak_settings = [Setting(bases, PAPER.lr), Setting(bases, FAST.lr, FAST.lr_scales)]
-            rows += study_rows(context, image.stem, target, kodak_settings, steps)
-    marks = [key for key in rows[0] if key.startswith("psnr_at_")]
+    run = plan(context)
+    camera = cameraman_signal(context.pick(1, 1, 16))
+    rows = []
+    for seed in run.seeds:
+        for candidate in CANDIDATES:
+            long = candidate in run.long_candidates
+            rows.append(measure(context, camera, "ASMR (4)", asmr(camera), candidate, seed, run.steps if long else None))
+    if context.kodak is not None:
+        for path in kodak_images(context, run.kodak_images):
+            signal = kodak_signal(path)
+            for candidate in run.kodak_candidates:
+                rows.append(measure(context, signal, "ASMR (4)", asmr(signal), candidate, 0, run.steps))
+    small = cameraman_signal(run.baseline_downscale)
+    shape = tuple(small.target.shape[:-1])
+    baselines = {"SIREN (4)": lambda: SIRENField(shape, num_layers=4), "KiloNeRF (3)": lambda: KiloNeRFField(shape)}
+    for network, build in baselines.items():
+        for candidate in (PAPER, DEFAULT):
+            rows.append(measure(context, small, network, build, candidate, 0, run.baseline_steps))
+    return outcome(context, run, rows, tuple(small.target.shape[:-1]))
+
+
+def outcome(context: Context, run: Plan, rows: list[dict[str, Any]], baseline_shape: tuple[int, ...]) -> Outcome:
+    marks = [mark for mark in MARKS if mark < run.steps]
     table = markdown_table(
         [
             "image",
-            "bases",
-            "lr (multipliers)",
-            "MACs/px (+bias)",
-            *(f"PSNR at step {key.removeprefix('psnr_at_')}" for key in marks),
-            f"final PSNR ({steps} steps)",
-            f"{SHORT_STEPS}-step run, final",
+            "network",
+            "output init",
+            "seed",
+            *(f"step {mark}" for mark in marks),
+            f"final ({run.steps} steps)",
+            f"{SHORT_STEPS}-step run",
         ],
         [
             [
-                row["image"],
-                bases_text(row["bases"]),
-                row["rates"],
-                f"{row['macs_with_bias']:,.0f}",
-                *(row[key] for key in marks),
-                row["final_psnr"],
+                row["image"] if row["network"] == "ASMR (4)" else f"{row['image']} {'×'.join(map(str, baseline_shape))}",
+                row["network"],
+                row["init"],
+                row["seed"],
+                *(row.get(f"psnr_at_{mark}") for mark in marks),
+                row.get("final_psnr"),
                 row["short_run_psnr"],
             ]
             for row in rows
         ],
     )
+    summary = summary_rows(rows)
+    summary_table = markdown_table(
+        ["output init (ASMR (4))", "fits", "mean final PSNR", "mean 300-step run"],
+        [[label, values["fits"], values["final"], values["short"]] for label, values in summary.items()],
+    )
     figure = Figure(figsize=(7, 4.5))
     axes = figure.subplots()
     for row in rows:
-        if row["image"] == "camera":
-            axes.plot(row["curve"], linewidth=1, label=f"{bases_text(row['bases'])} lr {row['rates']}")
+        if row["image"] == "camera" and row["network"] == "ASMR (4)" and row["seed"] == 0 and "curve" in row:
+            axes.plot(row["curve"], linewidth=1, label=row["init"])
     axes.set_xscale("symlog", linthresh=100)
     axes.set_xlabel("step")
     axes.set_ylabel("PSNR of the step's prediction (dB)")
-    axes.set_title(f"ASMR (4) on Cameraman, {steps}-step cosine schedules")
+    axes.set_title(f"ASMR (4) on Cameraman, {run.steps}-step cosine schedules, seed 0")
     axes.legend(fontsize=7)
     axes.grid(alpha=0.3)
     figure.tight_layout()
-    paper, fast = rows[0], rows[1] if context.protocol == "smoke" else rows[settings.index(FAST)]
-    every = max(1, steps // 500)
+    paper, default = summary[PAPER.label], summary[DEFAULT.label]
+    every = max(1, run.steps // 500)
+    curves = {f"{row['image']} {row['network']} {row['init']} seed {row['seed']}": row["curve"][::every] for row in rows if "curve" in row}
     return Outcome(
-        body=table,
+        body="Every fit: full-image steps of Adam at the network's paper rate (ASMR, SIREN: 1e-4; KiloNeRF: 5e-4), "
+        f"cosine to 1e-6; the step columns are the PSNR of that step's prediction in the {run.steps}-step schedule, "
+        f"the last column a separate {SHORT_STEPS}-step schedule. Weight gains apply to the sine networks' output "
+        "layers (ASMR, SIREN) only.\n\n"
+        + table
+        + "\n\nMeans over the ASMR (4) fits run over the whole schedule (Cameraman seeds and Kodak images):\n\n"
+        + summary_table,
         data={
             "rows": [{key: value for key, value in row.items() if key != "curve"} for row in rows],
-            "steps": steps,
-            "curves": {
-                f"{row['image']} {bases_text(row['bases'])} {row['rates']}": row["curve"][::every] for row in rows
-            },
+            "steps": run.steps,
+            "summary": summary,
+            "curves": curves,
         },
-        comparison=f"{SHORT_STEPS}-step run: the paper's training {paper['short_run_psnr']:.1f} dB, --fast-start "
-        f"{fast['short_run_psnr']:.1f} dB; after {steps} steps {paper['final_psnr']:.2f} / {fast['final_psnr']:.2f} dB",
+        comparison=f"ASMR (4) `--init {DEFAULT_INIT}` ({DEFAULT.label}) against the paper's: {SHORT_STEPS}-step run "
+        f"{default['short']:.1f} / {paper['short']:.1f} dB, {run.steps}-step final {default['final']:.2f} / "
+        f"{paper['final']:.2f} dB (mean of {default['fits']} fits)",
         reduced=""
         if context.protocol == "paper"
-        else f"{steps}-step schedules, Cameraman only, {len(settings)} settings",
+        else f"{run.steps}-step schedules for {', '.join(c.label for c in run.long_candidates)} (every candidate's "
+        f"{SHORT_STEPS}-step run), seed {', '.join(map(str, run.seeds))}, {run.kodak_images} Kodak image(s); "
+        f"SIREN and KiloNeRF on Cameraman at {'×'.join(map(str, baseline_shape))}",
         figure=figure,
     )
+
+
+def summary_rows(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per candidate, the mean final and short-run PSNR of its ASMR (4) fits over the whole schedule."""
+    summary = {}
+    for candidate in CANDIDATES:
+        fits = [row for row in rows if row["network"] == "ASMR (4)" and row["init"] == candidate.label]
+        finals = [row["final_psnr"] for row in fits if "final_psnr" in row]
+        summary[candidate.label] = {
+            "fits": len(finals),
+            "final": mean_std(finals)[0] if finals else None,
+            "short": mean_std([row["short_run_psnr"] for row in fits])[0],
+        }
+    return summary
