@@ -25,8 +25,9 @@ class OutputInit:
     """Scale the output weights of sine networks (ASMR, SIREN), which start at the SIREN bound sqrt(6/h)/omega0."""
     description: str = field(default="", compare=False)
 
-    def apply(self, network: GridField, mean: Float[Tensor, "C"]) -> str:
-        """Start ``network``'s output layer so; returns what was done (``GridField.initialization``)."""
+    def apply(self, network: GridField, mean: Float[Tensor, "C"], name: str | None = None) -> str:
+        """Start ``network``'s output layer so; returns what was done (``GridField.initialization``): ``name``,
+        else what changed."""
         gain = self.weight_gain if network.sine_output else 1.0
         if not self.mean_bias and gain == 1.0:
             network.initialization = "paper"
@@ -34,15 +35,20 @@ class OutputInit:
             network.initialization = "paper (no output bias)"
         else:
             network.start_at_(mean if self.mean_bias else None, gain)
-            network.initialization = ("mean" if self.mean_bias else "paper") + (f", weights x{gain:g}" if gain != 1 else "")
+            changed = ("bias = mean" if self.mean_bias else "paper") + (f", weights x{gain:g}" if gain != 1 else "")
+            network.initialization = name or changed
         return network.initialization
 
 
 INITS: Dict[str, OutputInit] = {
-    "mean": OutputInit(True, description="the output bias at the signal's mean"),
+    "mean": OutputInit(
+        True, 10.0, "the output bias at the signal's mean and, in sine networks (ASMR, SIREN), the output weights x10"
+    ),
     "paper": OutputInit(False, description="the paper's (the network's own initialization of the output layer)"),
 }
-"""Initializations by ``--init`` name. The study (docs/studies/asmr-start.md) measured the candidates."""
+"""Initializations by ``--init`` name. The study (docs/studies/asmr-start.md) measured the candidates: on Cameraman
+the mean alone starts far faster than the paper's (20.5 against 10.6 dB after a 300-step run) and, with the sine
+networks' output weights x10, faster still (26.0 dB) and ends no lower after 10K steps."""
 DEFAULT_INIT: InitName = "mean"
 
 
@@ -51,7 +57,7 @@ def initialize_output(field: GridField, mean: Float[Tensor, "C"], init: str) -> 
     what was done (for results files). Networks without an output bias keep their own start."""
     if init not in INITS:
         raise ValueError(f"--init must be one of {', '.join(INITS)}; got {init!r}")
-    return INITS[init].apply(field, mean)
+    return INITS[init].apply(field, mean, init)
 
 
 def channel_mean(values: Float[Tensor, "*shape C"]) -> Float[Tensor, "C"]:

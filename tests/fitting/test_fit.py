@@ -1,5 +1,6 @@
 import json
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +77,7 @@ def test_run_writes_every_output(tmp_path):
     out = tmp_path / "out"
     assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "psnr.png", "reconstruction.png", "results.json"]
     saved = json.loads((out / "results.json").read_text())
+    assert saved["output_init"] == "mean" and saved["config"]["init"] == "mean"  # the default
     for key in (
         "final_psnr",
         "best_psnr",
@@ -146,6 +148,7 @@ def test_script_with_preset_and_override(tmp_path, script):
     subprocess.run(command, check=True, capture_output=True, text=True)
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert results["model"] == "siren" and results["init_kwargs"]["num_layers"] == 3 and results["steps"] == 3
+    assert results["output_init"] == "paper"  # presets train as the paper does
     failed = subprocess.run(command[:2] + ["--data", str(tmp_path / "missing.png")], capture_output=True, text=True)
     assert failed.returncode != 0 and "missing.png does not exist" in failed.stderr
 
@@ -269,5 +272,6 @@ def test_the_protocol_line_names_the_papers_training_only_with_one_rate():
     assert FitImageConfig(fast_start=True).lr_scales() == {"output": 10.0, "modulation": 0.1}
     assert FitImageConfig(fast_start=True, modulation_lr_scale=1.0).lr_scales() == {"output": 10.0}
     assert image_protocol(PRESETS["cameraman-asmr4"], 1e-4, {}).endswith("the paper's protocol")
+    assert "NOT the paper's protocol" in image_protocol(replace(PRESETS["cameraman-asmr4"], init="mean"), 1e-4, {})
     fast = image_protocol(FitImageConfig(fast_start=True), 1e-4, {"output": 10.0})
     assert "(output x10)" in fast and "NOT the paper's protocol" in fast

@@ -199,3 +199,11 @@ def test_the_gui_shows_the_networks_counts(tmp_path):
     callback = model.get_training_callbacks(None)[0]
     callback.run_callback_at_location(100, callback.where_to_run[0])
     assert "PSNR 21.50 dB" in model.gui_network.value
+
+
+@pytest.mark.parametrize("init, started", [(None, "mean"), ("paper", "paper")])
+def test_the_field_starts_at_the_images_mean_unless_init_paper(tmp_path, init, started):
+    model, _ = make_model(tmp_path, "RGB", **({} if init is None else {"init": init}))
+    assert model.field.initialization == started
+    image_mean = model.target.reshape(-1, 3).mean(0)
+    assert torch.equal(model.field.output.bias.detach(), image_mean) == (started == "mean")
