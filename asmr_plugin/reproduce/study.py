@@ -98,17 +98,18 @@ def measure(
     candidate: Candidate,
     seed: int,
     steps: int | None,
+    short_steps: int,
 ) -> dict[str, Any]:
     """One row: the ``steps``-step schedule (None: not run) and the separate short run."""
     row: dict[str, Any] = {"image": signal.name, "network": network, "init": candidate.label, "seed": seed}
-    field, short = history(build, signal, candidate, min(SHORT_STEPS, context.pick(PAPER_STEPS, PAPER_STEPS, 4)), seed, context)
+    field, short = history(build, signal, candidate, short_steps, seed, context)
     row.update(params=field.num_params(), macs_with_bias=field.macs().with_bias, short_run_psnr=short[-1])
     if steps is not None:
         _, psnr = history(build, signal, candidate, steps, seed, context)
         row.update({f"psnr_at_{mark}": psnr[mark] for mark in MARKS if mark < steps})
         row.update(final_psnr=psnr[-1], steps=steps, curve=psnr)
     context.console.print(
-        f"study {signal.name} {network} init {candidate.label} seed {seed}: {SHORT_STEPS}-step run "
+        f"study {signal.name} {network} init {candidate.label} seed {seed}: {short_steps}-step run "
         f"{short[-1]:.2f} dB" + (f", {steps}-step final {row['final_psnr']:.2f} dB" if steps else "")
     )
     return row
@@ -124,16 +125,20 @@ class Plan:
     """Candidates also run over the whole schedule (all of them get the short run)."""
     kodak_images: int
     kodak_candidates: Sequence[Candidate]
+    kodak_steps: int | None
+    """The Kodak images' schedule (None: the short run only)."""
     baseline_downscale: int
     baseline_steps: int | None
+    short_steps: int = SHORT_STEPS
+    """The separate short run (``asmr-fit image --steps 300``)."""
 
 
 def plan(context: Context) -> Plan:
     every = CANDIDATES
     return context.pick(
-        Plan(PAPER_STEPS, (0, 1, 2), every, 4, every, 1, PAPER_STEPS),
-        Plan(1000, (0,), (PAPER, DEFAULT), 1, (PAPER, DEFAULT), 4, 1000),
-        Plan(4, (0,), (PAPER, DEFAULT), 0, (), 32, 4),
+        Plan(PAPER_STEPS, (0, 1, 2), every, 4, every, PAPER_STEPS, 1, PAPER_STEPS),
+        Plan(1000, (0,), (PAPER, DEFAULT), 1, (PAPER, DEFAULT), None, 4, None),
+        Plan(4, (0,), (PAPER, DEFAULT), 0, (), None, 32, 4, short_steps=4),
     )
 
 
@@ -144,18 +149,31 @@ def study(context: Context) -> Outcome:
     for seed in run.seeds:
         for candidate in CANDIDATES:
             long = candidate in run.long_candidates
-            rows.append(measure(context, camera, "ASMR (4)", asmr(camera), candidate, seed, run.steps if long else None))
+            rows.append(
+                measure(
+                    context,
+                    camera,
+                    "ASMR (4)",
+                    asmr(camera),
+                    candidate,
+                    seed,
+                    run.steps if long else None,
+                    run.short_steps,
+                )
+            )
     if context.kodak is not None:
         for path in kodak_images(context, run.kodak_images):
             signal = kodak_signal(path)
             for candidate in run.kodak_candidates:
-                rows.append(measure(context, signal, "ASMR (4)", asmr(signal), candidate, 0, run.steps))
+                rows.append(
+                    measure(context, signal, "ASMR (4)", asmr(signal), candidate, 0, run.kodak_steps, run.short_steps)
+                )
     small = cameraman_signal(run.baseline_downscale)
     shape = tuple(small.target.shape[:-1])
     baselines = {"SIREN (4)": lambda: SIRENField(shape, num_layers=4), "KiloNeRF (3)": lambda: KiloNeRFField(shape)}
     for network, build in baselines.items():
         for candidate in (PAPER, DEFAULT):
-            rows.append(measure(context, small, network, build, candidate, 0, run.baseline_steps))
+            rows.append(measure(context, small, network, build, candidate, 0, run.baseline_steps, run.short_steps))
     return outcome(context, run, rows, tuple(small.target.shape[:-1]))
 
 
@@ -169,11 +187,13 @@ def outcome(context: Context, run: Plan, rows: list[dict[str, Any]], baseline_sh
             "seed",
             *(f"step {mark}" for mark in marks),
             f"final ({run.steps} steps)",
-            f"{SHORT_STEPS}-step run",
+            f"{run.short_steps}-step run",
         ],
         [
             [
-                row["image"] if row["network"] == "ASMR (4)" else f"{row['image']} {'×'.join(map(str, baseline_shape))}",
+                row["image"]
+                if row["network"] == "ASMR (4)"
+                else f"{row['image']} {'×'.join(map(str, baseline_shape))}",
                 row["network"],
                 row["init"],
                 row["seed"],
@@ -186,7 +206,7 @@ def outcome(context: Context, run: Plan, rows: list[dict[str, Any]], baseline_sh
     )
     summary = summary_rows(rows)
     summary_table = markdown_table(
-        ["output init (ASMR (4))", "fits", "mean final PSNR", "mean 300-step run"],
+        ["output init (ASMR (4))", "fits", "mean final PSNR", f"mean {run.short_steps}-step run"],
         [[label, values["fits"], values["final"], values["short"]] for label, values in summary.items()],
     )
     figure = Figure(figsize=(7, 4.5))
@@ -203,11 +223,15 @@ def outcome(context: Context, run: Plan, rows: list[dict[str, Any]], baseline_sh
     figure.tight_layout()
     paper, default = summary[PAPER.label], summary[DEFAULT.label]
     every = max(1, run.steps // 500)
-    curves = {f"{row['image']} {row['network']} {row['init']} seed {row['seed']}": row["curve"][::every] for row in rows if "curve" in row}
+    curves = {
+        f"{row['image']} {row['network']} {row['init']} seed {row['seed']}": row["curve"][::every]
+        for row in rows
+        if "curve" in row
+    }
     return Outcome(
         body="Every fit: full-image steps of Adam at the network's paper rate (ASMR, SIREN: 1e-4; KiloNeRF: 5e-4), "
         f"cosine to 1e-6; the step columns are the PSNR of that step's prediction in the {run.steps}-step schedule, "
-        f"the last column a separate {SHORT_STEPS}-step schedule. Weight gains apply to the sine networks' output "
+        f"the last column a separate {run.short_steps}-step schedule. Weight gains apply to the sine networks' output "
         "layers (ASMR, SIREN) only.\n\n"
         + table
         + "\n\nMeans over the ASMR (4) fits run over the whole schedule (Cameraman seeds and Kodak images):\n\n"
@@ -218,14 +242,15 @@ def outcome(context: Context, run: Plan, rows: list[dict[str, Any]], baseline_sh
             "summary": summary,
             "curves": curves,
         },
-        comparison=f"ASMR (4) `--init {DEFAULT_INIT}` ({DEFAULT.label}) against the paper's: {SHORT_STEPS}-step run "
+        comparison=f"ASMR (4) `--init {DEFAULT_INIT}` ({DEFAULT.label}) against the paper's: {run.short_steps}-step run "
         f"{default['short']:.1f} / {paper['short']:.1f} dB, {run.steps}-step final {default['final']:.2f} / "
         f"{paper['final']:.2f} dB (mean of {default['fits']} fits)",
         reduced=""
         if context.protocol == "paper"
         else f"{run.steps}-step schedules for {', '.join(c.label for c in run.long_candidates)} (every candidate's "
-        f"{SHORT_STEPS}-step run), seed {', '.join(map(str, run.seeds))}, {run.kodak_images} Kodak image(s); "
-        f"SIREN and KiloNeRF on Cameraman at {'×'.join(map(str, baseline_shape))}",
+        f"{run.short_steps}-step run), seed {', '.join(map(str, run.seeds))}; {run.kodak_images} Kodak image(s) and "
+        f"SIREN and KiloNeRF (on Cameraman at {'×'.join(map(str, baseline_shape))}) in the short run"
+        + ("" if run.baseline_steps is None else f" and {run.baseline_steps} steps"),
         figure=figure,
     )
 
