@@ -52,8 +52,9 @@ class GridField(nn.Module, ABC):
     initialization: str | None = None
     """How the output layer started (``fields.initialization.initialize_output``): paper, mean or checkpoint
     (loaded weights); None for a network as its constructor left it (the paper's initialization)."""
-    sine_output: bool = False
-    """Whether the output layer starts at SIREN's bound sqrt(6/h)/omega0 (behind sine layers)."""
+    mean_start_gain: float = 1.0
+    """The gain of the output weights when the output starts at the signal's mean (``--init mean``), the best
+    the study measured for this network (docs/studies/asmr-start.md)."""
     lr_subset_names: Tuple[str, ...] = ()
     """The names of ``lr_subsets`` (the paper trains every parameter at one rate)."""
 

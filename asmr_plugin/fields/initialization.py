@@ -21,14 +21,16 @@ class OutputInit:
 
     mean_bias: bool
     """Set the output bias to the signal's mean, so that the first prediction is the mean rather than about 0."""
-    weight_gain: float = 1.0
-    """Scale the output weights of sine networks (ASMR, SIREN), which start at the SIREN bound sqrt(6/h)/omega0."""
+    weight_gain: float | None = None
+    """Scale the output weights by this; None: by the network's ``mean_start_gain`` when ``mean_bias``, else 1."""
     description: str = field(default="", compare=False)
 
     def apply(self, network: GridField, mean: Float[Tensor, "C"], name: str | None = None) -> str:
         """Start ``network``'s output layer so; returns what was done (``GridField.initialization``): ``name``,
         else what changed."""
-        gain = self.weight_gain if network.sine_output else 1.0
+        gain = self.weight_gain
+        if gain is None:
+            gain = network.mean_start_gain if self.mean_bias else 1.0
         if not self.mean_bias and gain == 1.0:
             network.initialization = "paper"
         elif network.output_layer() is None:
@@ -41,14 +43,13 @@ class OutputInit:
 
 
 INITS: Dict[str, OutputInit] = {
-    "mean": OutputInit(
-        True, 10.0, "the output bias at the signal's mean and, in sine networks (ASMR, SIREN), the output weights x10"
-    ),
+    "mean": OutputInit(True, description="the output bias at the signal's mean (and ASMR's output weights x10)"),
     "paper": OutputInit(False, description="the paper's (the network's own initialization of the output layer)"),
 }
 """Initializations by ``--init`` name. The study (docs/studies/asmr-start.md) measured the candidates: on Cameraman
-the mean alone starts far faster than the paper's (20.5 against 10.6 dB after a 300-step run) and, with the sine
-networks' output weights x10, faster still (26.0 dB) and ends no lower after 10K steps."""
+ASMR started at the mean alone starts far faster than the paper's (20.5 against 10.6 dB after a 300-step run) and,
+with its output weights x10 (``ASMRField.mean_start_gain``), faster still (26.0 dB) and ends no lower after 10K
+steps; SIREN's output weights x10 cost it 4 dB, so its gain stays 1."""
 DEFAULT_INIT: InitName = "mean"
 
 

@@ -22,7 +22,6 @@ class SIRENField(GridField):
     """
 
     paper_lr = 1e-4
-    sine_output = True
 
     def __init__(
         self,

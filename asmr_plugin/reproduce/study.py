@@ -38,7 +38,7 @@ class Candidate:
 PAPER = Candidate("paper", INITS["paper"])
 CANDIDATES = [
     PAPER,
-    Candidate("bias = mean", OutputInit(True)),
+    Candidate("bias = mean", OutputInit(True, 1.0)),
     Candidate("weights x3", OutputInit(False, 3.0)),
     Candidate("weights x10", OutputInit(False, 10.0)),
     Candidate("weights x30", OutputInit(False, 30.0)),
@@ -46,8 +46,16 @@ CANDIDATES = [
     Candidate("bias = mean, weights x10", OutputInit(True, 10.0)),
     Candidate("bias = mean, weights x30", OutputInit(True, 30.0)),
 ]
-"""The candidates; the weight gains scale the SIREN bound sqrt(6/h)/omega0 of the output weights."""
-DEFAULT = next(candidate for candidate in CANDIDATES if candidate.init == INITS[DEFAULT_INIT])
+"""ASMR's candidates; the weight gains scale the SIREN bound sqrt(6/h)/omega0 of the output weights."""
+DEFAULT = next(
+    candidate for candidate in CANDIDATES if candidate.init == OutputInit(True, ASMRField.mean_start_gain)
+)
+"""ASMR's candidate that ``--init mean`` is."""
+BASELINE_CANDIDATES = {
+    "SIREN (4)": (PAPER, Candidate("--init mean", INITS["mean"]), Candidate("bias = mean, weights x10", DEFAULT.init)),
+    "KiloNeRF (3)": (PAPER, Candidate("--init mean", INITS["mean"])),
+}
+"""The baselines' candidates: the paper's, the default's, and for SIREN ASMR's gain."""
 
 
 @dataclass(frozen=True)
@@ -172,7 +180,7 @@ def study(context: Context) -> Outcome:
     shape = tuple(small.target.shape[:-1])
     baselines = {"SIREN (4)": lambda: SIRENField(shape, num_layers=4), "KiloNeRF (3)": lambda: KiloNeRFField(shape)}
     for network, build in baselines.items():
-        for candidate in (PAPER, DEFAULT):
+        for candidate in BASELINE_CANDIDATES[network]:
             rows.append(measure(context, small, network, build, candidate, 0, run.baseline_steps, run.short_steps))
     return outcome(context, run, rows, tuple(small.target.shape[:-1]))
 
@@ -231,8 +239,9 @@ def outcome(context: Context, run: Plan, rows: list[dict[str, Any]], baseline_sh
     return Outcome(
         body="Every fit: full-image steps of Adam at the network's paper rate (ASMR, SIREN: 1e-4; KiloNeRF: 5e-4), "
         f"cosine to 1e-6; the step columns are the PSNR of that step's prediction in the {run.steps}-step schedule, "
-        f"the last column a separate {run.short_steps}-step schedule. Weight gains apply to the sine networks' output "
-        "layers (ASMR, SIREN) only.\n\n"
+        f"the last column a separate {run.short_steps}-step schedule. `--init mean` is, per network, the bias at the "
+        f"mean and the output weights times its `mean_start_gain` (ASMR {ASMRField.mean_start_gain:g}, the others 1)."
+        "\n\n"
         + table
         + "\n\nMeans over the ASMR (4) fits run over the whole schedule (Cameraman seeds and Kodak images):\n\n"
         + summary_table,

@@ -30,7 +30,7 @@ def test_every_network_starts_at_the_signals_mean(name):
     assert torch.equal(bias.real.reshape(-1, 3)[0], MEAN)
     assert (render.mean(dim=(0, 1)) - MEAN).abs().max() < (paper_render.mean(dim=(0, 1)) - MEAN).abs().max()
     assert (render.mean(dim=(0, 1)) - MEAN).abs().max() < 0.2
-    gain = 10.0 if name in ("asmr", "siren") else 1.0  # the sine networks' output weights start 10x the SIREN bound
+    gain = 10.0 if name == "asmr" else 1.0  # ASMR's output weights start at 10x the SIREN bound
     assert torch.allclose(weight, paper.output_layer()[0] * gain)
 
 
@@ -42,13 +42,13 @@ def test_the_paper_initialization_leaves_the_network_as_built(name):
         assert torch.equal(expected, actual), key
 
 
-def test_weight_gains_apply_to_sine_networks_only():
-    for name, scaled in (("asmr", True), ("siren", True), ("kilonerf", False), ("ffn", False)):
+def test_explicit_weight_gains_scale_any_output_layer():
+    for name in ("asmr", "siren", "kilonerf", "ffn"):
         reference, field = build(name), build(name)
         OutputInit(False, 10.0).apply(field, MEAN)
         weight, reference_weight = field.output_layer()[0], reference.output_layer()[0]
-        assert torch.allclose(weight, reference_weight * (10.0 if scaled else 1.0)), name
-        assert field.initialization == ("paper, weights x10" if scaled else "paper")
+        assert torch.allclose(weight, reference_weight * 10.0), name
+        assert field.initialization == "paper, weights x10"
     assert OutputInit(True, 3.0).apply(build("asmr"), MEAN) == "bias = mean, weights x3"
 
 
