@@ -103,8 +103,8 @@ FAST_START = {"output": 10.0, "modulation": 0.1}
 """Learning-rate multipliers for a fast start (``--fast-start``; the paper: 1). The sine layers learn through
 a gain of omega0 (omega0 W), the linear output layer through none, so at one rate it learns omega0 times
 slower and a fit shows a repeated pattern for hundreds of steps; the modulators learn through omega0^2.
-The README's study measures them: a far faster start, the same final PSNR on Cameraman, 1.2 dB less on
-kodim03."""
+docs/studies/asmr-start.md measures them: a far faster start, the same final PSNR on Cameraman, 1.2 dB less on
+kodim03; the default ``--init mean`` starts as fast at one rate."""
 
 
 class ASMRField(GridField):

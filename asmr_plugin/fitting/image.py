@@ -56,9 +56,9 @@ class FitImageConfig(NetworkOptions, ResumeOptions, RunOptions):
     downscale: int = 1
     """Box-filter every image by this integer factor first (a reduced protocol for CPUs)."""
     fast_start: bool = False
-    """ASMR: train the output layer at 10x and the modulators at 0.1x --lr: a recognisable image within a few
-    hundred steps instead of a repeated pattern (Cameraman, --steps 300: 27.9 dB instead of 10.6), the same
-    10K-step PSNR on Cameraman, 1.2 dB less on kodim03 (the README's study)."""
+    """ASMR: train the output layer at 10x and the modulators at 0.1x --lr (with --init paper, Cameraman
+    --steps 300: 27.9 dB instead of 10.6; 1.2 dB less than the paper's training on kodim03 after 10K steps;
+    docs/studies/asmr-start.md). The default --init mean starts as fast at one rate."""
     output_lr_scale: float | None = None
     """ASMR's output layer learns at --lr times this. Default: 1 (the paper), 10 with --fast-start."""
     modulation_lr_scale: float | None = None

@@ -147,7 +147,7 @@ def kodak_steps(context: Context) -> int:
 
 
 def kodak_downscale(context: Context) -> int:
-    return context.pick(1, 4, 16)
+    return context.pick(1, 8, 16)
 
 
 def kodak_folder(context: Context, model: str, image: Path) -> Path:
@@ -328,7 +328,7 @@ def table6(context: Context) -> Outcome:
 
 def table10(context: Context) -> Outcome:
     paper = {"siren": 34.641, "kilonerf": 29.560, "asmr": 31.506}
-    options = context.pick({}, {"epochs": 15.0, "batch": 32768}, {"epochs": 0.05, "batch": 4096, "frames": 4})
+    options = context.pick({}, {"epochs": 10.0, "batch": 32768}, {"epochs": 0.05, "batch": 4096, "frames": 4})
     width = context.pick({}, {"hidden_dim": 128}, {"hidden_dim": 16})
     runs = [
         (model, video.run, video.FitVideoConfig(model=model, **options, **sine_width(model, width)), paper[model])

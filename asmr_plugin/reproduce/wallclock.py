@@ -60,7 +60,7 @@ def timed_fit(field: GridField, target: torch.Tensor, seconds: float, lr: float)
 
 def wallclock(context: Context) -> Outcome:
     """Cameraman (512x512) fitted by each network of ``NETWORKS`` for the same number of seconds."""
-    seconds = context.pick(300.0, 60.0, 1.0)
+    seconds = context.pick(300.0, 45.0, 1.0)
     downscale = context.pick(1, 1, 16)
     device = torch.device(resolve_device(context.device))
     target = cameraman(context, downscale).to(device)
