@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, List
 
@@ -463,3 +464,20 @@ def test_an_interrupted_folder_run_resumes_from_its_own_out(tmp_path, monkeypatc
     assert not (tmp_path / "nothing").exists()
     resumed = image_fitting.run(config(tmp_path / "parts", resume=True))
     assert [run["final_psnr"] for run in resumed["runs"]] == [run["final_psnr"] for run in whole["runs"]]
+
+
+def test_a_checkpoint_from_before_init_existed_resumes_as_the_papers_initialization(tmp_path, monkeypatch, image):
+    config = image_fitting.FitImageConfig(
+        data=image, out=tmp_path / "run", steps=10, hidden_dim=8, checkpoint_every=5, init="paper", progress=False
+    )
+    with monkeypatch.context() as patch:
+        stop_after(patch, 5)
+        with pytest.raises(Interrupted):
+            image_fitting.run(config)
+    path = tmp_path / "run" / "checkpoint.pt"
+    payload = torch.load(path, weights_only=True)
+    del payload["metadata"]["options"]["init"]  # as an older version wrote it, trained with the paper's init
+    torch.save(payload, path)
+    with pytest.raises(ValueError, match="other options .*--init 'paper' -> 'mean'"):
+        image_fitting.run(replace(config, init="mean", resume=True))
+    assert image_fitting.run(replace(config, resume=True))["steps"] == 10

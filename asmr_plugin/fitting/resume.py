@@ -43,6 +43,10 @@ def save_training_checkpoint(
     return f"step {state.step} saved to {path}"
 
 
+OPTIONS_BEFORE_THEY_EXISTED = {"init": "paper"}
+"""What checkpoints written before an option existed were trained with."""
+
+
 def load_training_state(path: Path, field: GridField, config: Any) -> TrainingState:
     """Load the weights of a checkpoint written by :func:`save_training_checkpoint` into ``field``
     and return its training state; a ValueError when it was written with other options."""
@@ -50,6 +54,7 @@ def load_training_state(path: Path, field: GridField, config: Any) -> TrainingSt
     saved = checkpoint.metadata.get("options")
     if "training" not in checkpoint.metadata or saved is None:
         raise ValueError(f"--resume: {path} holds no training state (written by an older version?)")
+    saved = {**OPTIONS_BEFORE_THEY_EXISTED, **saved}
     changed = {key: (saved.get(key), value) for key, value in fit_options(config).items() if saved.get(key) != value}
     if changed:
         details = ", ".join(f"--{key.replace('_', '-')} {old!r} -> {new!r}" for key, (old, new) in changed.items())

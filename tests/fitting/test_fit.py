@@ -255,7 +255,7 @@ def test_a_fit_with_a_faster_output_layer_moves_only_that_layer_faster():
     fit(
         field,
         torch.rand(16, 16, 1),
-        FitConfig(steps=1, lr=1e-4, lr_scales={"output": 10.0, "modulation": 0.1}, progress=False),
+        FitConfig(steps=1, lr=1e-4, lr_scales={"output": 10.0, "modulation": 0.1}, init="paper", progress=False),
     )
     moved = {
         name: (parameter.detach() - before[name]).abs().max().item() for name, parameter in field.named_parameters()
