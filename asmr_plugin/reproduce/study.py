@@ -243,7 +243,8 @@ def outcome(context: Context, run: Plan, rows: list[dict[str, Any]], baseline_sh
         f"mean and the output weights times its `mean_start_gain` (ASMR {ASMRField.mean_start_gain:g}, the others 1)."
         "\n\n"
         + table
-        + "\n\nMeans over the ASMR (4) fits run over the whole schedule (Cameraman seeds and Kodak images):\n\n"
+        + "\n\nMeans over the ASMR (4) fits (Cameraman seeds and Kodak images): the final PSNR over those run the "
+        "whole schedule (fits), the short run over all of them:\n\n"
         + summary_table,
         data={
             "rows": [{key: value for key, value in row.items() if key != "curve"} for row in rows],
@@ -252,8 +253,8 @@ def outcome(context: Context, run: Plan, rows: list[dict[str, Any]], baseline_sh
             "curves": curves,
         },
         comparison=f"ASMR (4) `--init {DEFAULT_INIT}` ({DEFAULT.label}) against the paper's: {run.short_steps}-step run "
-        f"{default['short']:.1f} / {paper['short']:.1f} dB, {run.steps}-step final {default['final']:.2f} / "
-        f"{paper['final']:.2f} dB (mean of {default['fits']} fits)",
+        f"{default['short']:.1f} / {paper['short']:.1f} dB (mean of {default['short_runs']} images), {run.steps}-step "
+        f"final {default['final']:.2f} / {paper['final']:.2f} dB (mean of {default['fits']} fits)",
         reduced=""
         if context.protocol == "paper"
         else f"{run.steps}-step schedules for {', '.join(c.label for c in run.long_candidates)} (every candidate's "
@@ -265,7 +266,7 @@ def outcome(context: Context, run: Plan, rows: list[dict[str, Any]], baseline_sh
 
 
 def summary_rows(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per candidate, the mean final and short-run PSNR of its ASMR (4) fits over the whole schedule."""
+    """Per candidate, the mean final PSNR of its ASMR (4) fits over the whole schedule and the mean short run of all."""
     summary = {}
     for candidate in CANDIDATES:
         fits = [row for row in rows if row["network"] == "ASMR (4)" and row["init"] == candidate.label]
@@ -274,5 +275,6 @@ def summary_rows(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             "fits": len(finals),
             "final": mean_std(finals)[0] if finals else None,
             "short": mean_std([row["short_run_psnr"] for row in fits])[0],
+            "short_runs": len(fits),
         }
     return summary
