@@ -12,6 +12,7 @@ from asmr_plugin.fields.base import GridField
 from asmr_plugin.fields.initialization import DEFAULT_INIT, channel_mean, initialize_output
 from asmr_plugin.fields.registry import build_field
 from asmr_plugin.fitting.distributed import resolve_device
+from asmr_plugin.metrics import psnr
 from asmr_plugin.reproduce.figures import cameraman
 from asmr_plugin.reproduce.protocol import Context, Outcome, markdown_table
 from asmr_plugin.schedule import CosineFactor
@@ -54,7 +55,7 @@ def timed_fit(field: GridField, target: torch.Tensor, seconds: float, lr: float)
         times.append(elapsed)
         elapsed += time.perf_counter() - start
         with torch.no_grad():  # the PSNR of the step's prediction, outside the timed part
-            psnrs.append((-10 * torch.log10(torch.nn.functional.mse_loss(prediction.clamp(0, 1), target))).item())
+            psnrs.append(psnr(prediction.clamp(0, 1), target).item())
     return times, psnrs
 
 
