@@ -82,3 +82,17 @@ def test_bad_options_are_refused_before_anything_is_written(tmp_path):
     with pytest.raises(ValueError, match="--kodak .* is not a folder"):
         run(config(tmp_path, kodak=tmp_path / "missing"))
     assert not (tmp_path / "results").exists()
+
+
+def test_timed_fit_trains_for_the_seconds_given_and_raises_the_psnr():
+    import torch
+
+    from asmr_plugin.fields import ASMRField
+    from asmr_plugin.reproduce.wallclock import timed_fit
+
+    torch.manual_seed(0)
+    target = torch.rand(16, 16, 1)
+    times, psnrs = timed_fit(ASMRField((16, 16), bases=[[2, 2, 4]] * 2), target, 0.5, 1e-3)
+    assert len(times) == len(psnrs) > 1 and times[0] == 0.0
+    assert all(later > earlier for earlier, later in zip(times, times[1:])) and times[-1] < 0.5
+    assert psnrs[-1] > psnrs[0]
