@@ -19,10 +19,12 @@ from PIL import Image
 
 from asmr_plugin.fitting import audio as audio_fitting
 from asmr_plugin.fitting import image as image_fitting
-from asmr_plugin.fitting import loop, megapixel
+from asmr_plugin.fitting import megapixel
+from asmr_plugin.training import interrupts, loop
 from asmr_plugin.fitting import occupancy as occupancy_fitting
 from asmr_plugin.fitting import video as video_fitting
-from asmr_plugin.fitting.cli import Interrupted, run_cli
+from asmr_plugin.fitting.cli import run_cli
+from asmr_plugin.training.interrupts import Interrupted
 from asmr_plugin.io.checkpoint import load_checkpoint
 from asmr_plugin.io.files import atomic_path, current_umask, write_json
 from asmr_plugin.metrics import ssim
@@ -190,7 +192,7 @@ def stop_after(monkeypatch, steps: int) -> None:
         calls = iter(range(1, 10**9))
         yield lambda: next(calls) >= steps
 
-    monkeypatch.setattr(loop, "stop_requests", stop_requests)
+    monkeypatch.setattr(interrupts, "stop_requests", stop_requests)
 
 
 @pytest.mark.parametrize("batch_size", [None, 64], ids=["full-grid", "random-batch"])

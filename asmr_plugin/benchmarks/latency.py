@@ -27,9 +27,9 @@ from asmr_plugin.fields import FIELDS, GridField
 from asmr_plugin.fields.base import grid_coords
 from asmr_plugin.fields.registry import build_field
 from asmr_plugin.fitting.cli import run_cli
-from asmr_plugin.fitting.distributed import resolve_device
 from asmr_plugin.fitting.options import require_positive
 from asmr_plugin.timing import time_calls
+from asmr_plugin.training.distributed import resolve_device
 
 KODAK_BASES = ("4,4,4,8", "4,4,6,8")
 """The paper's Table 3 ASMR bases for 512 x 768; other sizes get bases chosen for them (4 levels)."""

@@ -215,6 +215,11 @@ class ASMRField(GridField):
             z, owner = torch.sin(gather_shift(pre_activation, rows, level_digits, shift_weight)), finer_owner
         return self.output(z).reshape(*coords.shape[:-1], self.out_dim)
 
+    def capture_obstacle(self, full_grid: bool) -> str | None:
+        if full_grid:
+            return None
+        return "ASMR's random-batch step shares each layer's work between the points of a cell through torch.unique, whose size depends on the batch"
+
     def _distinct_cells(self, cells: Int[Tensor, "N D"], level: int) -> tuple[Int[Tensor, "U"], Int[Tensor, "N"]]:
         """One point of each distinct level cell, and each point's distinct-cell index."""
         flat = decomposition.flat_index(cells, decomposition.cumulative_bases(self.bases)[level])

@@ -122,6 +122,11 @@ class GridField(nn.Module, ABC):
         values = torch.cat([self(chunk) for chunk in coords.split(self.render_chunk_size)])
         return values.unflatten(0, shape)
 
+    def capture_obstacle(self, full_grid: bool) -> str | None:
+        """Why a training step of this field (on the full grid, or on random batches) cannot be recorded as a
+        CUDA graph; None when it can."""
+        return None
+
     def num_params(self) -> int:
         return sum(parameter.numel() for parameter in self.parameters())
 

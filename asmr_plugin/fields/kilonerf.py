@@ -94,6 +94,11 @@ class KiloNeRFField(GridField):
         values = groups.ungroup(self.mlps(groups.group(encoded), groups.block_tiles))
         return values.reshape(*coords.shape[:-1], self.out_dim)
 
+    def capture_obstacle(self, full_grid: bool) -> str | None:
+        if full_grid and not any(n % g for n, g in zip(self.grid_shape, self.tiles)):
+            return None
+        return "KiloNeRF groups the points by tile (torch.repeat_interleave), whose block count depends on the points"
+
     def render(self, shape: Sequence[int] | None = None) -> Float[Tensor, "*shape C"]:
         """The grid tile by tile as one batched product when the tiles divide it evenly, else in chunks."""
         shape = self.check_shape(shape)

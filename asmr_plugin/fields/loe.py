@@ -86,6 +86,11 @@ class LoEField(GridField):
             z = self.activation(groups.ungroup(layer(groups.group(z), groups.block_tiles)))
         return self.output(z).reshape(*coords.shape[:-1], self.out_dim)
 
+    def capture_obstacle(self, full_grid: bool) -> str | None:
+        if full_grid:
+            return None
+        return "LoE groups random points by tile (torch.repeat_interleave), whose block count depends on the batch"
+
     def render(self, shape: Sequence[int] | None = None) -> Float[Tensor, "*shape C"]:
         """The whole grid with each layer's points grouped by tile through a reshape (no sorting), cropped to ``shape``.
 

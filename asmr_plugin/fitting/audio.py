@@ -14,11 +14,7 @@ from torch import Tensor
 
 from asmr_plugin.fields import GridField
 from asmr_plugin.fields.registry import build_field
-from asmr_plugin.fitting.cli import resume_hint
-from asmr_plugin.fitting.distributed import resolve_device
-from asmr_plugin.fitting.loop import FitConfig
 from asmr_plugin.fitting.options import NetworkOptions, ResumeOptions, RunOptions, require_positive
-from asmr_plugin.fitting.resume import check_resumable, finished_results, fit_resumable
 from asmr_plugin.fitting.summary import run_record, write_summary
 from asmr_plugin.io.audio import load_audio, save_audio, speech_like_clip
 from asmr_plugin.io.checkpoint import save_checkpoint
@@ -33,6 +29,10 @@ from asmr_plugin.io.files import (
 )
 from asmr_plugin.metrics import psnr
 from asmr_plugin.schedule import PAPER_STEPS
+from asmr_plugin.training.distributed import resolve_device
+from asmr_plugin.training.interrupts import resume_hint
+from asmr_plugin.training.loop import FitConfig
+from asmr_plugin.training.resume import check_resumable, finished_results, fit_resumable
 
 AUDIO_NETWORKS: Dict[str, Dict[str, Any]] = {
     "asmr": {"hidden_dim": 128},  # bases for 32,000 samples: [10, 10, 16, 20]
@@ -187,6 +187,7 @@ def fit_one(config: FitAudioConfig, data: Path | None, out: Path, console: Conso
         seed=config.seed,
         progress=config.progress,
         checkpoint_every=config.checkpoint_every,
+        graph=config.graph,
     )
     history = fit_resumable(field, target, fit_config, checkpoint, config, {"data": source})
     with torch.no_grad():

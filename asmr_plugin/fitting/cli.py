@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence, Type, TypeVar
+from typing import Any, Callable, Sequence, Type, TypeVar
 
 import tyro
 from rich.console import Console
 
 from asmr_plugin.io.open3d_loader import MissingDependencyError
+from asmr_plugin.training.interrupts import INTERRUPTED_STATUS, Interrupted, terminate_as_interrupt
 
 Config = TypeVar("Config")
-
-INTERRUPTED_STATUS = 128 + signal.SIGINT
-"""Exit status of a run stopped by SIGINT or SIGTERM (the shell's 128 + SIGINT)."""
-
-
-class Interrupted(KeyboardInterrupt):
-    """SIGINT or SIGTERM; ``saved`` says where the work was saved, if anywhere."""
-
-    def __init__(self, saved: str | None = None) -> None:
-        super().__init__(saved)
-        self.saved = saved
 
 
 def describe(error: BaseException) -> str:
@@ -32,31 +19,6 @@ def describe(error: BaseException) -> str:
     if isinstance(error, OSError) and error.strerror:
         return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
     return str(error)
-
-
-@contextmanager
-def resume_hint(out: Path) -> Iterator[None]:
-    """An ``Interrupted`` that saved work leaves the block saying how to continue the run in ``out``."""
-    try:
-        yield
-    except Interrupted as stop:
-        if stop.saved is None:
-            raise
-        raise Interrupted(f"{stop.saved}; continue with --resume --out {out}") from None
-
-
-@contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt inside the block, as Ctrl-C does, so work can be saved."""
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def run_cli(

@@ -17,11 +17,7 @@ from asmr_plugin import decomposition
 from asmr_plugin.fields import ASMRField, GridField
 from asmr_plugin.fields.asmr import FAST_START
 from asmr_plugin.fields.registry import ModelName, build_field, parse_bases_option
-from asmr_plugin.fitting.cli import resume_hint
-from asmr_plugin.fitting.distributed import resolve_device
-from asmr_plugin.fitting.loop import FitConfig, FitHistory
 from asmr_plugin.fitting.options import NetworkOptions, ResumeOptions, RunOptions, require_positive
-from asmr_plugin.fitting.resume import check_resumable, finished_results, fit_resumable
 from asmr_plugin.fitting.summary import run_record, write_summary
 from asmr_plugin.io.checkpoint import save_checkpoint
 from asmr_plugin.io.files import (
@@ -36,6 +32,10 @@ from asmr_plugin.io.images import default_image, image_files, load_image, save_i
 from asmr_plugin.macs import measured_macs
 from asmr_plugin.metrics import psnr, ssim
 from asmr_plugin.schedule import PAPER_STEPS
+from asmr_plugin.training.distributed import resolve_device
+from asmr_plugin.training.interrupts import resume_hint
+from asmr_plugin.training.loop import FitConfig, FitHistory
+from asmr_plugin.training.resume import check_resumable, finished_results, fit_resumable
 
 
 @dataclass
@@ -198,6 +198,7 @@ def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> 
         seed=config.seed,
         progress=config.progress,
         checkpoint_every=config.checkpoint_every,
+        graph=config.graph,
     )
     macs = field.macs(shape)
     console.print(

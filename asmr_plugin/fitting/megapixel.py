@@ -20,8 +20,6 @@ from torch import Tensor
 
 from asmr_plugin.fields import GridField
 from asmr_plugin.fields.registry import build_field
-from asmr_plugin.fitting.distributed import Process, start_process
-from asmr_plugin.fitting.epochs import fit_into, full_steps_per_epoch, grid_points
 from asmr_plugin.fitting.options import NetworkOptions, ResumeOptions, RunOptions, require_positive
 from asmr_plugin.fitting.summary import formatted, run_record
 from asmr_plugin.io.checkpoint import save_checkpoint
@@ -31,6 +29,8 @@ from asmr_plugin.io.files import (
 )
 from asmr_plugin.io.images import load_image
 from asmr_plugin.metrics import ssim, ssim_defined
+from asmr_plugin.training.distributed import Process, start_process
+from asmr_plugin.training.epochs import fit_into, full_steps_per_epoch, grid_points
 
 MEGAPIXEL_NETWORKS: Dict[str, Dict[str, Any]] = {
     "asmr": {"hidden_dim": 512, "num_layers": 6},  # 8192^2: bases [4,4,4,4,4,8] per axis

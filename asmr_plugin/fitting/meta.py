@@ -17,8 +17,6 @@ from torchmetrics.functional.image import peak_signal_noise_ratio
 
 from asmr_plugin.fields.latent_modulated import LatentModulatedField
 from asmr_plugin.fields.registry import build_field
-from asmr_plugin.fitting.distributed import resolve_device
-from asmr_plugin.fitting.loop import progress_bar
 from asmr_plugin.fitting.meta_learning import encode, meta_loss
 from asmr_plugin.fitting.options import RunOptions
 from asmr_plugin.fitting.summary import mean_std, run_record
@@ -31,6 +29,10 @@ from asmr_plugin.io.files import (
     write_json,
 )
 from asmr_plugin.io.image_sets import ImageSet, load_image_set
+from asmr_plugin.training.distributed import resolve_device
+from asmr_plugin.training.loop import progress_bar
+from asmr_plugin.training.optimization import AdamCosine
+from asmr_plugin.training.step import capture_allowed, graph_wanted, make_step
 
 MetaModelName = Literal["asmr", "ngp"]
 
@@ -156,12 +158,10 @@ def network_options(model: LatentModulatedField) -> Dict[str, Any]:
     }
 
 
-def save_state(
-    path: Path, model: LatentModulatedField, optimizer: torch.optim.Optimizer, step: int, curve: Curve
-) -> None:
+def save_state(path: Path, model: LatentModulatedField, optimization: AdamCosine, step: int, curve: Curve) -> None:
     metadata = {
         "latent_map": model.shifts.state_dict(),
-        "optimizer": optimizer.state_dict(),
+        "optimizer": optimization.state_dict()["optimizer"],
         "curve": asdict(curve),
         "options": network_options(model),
     }
@@ -169,9 +169,9 @@ def save_state(
 
 
 def resume_state(
-    path: Path, model: LatentModulatedField, optimizer: torch.optim.Optimizer, device: torch.device
+    path: Path, model: LatentModulatedField, optimization: AdamCosine, device: torch.device
 ) -> Tuple[int, Curve]:
-    """Load a checkpoint written by :func:`save_state` into ``model`` and ``optimizer``; the step and curve."""
+    """Load a checkpoint written by :func:`save_state` into ``model`` and ``optimization``; the step and curve."""
     checkpoint = load_checkpoint(path, device)
     saved = checkpoint.metadata.get("options")
     if saved != network_options(model):
@@ -181,7 +181,7 @@ def resume_state(
         )
     model.field.load_state_dict(checkpoint.field.state_dict())
     model.shifts.load_state_dict(checkpoint.metadata["latent_map"])
-    optimizer.load_state_dict(checkpoint.metadata["optimizer"])
+    optimization.load_optimizer_state(checkpoint.metadata["optimizer"])
     return checkpoint.step, Curve(**checkpoint.metadata["curve"])
 
 
@@ -192,33 +192,39 @@ def train(
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     model = build_meta_model(name, images.train.shape[-1], config).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), config.outer_lr)
+    graph = capture_allowed(graph_wanted(config.graph, device))
+    optimization = AdamCosine(model.parameters(), config.outer_lr, config.steps, config.outer_lr, graph)  # constant
     checkpoint = out / "checkpoint.pt"
-    step, curve = resume_state(checkpoint, model, optimizer, device) if config.resume else (0, Curve())
+    step, curve = resume_state(checkpoint, model, optimization, device) if config.resume else (0, Curve())
     console.print(
         f"[bold]{name}[/]: {model.field.num_params():,} network params + {latent_map_params(model):,} in the latent map, "
         f"{model.field.macs().with_bias:,.1f} MACs/pixel, {f'resuming at step {step}' if step else 'from scratch'}"
     )
+
+    def loss(signals: Float[Tensor, "B H W C"]) -> Tuple[Tensor, Tensor]:
+        outer, errors = meta_loss(model, signals, config.inner_steps, config.inner_lr, config.second_order)
+        return outer, (-10 * torch.log10(errors)).mean()
+
+    step_on, pending = make_step(loss, optimization), []
     start = time.perf_counter() - curve.seconds
     with progress_bar(config.progress) as progress:
         task = progress.add_task("meta", total=config.steps, completed=step, psnr="")
         while step < config.steps:
             signals = images.train[batch_indices(step, config.batch, images.train.shape[0], config.seed)].to(device)
-            loss, errors = meta_loss(model, signals, config.inner_steps, config.inner_lr, config.second_order)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            pending.append(step_on(signals)[1].clone())  # read back only when logged
             step += 1
             curve.steps.append(step)
-            curve.train_psnr.append((-10 * torch.log10(errors)).mean().item())
+            if step % config.eval_every == 0 or step % config.checkpoint_every == 0 or step == config.steps:
+                curve.train_psnr.extend(torch.stack(pending).tolist())
+                pending.clear()
+                progress.update(task, completed=step, psnr=f"train {curve.train_psnr[-1]:.2f} dB")
             if step % config.eval_every == 0 or step == config.steps:
                 test_psnr, _ = evaluate(model, images.test[: config.eval_images], config)
                 curve.eval_steps.append(step)
                 curve.test_psnr.append(test_psnr.mean().item())
             if step % config.checkpoint_every == 0 or step == config.steps:
                 curve.seconds = time.perf_counter() - start
-                save_state(checkpoint, model, optimizer, step, curve)
-            progress.update(task, completed=step, psnr=f"train {curve.train_psnr[-1]:.2f} dB")
+                save_state(checkpoint, model, optimization, step, curve)
     curve.seconds = time.perf_counter() - start
     return model, curve
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Literal, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Literal, Tuple
 
 import numpy as np
 import torch
@@ -19,18 +19,7 @@ from torch import Tensor
 from asmr_plugin.fields import GridField
 from asmr_plugin.fields.initialization import DEFAULT_INIT, InitName, initialize_output, logit_mean
 from asmr_plugin.fields.registry import build_field
-from asmr_plugin.fitting.cli import resume_hint
-from asmr_plugin.fitting.distributed import resolve_device
-from asmr_plugin.fitting.loop import (
-    AdamCosine,
-    EpochLoop,
-    TrainingState,
-    after_each_step,
-    check_finite_weights,
-    progress_bar,
-)
 from asmr_plugin.fitting.options import ResumeOptions, RunOptions, require_positive
-from asmr_plugin.fitting.resume import ResumableFit, check_resumable, finished_results
 from asmr_plugin.fitting.summary import run_record, write_summary
 from asmr_plugin.io.checkpoint import save_checkpoint
 from asmr_plugin.io.files import (
@@ -53,6 +42,13 @@ from asmr_plugin.io.meshes import (
     signed_distance_grid,
     surface_points,
 )
+from asmr_plugin.training.distributed import resolve_device
+from asmr_plugin.training.epochs import EpochConfig, EpochPlan, train_epochs
+from asmr_plugin.training.interrupts import resume_hint
+from asmr_plugin.training.loop import TrainingState
+from asmr_plugin.training.optimization import check_finite_weights
+from asmr_plugin.training.resume import ResumableFit, check_resumable, finished_results
+from asmr_plugin.training.step import capture_allowed, graph_wanted
 
 if TYPE_CHECKING:
     import open3d as o3d
@@ -143,32 +139,34 @@ def fit_shape(
     save: Callable[[TrainingState], str] | None = None,
 ) -> Dict[str, Any]:
     """Fit ``field`` to the voxel ``values`` with fresh points each epoch; ``resume`` and ``save``
-    work as in :func:`~asmr_plugin.fitting.loop.fit`."""
+    work as in :func:`~asmr_plugin.training.loop.fit`."""
     device = next(field.parameters()).device
     steps_per_epoch = math.ceil(config.points_per_epoch / config.batch)
-    total = config.epochs * steps_per_epoch
-    optimization = AdamCosine(field.parameters(), config.lr, total)
-    loop = EpochLoop(optimization, config.seed, steps_per_epoch, resume)
-    step = loop.first_step
-    with (
-        progress_bar(config.progress) as progress,
-        after_each_step(loop.saver(save), config.checkpoint_every, total) as after_step,
-    ):
-        task = progress.add_task("fit", total=total, completed=step, psnr="")
-        while step < total:
-            points, labels = sample_epoch(
-                values, surface, config.points_per_epoch, config.near_sigma, loop.start_epoch()
-            )
-            for first in range(step % steps_per_epoch * config.batch, points.shape[0], config.batch):
-                prediction = field(points[first : first + config.batch].to(device))
-                loss = target_loss(prediction, labels[first : first + config.batch].to(device), config.target)
-                step = optimization.step(loss)
-                if step % 50 == 0 or step == total:
-                    loop.losses.append((step, loss.item()))
-                    progress.update(task, completed=step, psnr=f"{LOSS_NAMES[config.target]} {loss.item():.4f}")
-                after_step(step)
+
+    def batches(generator: torch.Generator, first_step: int) -> Iterator[Tuple[Tensor, Tensor]]:
+        points, labels = sample_epoch(values, surface, config.points_per_epoch, config.near_sigma, generator)
+        for first in range(first_step * config.batch, points.shape[0], config.batch):
+            yield points[first : first + config.batch].to(device), labels[first : first + config.batch].to(device)
+
+    def loss(points: Float[Tensor, "B 3"], labels: Float[Tensor, "B 1"]) -> Tuple[Tensor, Tensor]:
+        value = target_loss(field(points), labels, config.target)
+        return value, value.detach()
+
+    plan = EpochPlan(
+        steps_per_epoch,
+        config.epochs * steps_per_epoch,
+        batches,
+        loss,
+        lambda value: f"{LOSS_NAMES[config.target]} {value:.4f}",
+        log_every=50,
+    )
+    graph = capture_allowed(graph_wanted(config.graph, device), field.capture_obstacle(full_grid=False))
+    epochs = EpochConfig(
+        config.epochs, config.batch, config.lr, config.seed, config.progress, config.checkpoint_every, config.graph
+    )
+    loop = train_epochs(plan, field.parameters(), epochs, graph, config.progress, resume, save)
     check_finite_weights(field)
-    return {"steps": total, "seconds": loop.seconds, "losses": loop.losses}
+    return {"steps": plan.total_steps, "seconds": loop.seconds, "losses": loop.losses}
 
 
 def plot_preview(path: Path, mesh: o3d.geometry.TriangleMesh, title: str, max_faces: int = 20_000) -> None:

@@ -13,7 +13,8 @@ from torch import Tensor
 from asmr_plugin.fields.base import GridField
 from asmr_plugin.fields.initialization import DEFAULT_INIT, InitName, channel_mean, initialize_output
 from asmr_plugin.fields.registry import check_positive
-from asmr_plugin.fitting.distributed import resolve_device
+from asmr_plugin.training.distributed import resolve_device
+from asmr_plugin.training.step import GraphMode, graph_wanted
 
 
 def require_positive(config: Any, *names: str) -> None:
@@ -35,9 +36,12 @@ class RunOptions:
     """Seed for initialization and sampling."""
     progress: bool = True
     """Show a progress bar."""
+    graph: GraphMode = "auto"
+    """Record each training step as one CUDA graph and replay it: auto (on CUDA), on (CUDA only) or off. A step
+    that cannot be recorded (ASMR's random batches) runs eagerly, saying why."""
 
     def check_run_options(self) -> None:
-        resolve_device(self.device)
+        graph_wanted(self.graph, resolve_device(self.device))
 
     def output_dir(self, experiment: str, name: str) -> Path:
         """``--out``, or outputs/<experiment>/<name>-<time>."""

@@ -16,8 +16,6 @@ from torch import Tensor
 
 from asmr_plugin.fields import GridField
 from asmr_plugin.fields.registry import build_field
-from asmr_plugin.fitting.distributed import start_process
-from asmr_plugin.fitting.epochs import fit_into, full_steps_per_epoch
 from asmr_plugin.fitting.options import NetworkOptions, ResumeOptions, RunOptions, require_positive
 from asmr_plugin.fitting.summary import formatted, mean_std, run_record
 from asmr_plugin.io.checkpoint import save_checkpoint
@@ -25,6 +23,8 @@ from asmr_plugin.io.files import write_json
 from asmr_plugin.io.images import save_image
 from asmr_plugin.io.video import default_video, load_video, save_video, side_by_side
 from asmr_plugin.metrics import psnr, ssim
+from asmr_plugin.training.distributed import start_process
+from asmr_plugin.training.epochs import fit_into, full_steps_per_epoch
 
 VIDEO_NETWORKS: Dict[str, Dict[str, Any]] = {
     "asmr": {"hidden_dim": 512, "num_layers": 7},

@@ -9,10 +9,9 @@ import torch
 from matplotlib.figure import Figure
 
 from asmr_plugin.fields import ASMRField, SIRENField
-from asmr_plugin.fields.initialization import DEFAULT_INIT, channel_mean, initialize_output
 from asmr_plugin.fields.base import GridField
+from asmr_plugin.fields.initialization import DEFAULT_INIT, channel_mean, initialize_output
 from asmr_plugin.fitting.image import downscale_image
-from asmr_plugin.fitting.loop import AdamCosine, FitConfig, fit
 from asmr_plugin.io.images import default_image, load_image
 from asmr_plugin.macs import mlp_macs
 from asmr_plugin.metrics import psnr
@@ -20,6 +19,7 @@ from asmr_plugin.paper_tables import ROWS, measure
 from asmr_plugin.reproduce.fits import kodak_fit, kodak_folder, kodak_images, last_base_eight
 from asmr_plugin.reproduce.protocol import Context, Outcome, markdown_table
 from asmr_plugin.schedule import PAPER_STEPS
+from asmr_plugin.training.loop import AdamCosine, FitConfig, fit
 
 FAMILIES = {"SIREN": "tab:gray", "ASMR": "tab:red", "KiloNeRF": "tab:blue", "LoE": "tab:green"}
 

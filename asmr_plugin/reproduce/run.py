@@ -15,10 +15,10 @@ import torch
 from rich.console import Console
 
 from asmr_plugin.fields.initialization import INITS
-from asmr_plugin.fitting.distributed import resolve_device
 from asmr_plugin.io.files import atomic_path, save_figure, write_json
 from asmr_plugin.reproduce import figures, fits, study, wallclock
 from asmr_plugin.reproduce.protocol import Context, Outcome, Protocol, markdown_table
+from asmr_plugin.training.distributed import resolve_device
 
 
 @dataclass(frozen=True)

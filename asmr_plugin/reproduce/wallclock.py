@@ -11,11 +11,11 @@ from matplotlib.figure import Figure
 from asmr_plugin.fields.base import GridField
 from asmr_plugin.fields.initialization import DEFAULT_INIT, channel_mean, initialize_output
 from asmr_plugin.fields.registry import build_field
-from asmr_plugin.fitting.distributed import resolve_device
 from asmr_plugin.metrics import psnr
 from asmr_plugin.reproduce.figures import cameraman
 from asmr_plugin.reproduce.protocol import Context, Outcome, markdown_table
 from asmr_plugin.schedule import CosineFactor
+from asmr_plugin.training.distributed import resolve_device
 
 NETWORKS: dict[str, tuple[str, dict[str, Any]]] = {
     "ASMR (4)": ("asmr", {"bases": ("4,4,4,8",)}),

@@ -5,7 +5,7 @@ import torch
 
 from asmr_plugin.fields import FIELDS, ASMRField, SIRENField
 from asmr_plugin.fields.initialization import INITS, OutputInit, channel_mean, initialize_output, logit_mean
-from asmr_plugin.fitting.loop import FitConfig, fit
+from asmr_plugin.training.loop import FitConfig, fit
 
 MEAN = torch.tensor([0.2, 0.5, 0.7])
 

@@ -10,7 +10,7 @@ from PIL import Image
 
 from asmr_plugin.fields import ASMRField, SIRENField
 from asmr_plugin.fitting.image import FitImageConfig, bases_for_image, downscale_image, run
-from asmr_plugin.fitting.loop import FitConfig, fit
+from asmr_plugin.training.loop import FitConfig, fit
 from asmr_plugin.io.checkpoint import load_checkpoint, save_checkpoint
 from asmr_plugin.io.images import default_image, load_image
 

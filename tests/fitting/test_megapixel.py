@@ -13,8 +13,8 @@ import torch
 from PIL import Image
 
 from asmr_plugin.fields import ASMRField
-from asmr_plugin.fitting.distributed import Process
-from asmr_plugin.fitting.epochs import EpochConfig, fit_epochs
+from asmr_plugin.training.distributed import Process
+from asmr_plugin.training.epochs import EpochConfig, fit_epochs
 from asmr_plugin.fitting.megapixel import FitMegapixelConfig, evaluate, run
 from asmr_plugin.metrics import psnr, ssim
 

@@ -21,7 +21,7 @@ from nerfstudio.scripts.train import train_loop
 from PIL import Image
 
 from asmr_plugin.fields import FIELDS
-from asmr_plugin.fitting.cli import INTERRUPTED_STATUS
+from asmr_plugin.training.interrupts import INTERRUPTED_STATUS
 from asmr_plugin.nerfstudio.trainer_config import ImageTrainerConfig
 
 METHODS = ["asmr-image", "siren-image"]

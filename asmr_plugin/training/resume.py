@@ -12,10 +12,10 @@ from typing import Any, Dict, Iterator, Tuple
 from torch import Tensor
 
 from asmr_plugin.fields import GridField
-from asmr_plugin.fitting.loop import FitConfig, FitDiverged, FitHistory, TrainingState, fit
 from asmr_plugin.io.checkpoint import load_checkpoint, save_checkpoint
+from asmr_plugin.training.loop import FitConfig, FitDiverged, FitHistory, TrainingState, fit
 
-RUN_ONLY_OPTIONS = ("out", "overwrite", "resume", "progress", "device", "checkpoint_every")
+RUN_ONLY_OPTIONS = ("out", "overwrite", "resume", "progress", "device", "checkpoint_every", "graph")
 """Options that do not change what a fit computes: a resumed run may change them."""
 
 
