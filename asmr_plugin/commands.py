@@ -22,6 +22,7 @@ FITS: Dict[str, Tuple[str, str, str]] = {
 BENCHMARKS: Dict[str, Tuple[str, str, str]] = {
     "latency": ("asmr_plugin.benchmarks.latency", "BenchConfig", "main"),
     "training": ("asmr_plugin.benchmarks.training", "BenchTrainingConfig", "main"),
+    "gpu": ("asmr_plugin.benchmarks.gpu", "BenchGPUConfig", "main"),
 }
 """``asmr-bench`` subcommands."""
 COUNT_MACS = ("asmr_plugin.paper_tables", "CountMacsConfig", "main")
@@ -64,7 +65,7 @@ def fit(args: Sequence[str] | None = None) -> None:
 
 
 def bench(args: Sequence[str] | None = None) -> None:
-    """``asmr-bench latency|training [OPTIONS]``."""
+    """``asmr-bench latency|training|gpu [OPTIONS]``."""
     dispatch("asmr-bench", BENCHMARKS, args)
 
 

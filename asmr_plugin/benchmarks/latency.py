@@ -30,6 +30,7 @@ from asmr_plugin.fitting.cli import run_cli
 from asmr_plugin.fitting.options import require_positive
 from asmr_plugin.timing import time_calls
 from asmr_plugin.training.distributed import resolve_device
+from asmr_plugin.training.step import record
 
 KODAK_BASES = ("4,4,4,8", "4,4,6,8")
 """The paper's Table 3 ASMR bases for 512 x 768; other sizes get bases chosen for them (4 levels)."""
@@ -53,6 +54,8 @@ class BenchConfig:
     """Default: cuda when available, else cpu."""
     per_point_max_pixels: int = 512 * 768
     """Networks without a fast path are timed only on grids up to this many pixels."""
+    graph: bool = False
+    """On CUDA, time the render recorded once as a CUDA graph and replayed (no kernel-launch overhead)."""
     json: bool = False
     """Print JSON instead of a Markdown table."""
     worker: str | None = None
@@ -99,7 +102,8 @@ def measure(model: str, shape: Tuple[int, int], config: BenchConfig) -> Dict[str
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats()
         rendered = field.render(shape)
-        timing = time_calls(lambda: field.render(shape), config.runs)
+        render = record(lambda: field.render(shape)) if config.graph else lambda: field.render(shape)
+        timing = time_calls(render, config.runs)
         peak = (
             torch.cuda.max_memory_allocated()
             if device.type == "cuda"
@@ -118,6 +122,7 @@ def measure(model: str, shape: Tuple[int, int], config: BenchConfig) -> Dict[str
         "peak_memory_mb": peak / 2**20,
         "max_abs_diff_per_point": difference,
         "device": str(device) + ("" if device.type == "cuda" else f" ({torch.get_num_threads()} threads)"),
+        "graphed": config.graph,
         "torch": torch.__version__,
     }
 
@@ -134,6 +139,7 @@ def run_worker(model: str, size: str, config: BenchConfig) -> Dict[str, Any]:
     ]
     command += ["--threads", str(config.threads)] if config.threads else []
     command += ["--device", config.device] if config.device else []
+    command += ["--graph"] if config.graph else []
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         return {"model": model, "shape": list(parse_size(size)), "error": done.stderr.strip().splitlines()[-1:]}
@@ -170,7 +176,8 @@ def main(config: BenchConfig) -> None:
         print(json.dumps(measure(model, parse_size(size), config)))
         return
     require_positive(config, "runs", "threads", "per_point_max_pixels")
-    resolve_device(config.device)
+    if config.graph and resolve_device(config.device).type != "cuda":
+        raise ValueError("--graph records the render as a CUDA graph: it needs a CUDA device")
     unknown = set(config.models) - FIELDS.keys()
     if unknown:
         raise SystemExit(f"error: --models {' '.join(sorted(unknown))}: expected some of {', '.join(FIELDS)}")

@@ -19,7 +19,8 @@ from asmr_plugin.paper_tables import ROWS, measure
 from asmr_plugin.reproduce.fits import kodak_fit, kodak_folder, kodak_images, last_base_eight
 from asmr_plugin.reproduce.protocol import Context, Outcome, markdown_table
 from asmr_plugin.schedule import PAPER_STEPS
-from asmr_plugin.training.loop import AdamCosine, FitConfig, fit
+from asmr_plugin.training.loop import FitConfig, fit
+from asmr_plugin.training.optimization import AdamCosine
 
 FAMILIES = {"SIREN": "tab:gray", "ASMR": "tab:red", "KiloNeRF": "tab:blue", "LoE": "tab:green"}
 

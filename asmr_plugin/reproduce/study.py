@@ -47,9 +47,7 @@ CANDIDATES = [
     Candidate("bias = mean, weights x30", OutputInit(True, 30.0)),
 ]
 """ASMR's candidates; the weight gains scale the SIREN bound sqrt(6/h)/omega0 of the output weights."""
-DEFAULT = next(
-    candidate for candidate in CANDIDATES if candidate.init == OutputInit(True, ASMRField.mean_start_gain)
-)
+DEFAULT = next(candidate for candidate in CANDIDATES if candidate.init == OutputInit(True, ASMRField.mean_start_gain))
 """ASMR's candidate that ``--init mean`` is."""
 BASELINE_CANDIDATES = {
     "SIREN (4)": (PAPER, Candidate("--init mean", INITS["mean"]), Candidate("bias = mean, weights x10", DEFAULT.init)),
@@ -244,8 +242,7 @@ def outcome(context: Context, run: Plan, rows: list[dict[str, Any]], baseline_sh
         "\n\n"
         + table
         + "\n\nMeans over the ASMR (4) fits (Cameraman seeds and Kodak images): the final PSNR over those run the "
-        "whole schedule (fits), the short run over all of them:\n\n"
-        + summary_table,
+        "whole schedule (fits), the short run over all of them:\n\n" + summary_table,
         data={
             "rows": [{key: value for key, value in row.items() if key != "curve"} for row in rows],
             "steps": run.steps,

@@ -91,7 +91,7 @@ class StaticStep:
 
 class GraphedStep(StaticStep):
     """``StaticStep`` recorded once as a CUDA graph and replayed. Its outputs are static device tensors,
-    overwritten by the next step (clone what must be kept)."""
+    overwritten by the next step (clone what must be kept). A batch of another shape runs eagerly."""
 
     graphed = True
 
@@ -103,12 +103,22 @@ class GraphedStep(StaticStep):
         self.outputs: Tuple[Tensor, Tensor] | None = None
 
     def __call__(self, *batch: Tensor) -> Tuple[Tensor, Tensor]:
+        if self.inputs is not None and [v.shape for v in batch] != [v.shape for v in self.inputs]:
+            return self.eager(batch)  # e.g. an epoch's last, partial batch
         self.load(batch)
         if self.graph is None:
             self.capture()
         self.graph.replay()
         self.optimization.advance()
         return self.outputs
+
+    def eager(self, batch: Sequence[Tensor]) -> Tuple[Tensor, Tensor]:
+        """The step on a batch of another shape than the recorded one, run eagerly (on the same gradient buffers)."""
+        self.optimization.optimizer.zero_grad(set_to_none=self.graph is None)
+        loss, logged = self.loss(*batch)
+        self.optimization.update(loss)
+        self.optimization.advance()
+        return loss.detach(), logged.detach()
 
     def capture(self) -> None:
         """Warm up on a side stream, undo the warm-up's updates, and record ``body``."""
@@ -151,3 +161,23 @@ def make_step(loss: LossFunction, optimization: AdamCosine) -> EagerStep | Graph
     if optimization.graphable and optimization.device.type == "cuda":
         return GraphedStep(loss, optimization)
     return EagerStep(loss, optimization)
+
+
+def record(function: Callable[[], Tensor]) -> Callable[[], Tensor]:
+    """``function`` (no arguments, no gradients, e.g. a render) recorded once as a CUDA graph; calling the
+    result replays it and returns its static output, overwritten by the next call."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.no_grad(), torch.cuda.stream(side):
+        for _ in range(WARMUP_STEPS):
+            function()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.no_grad(), torch.cuda.graph(graph):
+        output = function()
+
+    def replay() -> Tensor:
+        graph.replay()
+        return output
+
+    return replay

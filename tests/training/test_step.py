@@ -93,8 +93,8 @@ def test_a_step_that_cannot_be_recorded_runs_eagerly_saying_why(capsys):
 
 
 def test_graph_on_without_cuda_is_one_clear_error(tmp_path, monkeypatch, capsys):
-    from skimage import data
     from PIL import Image
+    from skimage import data
 
     Image.fromarray(data.camera()[::16, ::16]).save(tmp_path / "tiny.png")
     from asmr_plugin.fitting.cli import run_cli
@@ -139,3 +139,20 @@ def test_a_replayed_graph_equals_the_eager_step_on_cuda(batch_size):
     for _ in range(10):
         step()
     assert step.graph is not None and optimization.steps_taken == 10
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal without CUDA")
+def test_bench_gpu_without_cuda_is_one_line_and_exit_1(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", "from asmr_plugin.commands import bench; bench()", "gpu", "--out", str(tmp_path / "r")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: asmr-bench gpu measures CUDA graphs: it needs a CUDA device, and torch sees none"
+    )
+    assert not (tmp_path / "r").exists()
