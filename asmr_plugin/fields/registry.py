@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any, Dict, Literal, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict, Literal, Sequence, Tuple
 
 from asmr_plugin import decomposition
 from asmr_plugin.fields import FIELDS, GridField
@@ -81,3 +82,46 @@ def build_field(
             if value is not None
         )
         raise ValueError(f"{model}{f' with {spelled}' if spelled else ''}: {error}") from error
+
+
+@dataclass
+class NetworkShape:
+    """A network's shape, as every fit command and the nerfstudio methods take it; None keeps the task's
+    (the paper's) setting for the chosen network."""
+
+    bases: Tuple[str, ...] | None = None
+    """ASMR bases (LoE: weight-tile grids): one comma-separated list per axis (first axis first), or
+    one list for every axis, e.g. '4,4,4,8' or '4,4,4,8' '4,4,6,8'. Default: chosen for the signal."""
+    hidden_dim: int | None = None
+    """Width of the hidden layers."""
+    num_layers: int | None = None
+    """Number of linear layers, the output included (ASMR: levels)."""
+    omega0: float | None = None
+    """Sine/Gabor frequency of SIREN, ASMR (also scales its modulators) and WIRE. Default: 30 (WIRE: 20)."""
+
+    def check_network_shape(self, option_prefix: str = "--") -> None:
+        """A ValueError naming the first size at or below zero."""
+        check_positive({"hidden_dim": self.hidden_dim, "num_layers": self.num_layers, "omega0": self.omega0}, option_prefix)
+
+    def build(
+        self,
+        model: str,
+        shape: Sequence[int],
+        channels: int,
+        option_prefix: str = "--",
+        defaults: Dict[str, Any] | None = None,
+        bases: Tuple[str, ...] | None = None,
+    ) -> GridField:
+        """``model`` of this shape for a signal grid of ``shape`` (``bases`` in place of the given ones, e.g.
+        adapted to the signal); see ``build_field``."""
+        return build_field(
+            model,
+            tuple(shape),
+            channels,
+            self.bases if bases is None else bases,
+            self.num_layers,
+            self.hidden_dim,
+            self.omega0,
+            option_prefix,
+            defaults,
+        )
