@@ -20,15 +20,15 @@ from PIL import Image
 from asmr_plugin.fitting import audio as audio_fitting
 from asmr_plugin.fitting import image as image_fitting
 from asmr_plugin.fitting import megapixel
-from asmr_plugin.training import interrupts, loop
-from asmr_plugin.training import optimization as optimization_module
 from asmr_plugin.fitting import occupancy as occupancy_fitting
 from asmr_plugin.fitting import video as video_fitting
 from asmr_plugin.fitting.cli import run_cli
-from asmr_plugin.training.interrupts import Interrupted
 from asmr_plugin.io.checkpoint import load_checkpoint
 from asmr_plugin.io.files import atomic_path, current_umask, write_json
 from asmr_plugin.metrics import ssim
+from asmr_plugin.training import interrupts, loop
+from asmr_plugin.training import optimization as optimization_module
+from asmr_plugin.training.interrupts import Interrupted
 
 SMALL = ["--hidden-dim", "8", "--no-progress"]
 
@@ -64,7 +64,7 @@ IMAGE_OPTIONS = [
     (["--downscale", "-3"], "--downscale must be positive, got -3"),
     (["--steps", "0"], "--steps must be positive"),
     (["--lr", "0"], "--lr must be positive"),
-    (["--batch-size", "0"], "--batch-size must be positive"),
+    (["--batch", "0"], "--batch must be positive"),
     (["--output-lr-scale", "0"], "--output-lr-scale must be positive"),
     (["--model", "siren", "--output-lr-scale", "3"], "--output-lr-scale applies to ASMR; --model siren has one"),
     (["--modulation-lr-scale", "-1"], "--modulation-lr-scale must be positive"),
@@ -196,10 +196,10 @@ def stop_after(monkeypatch, steps: int) -> None:
     monkeypatch.setattr(interrupts, "stop_requests", stop_requests)
 
 
-@pytest.mark.parametrize("batch_size", [None, 64], ids=["full-grid", "random-batch"])
-def test_an_interrupted_image_fit_resumed_equals_an_uninterrupted_one(tmp_path, monkeypatch, image, batch_size):
+@pytest.mark.parametrize("batch", [None, 64], ids=["full-grid", "random-batch"])
+def test_an_interrupted_image_fit_resumed_equals_an_uninterrupted_one(tmp_path, monkeypatch, image, batch):
     def config(out: Path, **changes) -> image_fitting.FitImageConfig:
-        options = dict(data=image, steps=30, hidden_dim=8, batch_size=batch_size, checkpoint_every=7, progress=False)
+        options = dict(data=image, steps=30, hidden_dim=8, batch=batch, checkpoint_every=7, progress=False)
         return image_fitting.FitImageConfig(out=out, **{**options, **changes})
 
     whole = image_fitting.run(config(tmp_path / "whole"))

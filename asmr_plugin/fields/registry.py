@@ -101,7 +101,9 @@ class NetworkShape:
 
     def check_network_shape(self, option_prefix: str = "--") -> None:
         """A ValueError naming the first size at or below zero."""
-        check_positive({"hidden_dim": self.hidden_dim, "num_layers": self.num_layers, "omega0": self.omega0}, option_prefix)
+        check_positive(
+            {"hidden_dim": self.hidden_dim, "num_layers": self.num_layers, "omega0": self.omega0}, option_prefix
+        )
 
     def build(
         self,

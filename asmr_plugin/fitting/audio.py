@@ -13,7 +13,6 @@ from rich.console import Console
 from torch import Tensor
 
 from asmr_plugin.fields import GridField
-from asmr_plugin.fields.registry import build_field
 from asmr_plugin.fitting.options import NetworkOptions, ResumeOptions, RunOptions, require_positive
 from asmr_plugin.fitting.summary import run_record, write_summary
 from asmr_plugin.io.audio import load_audio, save_audio, speech_like_clip
@@ -121,15 +120,7 @@ def prepare(config: FitAudioConfig, data: Path | None) -> Tuple[Float[Tensor, "N
         else load_audio(data, config.rate, config.seconds, config.pad)
     )
     torch.manual_seed(config.seed)
-    field = build_field(
-        config.model,
-        tuple(clip.shape[:1]),
-        1,
-        config.bases,
-        config.num_layers,
-        config.hidden_dim,
-        defaults=AUDIO_NETWORKS[config.model],
-    )
+    field = config.build(config.model, clip.shape[:1], 1, defaults=AUDIO_NETWORKS[config.model])
     config.initialize(field, clip)
     return clip, field
 

@@ -16,7 +16,7 @@ from torch import Tensor
 from asmr_plugin import decomposition
 from asmr_plugin.fields import ASMRField, GridField
 from asmr_plugin.fields.asmr import FAST_START
-from asmr_plugin.fields.registry import ModelName, build_field, parse_bases_option
+from asmr_plugin.fields.registry import ModelName, parse_bases_option
 from asmr_plugin.fitting.options import NetworkOptions, ResumeOptions, RunOptions, require_positive
 from asmr_plugin.fitting.summary import run_record, write_summary
 from asmr_plugin.io.checkpoint import save_checkpoint
@@ -47,11 +47,9 @@ class FitImageConfig(NetworkOptions, ResumeOptions, RunOptions):
     (mean ± std, Table 3 style). Default: the Cameraman photo that scikit-image ships."""
     model: ModelName = "asmr"
     """Network to fit."""
-    omega0: float | None = None
-    """Sine/Gabor frequency of SIREN, ASMR (also scales its modulators) and WIRE. Default: 30 (WIRE: 20)."""
     steps: int = PAPER_STEPS
     """Optimizer steps."""
-    batch_size: int | None = None
+    batch: int | None = None
     """None: the whole image every step (the paper). Otherwise random pixels per step."""
     downscale: int = 1
     """Box-filter every image by this integer factor first (a reduced protocol for CPUs)."""
@@ -73,7 +71,7 @@ class FitImageConfig(NetworkOptions, ResumeOptions, RunOptions):
 
     def check_options(self) -> None:
         """A ValueError naming the first bad option."""
-        require_positive(self, "omega0", "steps", "batch_size", "downscale", "output_lr_scale", "modulation_lr_scale")
+        require_positive(self, "steps", "batch", "downscale", "output_lr_scale", "modulation_lr_scale")
         self.check_network_options()
         self.check_resume_options()
         self.check_run_options()
@@ -165,7 +163,7 @@ def prepare(config: FitImageConfig, data: Path) -> Tuple[Float[Tensor, "H W C"],
     shape, channels = tuple(target.shape[:2]), target.shape[-1]
     torch.manual_seed(config.seed)
     bases = bases_for_image(config.bases, shape)
-    field = build_field(config.model, shape, channels, bases, config.num_layers, config.hidden_dim, config.omega0)
+    field = config.build(config.model, shape, channels, bases=bases)
     config.initialize(field, target)
     if config.fast_start and not field.lr_subset_names:
         raise ValueError(f"--fast-start applies to ASMR; --model {config.model} has one learning rate")
@@ -194,7 +192,7 @@ def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> 
         steps=config.steps,
         lr=lr,
         lr_scales=lr_scales,
-        batch_size=config.batch_size,
+        batch=config.batch,
         seed=config.seed,
         progress=config.progress,
         checkpoint_every=config.checkpoint_every,
@@ -254,13 +252,13 @@ def image_protocol(config: FitImageConfig, lr: float, lr_scales: Dict[str, float
     paper_protocol = (
         config.steps == PAPER_STEPS
         and config.downscale == 1
-        and config.batch_size is None
+        and config.batch is None
         and one_rate
         and config.init == "paper"
     )
     return (
         f"{config.steps} steps, "
-        + ("full image per step" if config.batch_size is None else f"{config.batch_size} random pixels per step")
+        + ("full image per step" if config.batch is None else f"{config.batch} random pixels per step")
         + f", Adam lr {lr:g} cosine to 1e-6"
         + "".join(f" ({name} x{scale:g})" for name, scale in lr_scales.items() if scale != 1.0)
         + f", init {config.init}, downscale {config.downscale}, seed {config.seed}, "

@@ -19,7 +19,6 @@ from rich.console import Console
 from torch import Tensor
 
 from asmr_plugin.fields import GridField
-from asmr_plugin.fields.registry import build_field
 from asmr_plugin.fitting.options import NetworkOptions, ResumeOptions, RunOptions, require_positive
 from asmr_plugin.fitting.summary import formatted, run_record
 from asmr_plugin.io.checkpoint import save_checkpoint
@@ -126,15 +125,7 @@ def _run(config: FitMegapixelConfig, process: Process, console: Console) -> Dict
     target = load_image(data)
     shape, channels = (target.shape[0], target.shape[1]), target.shape[-1]
     torch.manual_seed(config.seed)  # the same initial weights on every process
-    field = build_field(
-        config.model,
-        shape,
-        channels,
-        config.bases,
-        config.num_layers,
-        config.hidden_dim,
-        defaults=MEGAPIXEL_NETWORKS[config.model],
-    ).to(process.device)
+    field = config.build(config.model, shape, channels, defaults=MEGAPIXEL_NETWORKS[config.model]).to(process.device)
     config.initialize(field, target)
     lr = config.learning_rate(field)
     full_steps_per_epoch(shape[0] * shape[1], config.batch, process.world_size)  # before anything is written

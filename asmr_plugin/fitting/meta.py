@@ -16,7 +16,7 @@ from torch import Tensor
 from torchmetrics.functional.image import peak_signal_noise_ratio
 
 from asmr_plugin.fields.latent_modulated import LatentModulatedField
-from asmr_plugin.fields.registry import build_field
+from asmr_plugin.fields.registry import NetworkShape, build_field
 from asmr_plugin.fitting.meta_learning import encode, meta_loss
 from asmr_plugin.fitting.options import RunOptions
 from asmr_plugin.fitting.summary import mean_std, run_record
@@ -42,7 +42,7 @@ for 32 x 32 images); the MLP runs in torch, since the instance shifts enter its 
 
 
 @dataclass
-class MetaLearnConfig(RunOptions):
+class MetaLearnConfig(NetworkShape, RunOptions):
     """Meta-learn one network per model for a dataset of small images (COIN++ with the paper's settings)."""
 
     data: Path | None = None
@@ -58,12 +58,12 @@ class MetaLearnConfig(RunOptions):
     mapping_layers: int = 1
     """Layers of the latent-to-shift map (1: linear, as COIN++'s default)."""
     mapping_hidden: int = 256
-    hidden_dim: int = 512
-    num_layers: int = 5
+    hidden_dim: int | None = 512
+    num_layers: int | None = 5
     """Linear layers of each network (ASMR: its levels)."""
     bases: Tuple[str, ...] | None = None
     """ASMR bases per axis, e.g. '2,2,2,2,2'. Default: chosen for --size and --num-layers ([2]*5 for 32)."""
-    omega0: float = 50.0
+    omega0: float | None = 50.0
     """ASMR's SIREN frequency (the paper's meta-learning value)."""
     inner_steps: int = 3
     inner_lr: float = 1e-2
@@ -94,6 +94,7 @@ class MetaLearnConfig(RunOptions):
             raise ValueError("--models needs at least one of asmr, ngp")
         if self.resume and self.out is None:
             raise ValueError("--resume needs --out, the folder of the run to continue")
+        self.check_network_shape()
         self.check_run_options()
 
 
@@ -111,9 +112,7 @@ class Curve:
 def build_meta_model(model: MetaModelName, channels: int, config: MetaLearnConfig) -> LatentModulatedField:
     shape = (config.size, config.size)
     if model == "asmr":
-        network = build_field(
-            "asmr", shape, channels, config.bases, config.num_layers, config.hidden_dim, config.omega0
-        )
+        network = config.build("asmr", shape, channels)
     else:
         defaults = {**NGP_META_DEFAULTS, "implementation": "torch"}
         network = build_field("ngp", shape, channels, None, config.num_layers, config.hidden_dim, defaults=defaults)

@@ -17,9 +17,8 @@ from rich.console import Console
 from torch import Tensor
 
 from asmr_plugin.fields import GridField
-from asmr_plugin.fields.initialization import DEFAULT_INIT, InitName, initialize_output, logit_mean
-from asmr_plugin.fields.registry import build_field
-from asmr_plugin.fitting.options import ResumeOptions, RunOptions, require_positive
+from asmr_plugin.fields.initialization import initialize_output, logit_mean
+from asmr_plugin.fitting.options import NetworkOptions, ResumeOptions, RunOptions, require_positive
 from asmr_plugin.fitting.summary import run_record, write_summary
 from asmr_plugin.io.checkpoint import save_checkpoint
 from asmr_plugin.io.files import (
@@ -57,7 +56,7 @@ LOSS_NAMES = {"occupancy": "BCE", "sdf": "L1"}
 
 
 @dataclass
-class FitOccupancyConfig(ResumeOptions, RunOptions):
+class FitOccupancyConfig(NetworkOptions, ResumeOptions, RunOptions):
     """Fit occupancy grids (or signed distances) of meshes with ASMR or SIREN (the paper's Appendix H sampling)."""
 
     data: Path | None = None
@@ -69,27 +68,25 @@ class FitOccupancyConfig(ResumeOptions, RunOptions):
     (unit-cube lengths, negative inside), L1 loss; IoU then compares the predicted inside (< 0)."""
     resolution: int = 128
     """Occupancy grid size per axis; ASMR uses base-2 bases (log2 of it levels) when it is a power of 2."""
-    hidden_dim: int = 256
+    hidden_dim: int | None = 256
     """Width (the paper's SIREN: 512)."""
     num_layers: int | None = None
     """Linear layers. Default: log2(resolution) (ASMR: one per level; the paper's SIREN has 10)."""
+    lr: float | None = 1e-4
+    """Initial Adam learning rate, cosine annealing to 1e-6."""
+    bases: Tuple[str, ...] | None = None
+    """ASMR bases per axis. Default: base 2 at every level when --resolution is a power of 2, else chosen for it."""
     epochs: int = 200
     points_per_epoch: int = 250_000
     """Samples per epoch: 60% uniform, 20% on the surface, 20% near it."""
     batch: int = 4096
     near_sigma: float = 0.01
     """Standard deviation of the near-surface offsets, in unit-cube lengths."""
-    lr: float = 1e-4
-    """Initial Adam learning rate, cosine annealing to 1e-6."""
-    init: InitName = DEFAULT_INIT
-    """How the output layer starts: mean (its bias at the shape's mean: the logit of the occupied fraction, or
-    the mean signed distance) or paper (the network's own initialization)."""
 
     def check_options(self) -> None:
         """A ValueError naming the first bad option."""
-        require_positive(
-            self, "resolution", "hidden_dim", "num_layers", "epochs", "points_per_epoch", "batch", "lr", "near_sigma"
-        )
+        require_positive(self, "resolution", "epochs", "points_per_epoch", "batch", "near_sigma")
+        self.check_network_options()
         self.check_resume_options()
         self.check_run_options()
 
@@ -117,11 +114,9 @@ def build_occupancy_field(config: FitOccupancyConfig) -> GridField:
     """ASMR with base-2 bases (when the resolution is a power of 2), or a SIREN as deep."""
     shape, levels = (config.resolution,) * 3, round(math.log2(config.resolution))
     if config.model == "siren":
-        return build_field(
-            "siren", shape, 1, None, levels if config.num_layers is None else config.num_layers, config.hidden_dim
-        )
-    bases = (",".join(["2"] * levels),) if 2**levels == config.resolution else None
-    return build_field("asmr", shape, 1, bases, config.num_layers, config.hidden_dim)
+        return config.build("siren", shape, 1, defaults={"num_layers": levels})
+    base_two = (",".join(["2"] * levels),) if 2**levels == config.resolution and config.num_layers is None else None
+    return config.build("asmr", shape, 1, bases=config.bases or base_two)
 
 
 def target_loss(prediction: Float[Tensor, "N 1"], labels: Float[Tensor, "N 1"], target: str) -> Tensor:
@@ -162,7 +157,13 @@ def fit_shape(
     )
     graph = capture_allowed(graph_wanted(config.graph, device), field.capture_obstacle(full_grid=False))
     epochs = EpochConfig(
-        config.epochs, config.batch, config.lr, config.seed, config.progress, config.checkpoint_every, config.graph
+        config.epochs,
+        config.batch,
+        config.learning_rate(field),
+        config.seed,
+        config.progress,
+        config.checkpoint_every,
+        config.graph,
     )
     loop = train_epochs(plan, field.parameters(), epochs, graph, config.progress, resume, save)
     check_finite_weights(field)

@@ -1,18 +1,18 @@
 """Options every experiment shares, once: where and how a run goes (``RunOptions``), its network
-(``NetworkOptions``), checkpoints and ``--resume`` (``ResumeOptions``), and their checks."""
+(``NetworkOptions``: ``NetworkShape`` and its training), checkpoints and ``--resume`` (``ResumeOptions``), and their checks."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Tuple
+from typing import Any
 
 from torch import Tensor
 
 from asmr_plugin.fields.base import GridField
 from asmr_plugin.fields.initialization import DEFAULT_INIT, InitName, channel_mean, initialize_output
-from asmr_plugin.fields.registry import check_positive
+from asmr_plugin.fields.registry import NetworkShape, check_positive
 from asmr_plugin.training.distributed import resolve_device
 from asmr_plugin.training.step import GraphMode, graph_wanted
 
@@ -65,16 +65,9 @@ class ResumeOptions:
 
 
 @dataclass
-class NetworkOptions:
-    """The network's shape; None keeps the experiment's (the paper's) setting."""
+class NetworkOptions(NetworkShape):
+    """The network's shape and how it trains; None keeps the experiment's (the paper's) setting."""
 
-    bases: Tuple[str, ...] | None = None
-    """ASMR bases (LoE: weight-tile grids): one comma-separated list per axis (first axis first), or
-    one list for every axis, e.g. '4,4,4,8' or '4,4,4,8' '4,4,6,8'. Default: chosen for the signal."""
-    hidden_dim: int | None = None
-    """Width of the hidden layers."""
-    num_layers: int | None = None
-    """Number of linear layers, the output included (ASMR: levels)."""
     lr: float | None = None
     """Initial Adam learning rate, cosine annealing to 1e-6. Default: the network's paper rate."""
     init: InitName = DEFAULT_INIT
@@ -82,7 +75,8 @@ class NetworkOptions:
     docs/studies/asmr-start.md) or paper (the network's own initialization, as the paper trains)."""
 
     def check_network_options(self) -> None:
-        require_positive(self, "hidden_dim", "num_layers", "lr")
+        self.check_network_shape()
+        require_positive(self, "lr")
 
     def initialize(self, field: GridField, signal: Tensor) -> None:
         """Start ``field``'s output as ``--init`` says, for ``signal`` (``[..., C]``)."""

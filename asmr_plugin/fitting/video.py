@@ -15,7 +15,6 @@ from rich.console import Console
 from torch import Tensor
 
 from asmr_plugin.fields import GridField
-from asmr_plugin.fields.registry import build_field
 from asmr_plugin.fitting.options import NetworkOptions, ResumeOptions, RunOptions, require_positive
 from asmr_plugin.fitting.summary import formatted, mean_std, run_record
 from asmr_plugin.io.checkpoint import save_checkpoint
@@ -97,15 +96,8 @@ def run(config: FitVideoConfig, console: Console | None = None) -> Dict[str, Any
         )
         shape = tuple(video.shape[:3])
         torch.manual_seed(config.seed)
-        field = build_field(
-            config.model,
-            shape,
-            video.shape[-1],
-            config.bases,
-            config.num_layers,
-            config.hidden_dim,
-            defaults=VIDEO_NETWORKS[config.model],
-        ).to(process.device)
+        field = config.build(config.model, shape, video.shape[-1], defaults=VIDEO_NETWORKS[config.model])
+        field = field.to(process.device)
         config.initialize(field, video)
         lr = config.learning_rate(field)
         source = "a pan across chelsea" if config.data is None else str(config.data)

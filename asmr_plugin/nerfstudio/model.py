@@ -19,7 +19,7 @@ from torch.nn import Parameter
 from asmr_plugin.fields import ASMRField
 from asmr_plugin.fields.base import GridField
 from asmr_plugin.fields.initialization import DEFAULT_INIT, InitName, channel_mean, initialize_output
-from asmr_plugin.fields.registry import ModelName, build_field, check_positive
+from asmr_plugin.fields.registry import ModelName, NetworkShape, check_positive
 from asmr_plugin.metrics import psnr, ssim
 from asmr_plugin.nerfstudio.image_plane import FITTED_CHANNELS, ImagePlane
 from asmr_plugin.nerfstudio.inspection import error_map, network_text, unit_image
@@ -33,25 +33,16 @@ GUI_EVERY = 100
 
 
 @dataclass
-class ImageFieldModelConfig(ModelConfig):
+class ImageFieldModelConfig(ModelConfig, NetworkShape):
     """Fit the single image of the dataparser with a coordinate network."""
 
     _target: Type = field(default_factory=lambda: ImageFieldModel)
     enable_collider: bool = False
     network: ModelName = "asmr"
     """Coordinate network."""
-    bases: Optional[Tuple[str, ...]] = None
-    """ASMR bases (LoE: weight-tile grids): one comma-separated list per axis (H first) or one for
-    every axis, e.g. 4,4,4,8. Default: chosen for the image size."""
-    num_layers: Optional[int] = None
-    """Number of linear layers, the output included (ASMR: levels). Default: the network's paper setting."""
-    hidden_dim: Optional[int] = None
-    """Width of the hidden layers. Default: the network's paper setting."""
-    omega0: Optional[float] = None
-    """Sine/Gabor frequency of SIREN, ASMR and WIRE. Default: 30 (WIRE: 20)."""
     init: InitName = DEFAULT_INIT
     """How the output layer starts: mean (its bias at the image's mean: a fast start, the same end) or paper."""
-    pixels_per_step: Optional[int] = None
+    batch: Optional[int] = None
     """None: the whole image every step, rendered by activation sharing (the paper, Eq. 2).
     A number: that many random pixels per step through the field's forward (ASMR shares each
     layer's work between the pixels of one cell)."""
@@ -68,17 +59,8 @@ class ImageFieldModelConfig(ModelConfig):
 
     def field_for(self, image_shape: Tuple[int, int], channels: int) -> GridField:
         """The configured network for an image; a ValueError names a bad option as ns-train spells it."""
-        check_positive({"pixels_per_step": self.pixels_per_step}, MODEL_OPTIONS)
-        field_ = build_field(
-            self.network,
-            image_shape,
-            channels,
-            self.bases,
-            self.num_layers,
-            self.hidden_dim,
-            self.omega0,
-            MODEL_OPTIONS,
-        )
+        check_positive({"batch": self.batch}, MODEL_OPTIONS)
+        field_ = self.build(self.network, image_shape, channels, MODEL_OPTIONS)
         self.check_viewer_settings(field_)
         return field_
 
@@ -162,10 +144,10 @@ class ImageFieldModel(Model):
             return self.outputs_for_rays(ray_bundle)
         if not self.training:
             return self.outputs_for_training_view(ray_bundle)
-        if self.config.pixels_per_step is None:
+        if self.config.batch is None:
             return {"values": self.field.render(self.image_shape)}
         sizes = torch.tensor(self.image_shape, device=self.device)
-        pixels = (torch.rand(self.config.pixels_per_step, 2, device=self.device) * sizes).floor()
+        pixels = (torch.rand(self.config.batch, 2, device=self.device) * sizes).floor()
         return {"values": self.field(pixels), "pixel_indices": pixels.long()}
 
     def outputs_for_training_view(self, camera: Cameras) -> Dict[str, Tensor]:

@@ -40,7 +40,7 @@ class FitConfig:
     init: InitName = DEFAULT_INIT
     """How ``fit`` starts a field that nothing has initialized yet (``field.initialization`` None, as its
     constructor left it): mean (the output bias at the target's mean) or paper (as built)."""
-    batch_size: int | None = None
+    batch: int | None = None
     """None: the whole grid every step, rendered by activation sharing (Eq. 2). Otherwise the
     number of random grid points per step through the field's forward (ASMR shares each layer's
     work between the points of one cell)."""
@@ -63,8 +63,8 @@ class FitConfig:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if not all(scale > 0 for scale in self.lr_scales.values()):
             raise ValueError(f"learning-rate scales must be positive, got {self.lr_scales}")
-        if self.batch_size is not None and self.batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1 (or None for the full grid), got {self.batch_size}")
+        if self.batch is not None and self.batch < 1:
+            raise ValueError(f"batch must be at least 1 (or None for the full grid), got {self.batch}")
         if self.checkpoint_every < 1:
             raise ValueError(f"checkpoint_every must be at least 1, got {self.checkpoint_every}")
 
@@ -145,7 +145,7 @@ def fit(
         initialize_output(field_, channel_mean(target), config.init)
     shape = tuple(target.shape[:-1])
     generator = torch.Generator(device=target.device).manual_seed(config.seed)
-    full_grid = config.batch_size is None
+    full_grid = config.batch is None
     graph = capture_allowed(graph, field_.capture_obstacle(full_grid))
     optimization = AdamCosine(
         field_.parameter_groups(config.lr, config.lr_scales), config.lr, config.steps, config.min_lr, graph
@@ -193,9 +193,7 @@ def fit(
                     logged.append(evaluate_psnr(field_, target, config.value_range))
                     history.steps.append(step)
                 step_on(
-                    (
-                        torch.rand(config.batch_size, len(shape), generator=generator, device=target.device) * sizes
-                    ).floor()
+                    (torch.rand(config.batch, len(shape), generator=generator, device=target.device) * sizes).floor()
                 )
             if step % 50 == 0 or step == config.steps - 1:
                 progress.update(task, completed=step + 1, psnr=f"PSNR {logged[-1].item():.2f} dB")

@@ -45,6 +45,8 @@ def save_training_checkpoint(
 
 OPTIONS_BEFORE_THEY_EXISTED = {"init": "paper"}
 """What checkpoints written before an option existed were trained with."""
+RENAMED_OPTIONS = {"batch_size": "batch"}
+"""Options that checkpoints of earlier versions name otherwise."""
 
 
 def load_training_state(path: Path, field: GridField, config: Any) -> TrainingState:
@@ -54,7 +56,7 @@ def load_training_state(path: Path, field: GridField, config: Any) -> TrainingSt
     saved = checkpoint.metadata.get("options")
     if "training" not in checkpoint.metadata or saved is None:
         raise ValueError(f"--resume: {path} holds no training state (written by an older version?)")
-    saved = {**OPTIONS_BEFORE_THEY_EXISTED, **saved}
+    saved = {**OPTIONS_BEFORE_THEY_EXISTED, **{RENAMED_OPTIONS.get(key, key): value for key, value in saved.items()}}
     changed = {key: (saved.get(key), value) for key, value in fit_options(config).items() if saved.get(key) != value}
     if changed:
         details = ", ".join(f"--{key.replace('_', '-')} {old!r} -> {new!r}" for key, (old, new) in changed.items())

@@ -10,9 +10,9 @@ from PIL import Image
 
 from asmr_plugin.fields import ASMRField, SIRENField
 from asmr_plugin.fitting.image import FitImageConfig, bases_for_image, downscale_image, run
-from asmr_plugin.training.loop import FitConfig, fit
 from asmr_plugin.io.checkpoint import load_checkpoint, save_checkpoint
 from asmr_plugin.io.images import default_image, load_image
+from asmr_plugin.training.loop import FitConfig, fit
 
 
 def smooth_image(height: int, width: int, channels: int) -> torch.Tensor:
@@ -20,7 +20,7 @@ def smooth_image(height: int, width: int, channels: int) -> torch.Tensor:
     return torch.stack([(torch.sin(3 * x + k) * torch.cos(2 * y - k) + 1) / 2 for k in range(channels)], dim=-1)
 
 
-@pytest.mark.parametrize("batch_size", [None, 256])
+@pytest.mark.parametrize("batch", [None, 256])
 @pytest.mark.parametrize(
     "make_field",
     [
@@ -29,11 +29,11 @@ def smooth_image(height: int, width: int, channels: int) -> torch.Tensor:
     ],
     ids=["asmr", "siren"],
 )
-def test_short_fit_raises_psnr(make_field, batch_size):
+def test_short_fit_raises_psnr(make_field, batch):
     torch.manual_seed(0)
     field = make_field()
     patch = load_image(default_image())[200:232, 200:232]
-    history = fit(field, patch, FitConfig(steps=100, lr=1e-3, batch_size=batch_size, progress=False))
+    history = fit(field, patch, FitConfig(steps=100, lr=1e-3, batch=batch, progress=False))
     assert history.steps[-1] == 100
     assert history.psnr[-1] > history.psnr[0] + 5
     assert history.best_psnr >= history.psnr[-1]
@@ -42,8 +42,8 @@ def test_short_fit_raises_psnr(make_field, batch_size):
 def test_fit_config_rejects_bad_values():
     with pytest.raises(ValueError, match="steps"):
         FitConfig(steps=0)
-    with pytest.raises(ValueError, match="batch_size"):
-        FitConfig(batch_size=0)
+    with pytest.raises(ValueError, match="batch"):
+        FitConfig(batch=0)
 
 
 def test_checkpoint_round_trip_renders_identically(tmp_path):

@@ -13,10 +13,10 @@ import torch
 from PIL import Image
 
 from asmr_plugin.fields import ASMRField
-from asmr_plugin.training.distributed import Process
-from asmr_plugin.training.epochs import EpochConfig, fit_epochs
 from asmr_plugin.fitting.megapixel import FitMegapixelConfig, evaluate, run
 from asmr_plugin.metrics import psnr, ssim
+from asmr_plugin.training.distributed import Process
+from asmr_plugin.training.epochs import EpochConfig, fit_epochs
 
 
 def smooth_rgb_image(path: Path, size=(40, 48)) -> Path:

@@ -102,15 +102,15 @@ def test_eval_metrics_omit_ssim_where_it_is_not_defined(tmp_path, shape):
     assert images["img"].shape == (shape[0], 2 * shape[1], 3)
 
 
-@pytest.mark.parametrize("pixels_per_step", [None, 32])
-def test_training_modes_give_a_loss(tmp_path, pixels_per_step):
+@pytest.mark.parametrize("pixels", [None, 32])
+def test_training_modes_give_a_loss(tmp_path, pixels):
     from asmr_plugin.nerfstudio.dataparser import SingleImageDataset
 
-    model, outputs = make_model(tmp_path, pixels_per_step=pixels_per_step)
+    model, outputs = make_model(tmp_path, batch=pixels)
     model.train()
     batch = {"image": SingleImageDataset(outputs)[0]["image"]}
     out = model(outputs.cameras)
-    expected = (16, 12, 3) if pixels_per_step is None else (32, 3)
+    expected = (16, 12, 3) if pixels is None else (32, 3)
     assert out["values"].shape == expected
     loss = model.get_loss_dict(out, batch)["mse"]
     loss.backward()

@@ -21,8 +21,8 @@ from nerfstudio.scripts.train import train_loop
 from PIL import Image
 
 from asmr_plugin.fields import FIELDS
-from asmr_plugin.training.interrupts import INTERRUPTED_STATUS
 from asmr_plugin.nerfstudio.trainer_config import ImageTrainerConfig
+from asmr_plugin.training.interrupts import INTERRUPTED_STATUS
 
 METHODS = ["asmr-image", "siren-image"]
 NS_TRAIN = [sys.executable, "-m", "nerfstudio.scripts.train"]
@@ -202,8 +202,8 @@ def test_tiny_images_train_and_evaluate_without_ssim(tmp_path):
             ["--pipeline.model.num-layers", "3", "--pipeline.model.bases", "4,4"],
             "--pipeline.model.bases 4,4 --pipeline.model.num-layers 3: num_layers 3 disagrees",
         ),
-        (["--pipeline.model.pixels-per-step", "0"], "--pipeline.model.pixels-per-step must be positive"),
-        (["--pipeline.model.pixels-per-step", "-5"], "--pipeline.model.pixels-per-step must be positive"),
+        (["--pipeline.model.batch", "0"], "--pipeline.model.batch must be positive"),
+        (["--pipeline.model.batch", "-5"], "--pipeline.model.batch must be positive"),
         (["--pipeline.model.hidden-dim", "0"], "--pipeline.model.hidden-dim must be positive, got 0"),
         (["--pipeline.model.num-layers", "0"], "--pipeline.model.num-layers must be positive, got 0"),
         (["--pipeline.model.omega0", "0"], "--pipeline.model.omega0 must be positive, got 0.0"),

@@ -120,14 +120,14 @@ def test_graph_on_without_cuda_is_one_clear_error(tmp_path, monkeypatch, capsys)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-@pytest.mark.parametrize("batch_size", [None, 256], ids=["full-grid", "random-batch"])
-def test_a_replayed_graph_equals_the_eager_step_on_cuda(batch_size):
+@pytest.mark.parametrize("batch", [None, 256], ids=["full-grid", "random-batch"])
+def test_a_replayed_graph_equals_the_eager_step_on_cuda(batch):
     target = torch.rand(32, 32, 3, device="cuda")
     histories, weights = [], []
     for graph in ("off", "on"):
         torch.manual_seed(0)
         field = SIRENField(shape=(32, 32), out_dim=3, hidden_dim=32, num_layers=3).cuda()
-        config = FitConfig(steps=60, lr=LR, batch_size=batch_size, progress=False, graph=graph)
+        config = FitConfig(steps=60, lr=LR, batch=batch, progress=False, graph=graph)
         histories.append(fit(field, target, config))
         weights.append([p.detach() for p in field.parameters()])
     assert histories[1].psnr == pytest.approx(histories[0].psnr, abs=1e-3)
