@@ -49,6 +49,11 @@ class LatentModulatedField(nn.Module):
     def __init__(self, field: GridField, latent_dim: int = 128, mapping_layers: int = 1, mapping_hidden: int = 256):
         super().__init__()
         self.field = field
+        if field.shift_shape[0] == 0:
+            raise ValueError(
+                f"{type(field).__name__} with one layer has no hidden layer for the latents to modulate; "
+                "meta-learning needs --num-layers 2 or more"
+            )
         self.shifts = LatentToShifts(latent_dim, field.shift_shape, mapping_layers, mapping_hidden)
 
     @property

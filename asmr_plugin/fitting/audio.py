@@ -21,7 +21,7 @@ from asmr_plugin.io.files import (
     check_output_dir,
     output_names,
     prepare_output_dir,
-    removed_if_empty_on_error,
+    run_folder,
     save_figure,
     visible_files,
     write_json,
@@ -141,7 +141,7 @@ def run(config: FitAudioConfig, console: Console | None = None) -> Dict[str, Any
     for path in files if folder else []:  # a single clip is checked by fit_one before it writes
         prepare(config, path)
     check_resumable(config, out, "*/checkpoint.pt" if folder else "checkpoint.pt")
-    with removed_if_empty_on_error(out), resume_hint(out):
+    with run_folder(out), resume_hint(out):
         if not folder:
             return fit_one(config, config.data, out, console)
         out = prepare_output_dir(out, config.overwrite, config.resume)
@@ -197,13 +197,13 @@ def fit_one(config: FitAudioConfig, data: Path | None, out: Path, console: Conso
         **run_record(field, tuple(target.shape[:1]), device, config),
         "notes": "PSNR on [-1, 1] with data range 2; final_psnr after the last step, best_psnr the best step.",
     }
-    save_audio(out / "reconstruction.wav", reconstruction, config.rate)
-    save_audio(out / "target.wav", target, config.rate)
-    plot_waveform(out / "waveform.png", target, reconstruction, config.rate, f"{config.model} on {Path(source).name}")
-    save_checkpoint(
+    save_checkpoint(  # the work first
         out / "checkpoint.pt", field, tuple(target.shape[:1]), config.steps, {"data": source, "rate": config.rate}
     )
     write_json(out / "results.json", results)
+    save_audio(out / "reconstruction.wav", reconstruction, config.rate)
+    save_audio(out / "target.wav", target, config.rate)
+    plot_waveform(out / "waveform.png", target, reconstruction, config.rate, f"{config.model} on {Path(source).name}")
     console.print(
         f"final PSNR {results['final_psnr']:.2f} dB (best {results['best_psnr']:.2f} dB), {history.seconds:.1f} s -> {out}"
     )

@@ -24,7 +24,7 @@ from asmr_plugin.io.files import (
     check_output_dir,
     output_names,
     prepare_output_dir,
-    removed_if_empty_on_error,
+    run_folder,
     save_figure,
     write_json,
 )
@@ -146,7 +146,7 @@ def run(config: FitImageConfig, console: Console | None = None) -> Dict[str, Any
     for path in files if data.is_dir() else []:  # a single image is checked by fit_one before it writes
         prepare(config, path)
     check_resumable(config, out, "*/checkpoint.pt" if data.is_dir() else "checkpoint.pt")
-    with removed_if_empty_on_error(out), resume_hint(out):
+    with run_folder(out), resume_hint(out):
         if not data.is_dir():
             return fit_one(config, data, out, console)
         out = prepare_output_dir(out, config.overwrite, config.resume)
@@ -234,10 +234,10 @@ def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> 
         "ssim is null for images with a side under 6 pixels (not defined). "
         "macs_executed_render: matrix-product MACs per pixel that render() ran (FlopCounterMode).",
     }
+    save_checkpoint(out / "checkpoint.pt", field, shape, config.steps, {"data": str(data)})  # the work first
+    write_json(out / "results.json", results)
     save_image(out / "reconstruction.png", reconstruction)
     plot_psnr(out / "psnr.png", history, f"{config.model} on {data.name}")
-    save_checkpoint(out / "checkpoint.pt", field, shape, config.steps, {"data": str(data)})
-    write_json(out / "results.json", results)
     console.print(
         f"final PSNR {results['final_psnr']:.2f} dB (best {results['best_psnr']:.2f} dB at step {results['best_step']}), "
         f"SSIM {'n/a' if image_ssim is None else f'{image_ssim.item():.4f}'}, {history.seconds:.1f} s -> {out}"

@@ -24,7 +24,7 @@ from asmr_plugin.io.checkpoint import load_checkpoint, save_checkpoint
 from asmr_plugin.io.files import (
     check_output_dir,
     prepare_output_dir,
-    removed_if_empty_on_error,
+    run_folder,
     save_figure,
     write_json,
 )
@@ -90,6 +90,10 @@ class MetaLearnConfig(NetworkShape, RunOptions):
         for name in (*positive, "eval_every", "eval_images", "grid_images", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.num_layers is not None and self.num_layers < 2:
+            raise ValueError(
+                f"--num-layers must be at least 2 (the latents modulate the hidden layers), got {self.num_layers}"
+            )
         if not self.models:
             raise ValueError("--models needs at least one of asmr, ngp")
         if self.resume and self.out is None:
@@ -278,7 +282,7 @@ def run(config: MetaLearnConfig, console: Console | None = None) -> Dict[str, An
         if missing:
             raise ValueError(f"--resume: {config.out} has no checkpoint.pt for {', '.join(missing)}")
     out = check_output_dir(config.output_dir("meta_learn", "-".join(config.models)), config.overwrite, config.resume)
-    with removed_if_empty_on_error(out):
+    with run_folder(out):
         return learn_models(config, images, prepare_output_dir(out, config.overwrite, config.resume), console)
 
 

@@ -25,7 +25,7 @@ from asmr_plugin.io.files import (
     check_output_dir,
     output_names,
     prepare_output_dir,
-    removed_if_empty_on_error,
+    run_folder,
     save_figure,
     visible_files,
     write_json,
@@ -214,7 +214,7 @@ def run(config: FitOccupancyConfig, console: Console | None = None) -> Dict[str,
         config.resume,
     )
     check_resumable(config, out, "*/checkpoint.pt")
-    with removed_if_empty_on_error(out), resume_hint(out):
+    with run_folder(out), resume_hint(out):
         return fit_shapes(config, shapes, prepare_output_dir(out, config.overwrite, config.resume), console)
 
 
@@ -255,22 +255,7 @@ def fit_shapes(
             metrics["sdf_mae"] = (prediction - values).abs().mean().item()
         shape_out.mkdir(exist_ok=True)  # --out was checked; the fit may have saved checkpoints in it
         surface_mesh = extract_surface(inside_score)
-        if len(surface_mesh.triangles):
-            save_mesh(shape_out / "surface.ply", surface_mesh)
-        else:
-            console.print("[yellow]the fit predicts no occupied voxel: no surface.ply (try a lower --lr)")
-        plot_preview(
-            shape_out / "preview.png",
-            surface_mesh,
-            f"{config.model} on {shape_name} ({config.target}): IoU {shape_iou:.4f}",
-        )
-        save_checkpoint(
-            shape_out / "checkpoint.pt",
-            field,
-            (config.resolution,) * 3,
-            history["steps"],
-            metadata,
-        )
+        save_checkpoint(shape_out / "checkpoint.pt", field, (config.resolution,) * 3, history["steps"], metadata)
         result = {
             "data": shape_name,
             "model": config.model,
@@ -282,7 +267,16 @@ def fit_shapes(
             **history,
             **run_record(field, (config.resolution,) * 3, device, config),
         }
-        write_json(shape_out / "results.json", result)
+        write_json(shape_out / "results.json", result)  # the work first, then the surface and its picture
+        if len(surface_mesh.triangles):
+            save_mesh(shape_out / "surface.ply", surface_mesh)
+        else:
+            console.print("[yellow]the fit predicts no occupied voxel: no surface.ply (try a lower --lr)")
+        plot_preview(
+            shape_out / "preview.png",
+            surface_mesh,
+            f"{config.model} on {shape_name} ({config.target}): IoU {shape_iou:.4f}",
+        )
         console.print(
             ", ".join(f"{key} {value:.4f}" for key, value in metrics.items())
             + f", {history['seconds']:.1f} s -> {shape_out}"

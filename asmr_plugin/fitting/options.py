@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
+from itertools import chain, count
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +46,13 @@ class RunOptions:
         graph_wanted(self.graph, resolve_device(self.device))
 
     def output_dir(self, experiment: str, name: str) -> Path:
-        """``--out``, or outputs/<experiment>/<name>-<time>."""
-        return self.out or Path("outputs") / experiment / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        """``--out``, or outputs/<experiment>/<name>-<time>-p<process id>: no other live process picks the same
+        name, and a name this process used already gets a -2, -3, ... (runs started together never share one)."""
+        if self.out is not None:
+            return self.out
+        base = Path("outputs") / experiment / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-p{os.getpid()}"
+        candidates = chain([base], (Path(f"{base}-{n}") for n in count(2)))
+        return next(path for path in candidates if not path.exists())
 
 
 @dataclass

@@ -149,11 +149,11 @@ def write_outputs(
         "notes": "Per-frame PSNR/SSIM after the last step (predictions clamped to [0, 1]); std is the population std over "
         "frames; SSIM is null for frames with a side under 6 pixels (not defined).",
     }
+    save_checkpoint(out / "checkpoint.pt", field, shape, history["steps"], {"data": source})  # the work first
+    write_json(out / "results.json", results)
     save_video(out / ("reconstruction.gif" if config.gif else "reconstruction.mp4"), reconstruction, config.fps)
     middle = shape[0] // 2
     save_image(out / "side_by_side.png", side_by_side(video[middle], reconstruction[middle]))
-    save_checkpoint(out / "checkpoint.pt", field, shape, history["steps"], {"data": source})
-    write_json(out / "results.json", results)
     console.print(
         f"PSNR {psnr_mean:.2f} ± {psnr_std:.2f} dB, SSIM {formatted(ssim_mean, '.4f')} ± {formatted(ssim_std, '.4f')} "
         f"over {shape[0]} frames -> {out}"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
 import tempfile
 from collections import Counter
 from contextlib import contextmanager
+from itertools import count
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Sequence
 
@@ -82,7 +84,8 @@ def check_output_dir(path: Path, overwrite: bool, resume: bool | None = None) ->
 
 
 def prepare_output_dir(path: Path, overwrite: bool, resume: bool | None = None) -> Path:
-    """Create ``path`` after :func:`check_output_dir` (nothing is ever deleted)."""
+    """Create ``path`` after :func:`check_output_dir` (nothing is ever deleted) and claim it for this run
+    (:func:`claim_folder`)."""
     path = check_output_dir(path, overwrite, resume)
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -90,7 +93,47 @@ def prepare_output_dir(path: Path, overwrite: bool, resume: bool | None = None) 
         raise ValueError(f"--out {path} cannot be created: {error.strerror}") from None
     if not os.access(path, os.W_OK | os.X_OK):
         raise ValueError(f"--out {path} is not writable")
+    claim_folder(path)
     return path
+
+
+CLAIMED: Dict[Path, int] = {}
+"""The output folders this process runs in: each held by an exclusive lock on an open descriptor."""
+
+
+def claim_folder(path: Path) -> None:
+    """Hold an exclusive advisory lock (flock) on the folder ``path`` until :func:`release_folders`, or until
+    this process ends, so that a run of another process on it is refused (this process may claim it again)."""
+    key = Path(path).resolve()
+    if key in CLAIMED:
+        return
+    descriptor = os.open(key, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(descriptor)
+        raise ValueError(
+            f"--out {path} is in use by another run that is still going; wait for it to end or choose another folder"
+        ) from None
+    CLAIMED[key] = descriptor
+
+
+def release_folders(keep: Iterable[Path] = ()) -> None:
+    """Release the claimed folders, except ``keep``."""
+    for key in set(CLAIMED) - set(keep):
+        os.close(CLAIMED.pop(key))
+
+
+@contextmanager
+def run_folder(path: Path) -> Iterator[Path]:
+    """The block of a run writing into ``path``: folders it claims are released at its end, and on an error the
+    folders it created and left empty are removed (:func:`removed_if_empty_on_error`)."""
+    claimed_before = set(CLAIMED)
+    try:
+        with removed_if_empty_on_error(path):
+            yield Path(path)
+    finally:
+        release_folders(keep=claimed_before)
 
 
 @contextmanager
@@ -140,8 +183,21 @@ def visible_files(folder: Path, suffixes: Iterable[str]) -> List[Path]:
     )
 
 
-def output_names(files: Sequence[Path]) -> Dict[Path, str]:
+RESERVED_NAMES = ("summary.json", "summary.md")
+"""Files a folder run writes beside the per-file output folders."""
+
+
+def output_names(files: Sequence[Path], reserved: Sequence[str] = RESERVED_NAMES) -> Dict[Path, str]:
     """A distinct output folder name per input file: its stem, or stem-suffix where stems collide
-    (``a.png`` and ``a.jpg`` become ``a-png`` and ``a-jpg``; ``a.PNG`` stays ``a-PNG``)."""
+    (``a.png`` and ``a.jpg`` become ``a-png`` and ``a-jpg``; ``a.PNG`` stays ``a-PNG``); a name that is still
+    taken (``a-png.jpg`` beside those two, or one of ``reserved``) gets -2, -3, ... in the order of ``files``."""
     stems = Counter(path.stem for path in files)
-    return {path: path.stem if stems[path.stem] == 1 else f"{path.stem}-{path.suffix.lstrip('.')}" for path in files}
+    wanted = {path: path.stem if stems[path.stem] == 1 else f"{path.stem}-{path.suffix.lstrip('.')}" for path in files}
+    taken, names = set(reserved), {}
+    for path in files:
+        name = wanted[path]
+        if name in taken or name in ("", ".", ".."):
+            name = next(f"{name}-{n}" for n in count(2) if f"{name}-{n}" not in taken)
+        names[path] = name
+        taken.add(name)
+    return names

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import List, Tuple
+from typing import Any, List, Tuple
 
 import imageio.v3 as iio
 import numpy as np
 import torch
-from einops import rearrange
+from einops import rearrange, repeat
 from jaxtyping import Float
 from PIL import Image
 from torch import Tensor
@@ -20,11 +21,16 @@ FRAME_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif"}
 
 
+def natural_order(path: Path) -> Tuple[Any, ...]:
+    """Sort key of file names with their numbers compared as numbers: frame2 before frame10."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", path.name))
+
+
 def _read_frames(path: Path, stride: int, frames: int | None) -> List[np.ndarray]:
     """Every ``stride``-th frame, at most ``frames``; a folder reads only the frames it keeps."""
     kept = slice(None, None if frames is None else (frames - 1) * stride + 1, stride)
     if path.is_dir():
-        files = visible_files(path, FRAME_SUFFIXES)
+        files = sorted(visible_files(path, FRAME_SUFFIXES), key=natural_order)
         return [load_image(file).numpy() for file in files[kept]]
     if path.suffix.lower() not in VIDEO_SUFFIXES:
         raise ValueError(f"--data {path}: expected a folder of frames or a video ({', '.join(sorted(VIDEO_SUFFIXES))})")
@@ -97,16 +103,17 @@ def default_video(
 
 
 def save_video(path: Path, video: Float[Tensor, "T H W C"], fps: int = 10) -> None:
-    """MP4 (H.264 via pyav) or GIF, by the suffix of ``path``, written atomically; grey becomes RGB."""
+    """MP4 (H.264 via pyav) or GIF, by the suffix of ``path``, written atomically; grey (+ alpha) becomes RGB, alpha
+    is dropped. H.264 needs even sizes: an MP4 of odd height or width repeats the last row or column once."""
     frames = (video.clamp(0, 1) * 255).round().to(torch.uint8)
-    frames = frames.expand(-1, -1, -1, 3) if frames.shape[-1] == 1 else frames[..., :3]
+    frames = repeat(frames[..., :1], "t h w 1 -> t h w 3") if frames.shape[-1] <= 2 else frames[..., :3]
     frames = frames.cpu().numpy()
     with atomic_path(path) as temporary:
         if path.suffix.lower() == ".gif":
             iio.imwrite(temporary, frames, plugin="pillow", duration=1000 // fps, loop=0)
         else:
-            even = frames[:, : frames.shape[1] // 2 * 2, : frames.shape[2] // 2 * 2]  # H.264 needs even sizes
-            iio.imwrite(temporary, even, plugin="pyav", codec="libx264", fps=fps)
+            padding = ((0, 0), (0, frames.shape[1] % 2), (0, frames.shape[2] % 2), (0, 0))
+            iio.imwrite(temporary, np.pad(frames, padding, mode="edge"), plugin="pyav", codec="libx264", fps=fps)
 
 
 def side_by_side(target: Float[Tensor, "H W C"], reconstruction: Float[Tensor, "H W C"]) -> Float[Tensor, "H W2 C"]:

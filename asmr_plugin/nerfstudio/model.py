@@ -70,6 +70,12 @@ class ImageFieldModelConfig(ModelConfig, NetworkShape):
         if isinstance(field_, ASMRField):
             outputs += ["level", "unit"]
             levels, layers = field_.encoding.num_levels, len(field_.sine_layers)
+            if layers == 0:
+                given = f"num-layers {self.num_layers}" if self.bases is None else f"bases {' '.join(self.bases)}"
+                raise ValueError(
+                    f"{MODEL_OPTIONS}{given} gives a one-level ASMR, which has no hidden layer for the viewer's "
+                    "level and unit outputs; use 2 levels or more (asmr-fit image fits one-level networks)"
+                )
             for name, value, top in (
                 ("viewer-level", self.viewer_level, levels - 1),
                 ("viewer-layer", self.viewer_layer, layers),

@@ -15,7 +15,7 @@ from rich.console import Console
 from torch import Tensor
 from torch.nn.parallel import DistributedDataParallel
 
-from asmr_plugin.io.files import check_output_dir, prepare_output_dir, removed_if_empty_on_error
+from asmr_plugin.io.files import check_output_dir, prepare_output_dir, run_folder
 from asmr_plugin.training.distributed import Process
 from asmr_plugin.training.interrupts import after_each_step, resume_hint
 from asmr_plugin.training.loop import TrainingState, progress_bar
@@ -253,7 +253,7 @@ def fit_into(
     main process and removed again if the run fails before saving anything; other processes get None."""
     out = check_output_dir(out, config.overwrite, config.resume)
     check_resumable(config, out)
-    with removed_if_empty_on_error(out) if process.is_main else nullcontext(), resume_hint(out):
+    with run_folder(out) if process.is_main else nullcontext(), resume_hint(out):
         previous = finished_results(config, out)
         if previous is not None:
             return previous if process.is_main else None

@@ -119,6 +119,6 @@ class AdamCosine:
 
 def check_finite_weights(module: torch.nn.Module) -> None:
     """``FitDiverged`` when a weight of ``module`` is non-finite or beyond ``EXPLODED_WEIGHT``."""
-    largest = max(parameter.detach().abs().max().item() for parameter in module.parameters())
+    largest = max((p.detach().abs().max().item() for p in module.parameters() if p.numel()), default=0.0)
     if not largest <= EXPLODED_WEIGHT:
         raise FitDiverged(f"the fit diverged: the weights reached {largest:.3g}; try a lower --lr")

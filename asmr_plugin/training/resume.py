@@ -3,6 +3,7 @@ the continuation of an interrupted run (``--resume``)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -20,12 +21,33 @@ RUN_ONLY_OPTIONS = ("out", "overwrite", "resume", "progress", "device", "checkpo
 
 
 def fit_options(config: Any) -> Dict[str, Any]:
-    """The options of a run (a dataclass) that a resumed run must repeat, as plain values."""
+    """The options of a run (a dataclass) that a resumed run must repeat, as plain values (paths resolved)."""
     return {
-        key: str(value) if isinstance(value, Path) else value
+        key: str(Path(value).resolve()) if isinstance(value, Path) else value
         for key, value in asdict(config).items()
         if key not in RUN_ONLY_OPTIONS
     }
+
+
+def content_hash(path: Path) -> str | None:
+    """SHA-256 of a file, or of a folder's files (names and bytes, in name order); None for what is not on disk
+    (e.g. a generated default signal)."""
+    path = Path(path)
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else []
+    if not files:
+        return None
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(str(file.relative_to(path) if file != path else "").encode())
+        with open(file, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def same_paths(saved: Any, given: Any) -> bool:
+    """Whether two recorded paths name the same file (a relative one resolved against the working folder)."""
+    return saved is not None and given is not None and Path(saved).resolve() == Path(given).resolve()
 
 
 def save_training_checkpoint(
@@ -49,15 +71,29 @@ RENAMED_OPTIONS = {"batch_size": "batch"}
 """Options that checkpoints of earlier versions name otherwise."""
 
 
-def load_training_state(path: Path, field: GridField, config: Any) -> TrainingState:
+def load_training_state(path: Path, field: GridField, config: Any, data_hash: str | None = None) -> TrainingState:
     """Load the weights of a checkpoint written by :func:`save_training_checkpoint` into ``field``
-    and return its training state; a ValueError when it was written with other options."""
+    and return its training state; a ValueError when it was written with other options, or on data whose
+    ``content_hash`` differs from ``data_hash`` (the same data by another path resumes)."""
     checkpoint = load_checkpoint(path)
     saved = checkpoint.metadata.get("options")
     if "training" not in checkpoint.metadata or saved is None:
         raise ValueError(f"--resume: {path} holds no training state (written by an older version?)")
     saved = {**OPTIONS_BEFORE_THEY_EXISTED, **{RENAMED_OPTIONS.get(key, key): value for key, value in saved.items()}}
-    changed = {key: (saved.get(key), value) for key, value in fit_options(config).items() if saved.get(key) != value}
+    paths = {key for key, value in asdict(config).items() if isinstance(value, Path) and key not in RUN_ONLY_OPTIONS}
+    changed = {
+        key: (saved.get(key), value)
+        for key, value in fit_options(config).items()
+        if saved.get(key) != value and not (key in paths and same_paths(saved.get(key), value))
+    }
+    recorded, data = checkpoint.metadata.get("data_sha256"), data_hash
+    if recorded is not None and data is not None:
+        if recorded != data:
+            raise ValueError(
+                f"--resume: the data differ from what {path} was trained on (their content changed); "
+                "resume with the same data, or start a new run"
+            )
+        changed = {key: values for key, values in changed.items() if key not in paths}  # moved, same content
     if changed:
         details = ", ".join(f"--{key.replace('_', '-')} {old!r} -> {new!r}" for key, (old, new) in changed.items())
         raise ValueError(f"--resume: {path} was written with other options ({details}); resume with the same ones")
@@ -86,8 +122,11 @@ class ResumableFit:
         self, path: Path, field: GridField, signal_shape: Tuple[int, ...], config: Any, metadata: Dict[str, Any]
     ) -> None:
         self.path, self.field, self.signal_shape = Path(path), field, tuple(signal_shape)
-        self.config, self.metadata = config, metadata
-        self.resumed = load_training_state(self.path, field, config) if config.resume and self.path.is_file() else None
+        source = metadata.get("data")
+        data_hash = content_hash(source) if source is not None else None
+        self.config, self.metadata = config, {**metadata, "data_sha256": data_hash}
+        resumed = config.resume and self.path.is_file()
+        self.resumed = load_training_state(self.path, field, config, data_hash) if resumed else None
         self.saved = False
 
     def save(self, state: TrainingState) -> str:
