@@ -16,6 +16,31 @@ from asmr_plugin.nerfstudio.model import ImageFieldModelConfig
 from asmr_plugin.nerfstudio.schedulers import CosineAnnealingSchedulerConfig
 
 
+def latest_checkpoint(folder: Path) -> Path:
+    """The ``step-*.ckpt`` of ``folder`` with the highest step; a ValueError when there is none."""
+    steps = sorted(folder.glob("step-*.ckpt")) if folder.is_dir() else []
+    if not steps:
+        raise ValueError(f"--load-dir {folder} holds no step-*.ckpt checkpoint (is it a run's nerfstudio_models/?)")
+    return steps[-1]
+
+
+def check_fits(checkpoint: Path, field_: torch.nn.Module) -> None:
+    """A ValueError when the network saved in ``checkpoint`` has other shapes than ``field_`` (another image's
+    channels, other options)."""
+    try:
+        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)["pipeline"]
+    except Exception as error:  # torch raises many types for damaged files
+        raise ValueError(f"{checkpoint} is not a readable nerfstudio checkpoint: {error}") from None
+    for name, tensor in field_.state_dict().items():
+        key = next((key for key in saved if key.endswith(f"field.{name}")), None)
+        if key is None or saved[key].shape != tensor.shape:
+            found = "no such weight" if key is None else f"{list(saved[key].shape)}"
+            raise ValueError(
+                f"{checkpoint} holds another network than these options and this image give ({name}: {found}, "
+                f"here {list(tensor.shape)}); load a run of the same method, options and image channels"
+            )
+
+
 class ImageTrainer(Trainer):
     """A Trainer whose Ctrl-C during training ends ns-train with status 130 (128 + SIGINT).
 
@@ -24,6 +49,13 @@ class ImageTrainer(Trainer):
     nerfstudio: the last checkpoint is the last ``--steps-per-save`` one. Ctrl-C after training
     (the viewer's "Use ctrl+c to quit") still exits 0.
     """
+
+    def _load_checkpoint(self) -> None:
+        """nerfstudio's, reading the latest ``step-*.ckpt`` (checked by ``ImageTrainerConfig.check_inputs``) by name,
+        so that another file in the folder is not taken for a step."""
+        if self.config.load_dir is not None and self.config.load_step is None:
+            self.config.load_step = int(latest_checkpoint(Path(self.config.load_dir)).stem.split("-")[1])
+        super()._load_checkpoint()
 
     def train(self) -> None:
         try:
@@ -54,6 +86,20 @@ class ImageTrainerConfig(TrainerConfig):
             if isinstance(scheduler, CosineAnnealingSchedulerConfig):
                 scheduler.max_steps = self.max_num_iterations
 
+    def checkpoint_to_load(self) -> Path | None:
+        """The checkpoint ``--load-dir`` (with ``--load-step``) or ``--load-checkpoint`` names; a ValueError when
+        there is none."""
+        if self.load_dir is not None:
+            if self.load_step is None:
+                return latest_checkpoint(Path(self.load_dir))
+            path = Path(self.load_dir) / f"step-{self.load_step:09d}.ckpt"
+            if not path.is_file():
+                raise ValueError(f"--load-step {self.load_step}: {path} does not exist")
+            return path
+        if self.load_checkpoint is not None and not Path(self.load_checkpoint).is_file():
+            raise ValueError(f"--load-checkpoint {self.load_checkpoint} is not a file")
+        return self.load_checkpoint
+
     def image_path(self) -> Path:
         datamanager = self.pipeline.datamanager
         return Path(datamanager.data or datamanager.dataparser.data)
@@ -70,10 +116,17 @@ class ImageTrainerConfig(TrainerConfig):
         runs before nerfstudio seeds its RNG, so the model builds its own, seeded field. The image
         read here is the one the dataparser gets (``read_image``)."""
         image = read_image(self.image_path())
+        datamanager = self.pipeline.datamanager  # config.yml records where the image is from anywhere
+        datamanager.dataparser.data = Path(datamanager.dataparser.data).resolve()
+        if datamanager.data is not None:
+            datamanager.data = Path(datamanager.data).resolve()
         model = self.pipeline.model
+        checkpoint = self.checkpoint_to_load()
         if isinstance(model, ImageFieldModelConfig):
             height, width, channels = image.shape
-            model.field_for((height, width), channels)
+            field_ = model.field_for((height, width), channels)
+            if checkpoint is not None:
+                check_fits(checkpoint, field_)
 
     def save_config(self) -> None:
         try:

@@ -13,6 +13,7 @@ from typing import List
 
 import numpy as np
 import pytest
+import yaml
 from nerfstudio.plugins.registry import discover_methods
 from nerfstudio.plugins.registry_dataparser import discover_dataparsers
 from nerfstudio.scripts.eval import ComputePSNR
@@ -284,3 +285,23 @@ def test_ns_render_writes_the_inspection_outputs(tmp_path):
         assert rendered, f"no {name} image written"
         image = np.asarray(Image.open(rendered[0]))
         assert Image.open(rendered[0]).size == (20, 24) and image.std() > 0, name
+
+
+def test_config_records_the_image_resolved_and_checks_what_it_loads(tmp_path, monkeypatch):
+    """config.yml names the image by its absolute path (ns-eval from any folder); --load-dir must hold a
+    checkpoint of the same network (a grey run does not load into an RGB one), before anything is written."""
+    monkeypatch.chdir(tmp_path)
+    grey = train(method_config("asmr-image", tmp_path / "a", tiny_image(tmp_path / "grey.png", mode="L")))
+    config = method_config("asmr-image", tmp_path / "b", Path("grey.png"))
+    config.check_inputs()
+    assert config.pipeline.datamanager.data == tmp_path / "grey.png"
+    assert yaml.load((grey / "config.yml").read_text(), Loader=yaml.Loader).pipeline.datamanager.data.is_absolute()
+    (tmp_path / "empty").mkdir()
+    config.load_dir = tmp_path / "empty"
+    with pytest.raises(ValueError, match="--load-dir .*empty holds no step-\\*.ckpt checkpoint"):
+        config.check_inputs()
+    rgb = method_config("asmr-image", tmp_path / "c", tiny_image(tmp_path / "rgb.png"))
+    rgb.load_dir = grey / "nerfstudio_models"
+    with pytest.raises(SystemExit, match="holds another network than these options and this image give"):
+        rgb.save_config()
+    assert not (tmp_path / "c").exists()
