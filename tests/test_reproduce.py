@@ -9,16 +9,18 @@ from rich.console import Console
 
 from asmr_plugin.reproduce import run as reproduce
 from asmr_plugin.reproduce.run import ITEMS, ReproduceConfig
+from asmr_plugin.training.distributed import resolve_device
 
 
 @pytest.fixture
 def kodak(tmp_path):
-    """Two tiny stand-ins for the Kodak images (a landscape and a portrait one)."""
+    """Tiny stand-ins for the 24 Kodak images (kodim15 a portrait one, as in the set)."""
     folder = tmp_path / "kodak"
     folder.mkdir()
     rng = np.random.default_rng(0)
-    for name, shape in (("kodim03.png", (32, 48, 3)), ("kodim15.png", (48, 32, 3))):
-        Image.fromarray(rng.integers(0, 255, shape, dtype=np.uint8)).save(folder / name)
+    for index in range(1, 25):
+        shape = (48, 32, 3) if index == 15 else (32, 48, 3)
+        Image.fromarray(rng.integers(0, 255, shape, dtype=np.uint8)).save(folder / f"kodim{index:02d}.png")
     return folder
 
 
@@ -41,7 +43,7 @@ def test_every_item_writes_its_files_and_the_index_lists_them(tmp_path, kodak, m
     for name in ITEMS:
         record = json.loads((results / f"{name}.json").read_text())
         assert (record["item"], record["protocol"], record["commit"]) == (name, "smoke", "abc1234")
-        assert record["torch"] and record["device"].startswith("cpu") and record["seconds"] >= 0
+        assert record["torch"] and record["device"].startswith(resolve_device(None).type) and record["seconds"] >= 0
         text = (results / f"{name}.md").read_text()
         assert text.startswith(f"# {ITEMS[name].title}") and "Ours against the paper" in text
         assert "SMOKE" in text or "nothing to reduce" in text
@@ -81,6 +83,11 @@ def test_kodak_items_are_skipped_without_the_images_and_the_index_says_why(tmp_p
 def test_bad_options_are_refused_before_anything_is_written(tmp_path):
     with pytest.raises(ValueError, match="--kodak .* is not a folder"):
         run(config(tmp_path, kodak=tmp_path / "missing"))
+    (tmp_path / "photos").mkdir()
+    Image.fromarray(np.zeros((8, 8), dtype=np.uint8)).save(tmp_path / "photos" / "kodim01.png")
+    with pytest.raises(ValueError, match=r"--kodak .*photos lacks 23 of the 24 Kodak images .*: kodim02.png"):
+        run(config(tmp_path, kodak=tmp_path / "photos"))
+    assert not (tmp_path / "results").exists()
     assert not (tmp_path / "results").exists()
 
 

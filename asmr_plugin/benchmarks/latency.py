@@ -25,7 +25,7 @@ import torch
 
 from asmr_plugin.fields import FIELDS, GridField
 from asmr_plugin.fields.base import grid_coords
-from asmr_plugin.fields.registry import build_field
+from asmr_plugin.fields.registry import build_field, memory_bytes
 from asmr_plugin.fitting.cli import run_cli
 from asmr_plugin.fitting.options import require_positive
 from asmr_plugin.timing import time_calls
@@ -62,11 +62,26 @@ class BenchConfig:
     """Internal: measure one 'model:HxW' in this process and print its JSON."""
 
 
+RENDER_BYTES_PER_PIXEL = 4 * 3 * 3
+"""A render's output (3 float32 channels) and about as much again twice over for the activations of its finest layer
+(ASMR's fused output layer), per pixel: the floor of what any network needs."""
+
+
 def parse_size(size: str) -> Tuple[int, int]:
+    """HxW as given to --sizes; a ValueError for anything else, a size below 1, or a grid whose render alone would
+    not fit in this machine's memory."""
     try:
         height, width = (int(part) for part in size.lower().split("x"))
-    except ValueError as error:
-        raise SystemExit(f"error: --sizes {size}: expected HxW, e.g. 512x768") from error
+    except ValueError:
+        raise ValueError(f"--sizes {size}: expected HxW, e.g. 512x768") from None
+    if height < 1 or width < 1:
+        raise ValueError(f"--sizes {size}: height and width must be at least 1")
+    estimate = height * width * RENDER_BYTES_PER_PIXEL
+    if estimate > memory_bytes():
+        raise ValueError(
+            f"--sizes {size}: a render needs at least {estimate / 2**30:,.0f} GiB, more than this machine's "
+            f"{memory_bytes() / 2**30:.0f} GiB"
+        )
     return height, width
 
 
@@ -178,6 +193,8 @@ def main(config: BenchConfig) -> None:
     require_positive(config, "runs", "threads", "per_point_max_pixels")
     if config.graph and resolve_device(config.device).type != "cuda":
         raise ValueError("--graph records the render as a CUDA graph: it needs a CUDA device")
+    for size in config.sizes:
+        parse_size(size)  # every size checked before the first measurement
     unknown = set(config.models) - FIELDS.keys()
     if unknown:
         raise SystemExit(f"error: --models {' '.join(sorted(unknown))}: expected some of {', '.join(FIELDS)}")

@@ -79,6 +79,11 @@ def compare(
 
 
 def main(config: BenchTrainingConfig) -> None:
+    for name in ("runs", "per_point_runs", "size", "batch"):
+        if getattr(config, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(config, name)}")
+    if config.threads is not None and config.threads < 1:
+        raise ValueError(f"--threads must be at least 1, got {config.threads}")
     if config.threads:
         torch.set_num_threads(config.threads)
     torch.manual_seed(0)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import math
+import os
 from dataclasses import dataclass
 from typing import Any, Dict, Literal, Sequence, Tuple
 
@@ -30,10 +32,30 @@ def parse_bases_option(bases: Tuple[str, ...], num_axes: int, option_prefix: str
 
 
 def check_positive(options: Dict[str, float | None], option_prefix: str = "--") -> None:
-    """Refuse options at or below zero, or NaN (None means the default), naming them with ``option_prefix``."""
+    """Refuse options at or below zero, NaN or infinite (None means the default), naming them with ``option_prefix``."""
     for name, value in options.items():
         if value is not None and not value > 0:
             raise ValueError(f"{option_prefix}{name.replace('_', '-')} must be positive, got {value}")
+        if value is not None and not math.isfinite(value):
+            raise ValueError(f"{option_prefix}{name.replace('_', '-')} must be a finite number, got {value}")
+
+
+def memory_bytes() -> int:
+    """This machine's physical memory."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_network_memory(hidden_dim: int | None, num_layers: int | None, option_prefix: str = "--") -> None:
+    """A ValueError when the hidden layers' weights alone (4 bytes x width^2 per layer, and Adam's two moments and the
+    gradient as much again each) would not fit in this machine's memory."""
+    if hidden_dim is None:
+        return
+    estimate = 4 * 4 * hidden_dim**2 * max((num_layers or 4) - 1, 1)
+    if estimate > memory_bytes():
+        raise ValueError(
+            f"{option_prefix}hidden-dim {hidden_dim}: training such a network needs about {estimate / 2**30:,.0f} GiB "
+            f"(weights, gradients and Adam's moments), more than this machine's {memory_bytes() / 2**30:.0f} GiB"
+        )
 
 
 def build_field(
@@ -57,6 +79,7 @@ def build_field(
         raise ValueError(f"{option_prefix}model must be one of {', '.join(FIELDS)}; got {model!r}")
     options = {"bases": bases, "num_layers": num_layers, "hidden_dim": hidden_dim, "omega0": omega0}
     check_positive({name: options[name] for name in ("num_layers", "hidden_dim", "omega0")}, option_prefix)
+    check_network_memory(hidden_dim, num_layers, option_prefix)
     accepted = set(inspect.signature(FIELDS[model]).parameters)
     for name, value in options.items():
         if value is not None and name not in accepted:

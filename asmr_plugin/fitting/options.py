@@ -16,6 +16,7 @@ from asmr_plugin.fields.base import GridField
 from asmr_plugin.fields.initialization import DEFAULT_INIT, InitName, channel_mean, initialize_output
 from asmr_plugin.fields.registry import NetworkShape, check_positive
 from asmr_plugin.training.distributed import resolve_device
+from asmr_plugin.training.optimization import FINAL_LR
 from asmr_plugin.training.step import GraphMode, graph_wanted
 
 
@@ -84,6 +85,11 @@ class NetworkOptions(NetworkShape):
     def check_network_options(self) -> None:
         self.check_network_shape()
         require_positive(self, "lr")
+        if self.lr is not None and self.lr < FINAL_LR:
+            raise ValueError(
+                f"--lr {self.lr:g} is below {FINAL_LR:g}, where the cosine schedule ends: the rate would rise; "
+                f"give {FINAL_LR:g} or more"
+            )
 
     def initialize(self, field: GridField, signal: Tensor) -> None:
         """Start ``field``'s output as ``--init`` says, for ``signal`` (``[..., C]``)."""

@@ -48,12 +48,19 @@ def save_checkpoint(
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> Checkpoint:
     """Rebuild the field of a checkpoint written by :func:`save_checkpoint`."""
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"checkpoint {path} is a folder; give the checkpoint.pt file in it")
     if not path.is_file():
         raise ValueError(f"checkpoint {path} does not exist")
+    if path.stat().st_size == 0:
+        raise ValueError(f"checkpoint {path} is empty (0 bytes): the run that wrote it did not finish writing")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as error:  # torch raises several types for a damaged file
-        raise ValueError(f"{path} is not a readable asmr-plugin checkpoint: {error}") from error
+    except Exception as error:  # torch raises several types for a damaged file; its advice does not apply here
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(
+            f"{path} is not a readable asmr-plugin checkpoint (damaged, or written by another program): {reason}"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"{path} is not an asmr-plugin checkpoint of format version {FORMAT_VERSION}")
     if payload.get("model") not in FIELDS:

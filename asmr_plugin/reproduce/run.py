@@ -21,6 +21,9 @@ from asmr_plugin.reproduce.protocol import Context, Outcome, Protocol, markdown_
 from asmr_plugin.training.distributed import resolve_device
 
 
+KODAK_NAMES = tuple(f"kodim{index:02d}.png" for index in range(1, 25))
+"""The files --kodak must hold: the 24 images of the paper's Table 3."""
+
 @dataclass(frozen=True)
 class Item:
     title: str
@@ -150,6 +153,13 @@ class ReproduceConfig:
         resolve_device(self.device)
         if self.kodak is not None and not Path(self.kodak).is_dir():
             raise ValueError(f"--kodak {self.kodak} is not a folder")
+        if self.kodak is not None:
+            missing = [name for name in KODAK_NAMES if not (Path(self.kodak) / name).is_file()]
+            if missing:
+                raise ValueError(
+                    f"--kodak {self.kodak} lacks {len(missing)} of the 24 Kodak images the paper's numbers are of "
+                    f"(kodim01.png .. kodim24.png): {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}"
+                )
         if self.out.exists() and not self.out.is_dir():
             raise ValueError(f"--out {self.out} is not a folder")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from asmr_plugin.io.files import check_output_dir, prepare_output_dir, run_folde
 from asmr_plugin.training.distributed import Process
 from asmr_plugin.training.interrupts import after_each_step, resume_hint
 from asmr_plugin.training.loop import TrainingState, progress_bar
-from asmr_plugin.training.optimization import AdamCosine, check_finite_weights
+from asmr_plugin.training.optimization import AdamCosine, FitDiverged, check_finite_weights
 from asmr_plugin.training.resume import ResumableFit, check_resumable, finished_results
 from asmr_plugin.training.step import GraphMode, LossFunction, capture_allowed, graph_wanted, make_step
 
@@ -145,12 +146,31 @@ def train_epochs(
                     break
                 loss, _ = step_on(*batch)
                 step = optimization.steps_taken
-                if step % plan.log_every == 0 or step == plan.total_steps:
+                if step % plan.log_every == 0 or step in (1, plan.total_steps):
                     loop.losses.append((step, loss.item()))
                     bar.update(task, completed=step, psnr=plan.describe(loss.item()))
                 after_step(step)
     optimization.check_finite()
+    check_losses_converged(loop.losses)
     return loop
+
+
+BATCH_DIVERGENCE_FACTOR = 10.0
+"""A fit counted in epochs has diverged when the median of its last three logged batch losses is this many times
+the median of its first three (batch losses are noisy: a factor, not the full-grid fits' 1 dB)."""
+
+
+def check_losses_converged(losses: Sequence[Tuple[int, float]]) -> None:
+    """``FitDiverged`` when the batch losses ended ``BATCH_DIVERGENCE_FACTOR`` times above where they started (runs
+    with fewer than six logged losses are not judged)."""
+    if len(losses) < 6:
+        return
+    first, final = (statistics.median(loss for _, loss in part) for part in (losses[:3], losses[-3:]))
+    if not final <= first * BATCH_DIVERGENCE_FACTOR:
+        raise FitDiverged(
+            f"the fit diverged: its batch loss ended at {final:.4g}, {final / first:.0f}x where it started "
+            f"({first:.4g}); try a lower --lr"
+        )
 
 
 def fit_epochs(

@@ -18,7 +18,7 @@ from asmr_plugin.fields.initialization import DEFAULT_INIT, InitName, channel_me
 from asmr_plugin.metrics import psnr
 from asmr_plugin.schedule import PAPER_STEPS
 from asmr_plugin.training.interrupts import after_each_step
-from asmr_plugin.training.optimization import AdamCosine, FitDiverged, check_finite_weights
+from asmr_plugin.training.optimization import FINAL_LR, AdamCosine, FitDiverged, check_finite_weights
 from asmr_plugin.training.step import GraphMode, capture_allowed, graph_wanted, make_step
 
 DIVERGENCE_MARGIN_DB = 1.0
@@ -35,7 +35,7 @@ class FitConfig:
     """Initial Adam learning rate."""
     lr_scales: Dict[str, float] = field(default_factory=dict)
     """Learning-rate multipliers of the field's named parameter subsets (``GridField.parameter_groups``)."""
-    min_lr: float = 1e-6
+    min_lr: float = FINAL_LR
     """Learning rate at the end of the cosine schedule."""
     init: InitName = DEFAULT_INIT
     """How ``fit`` starts a field that nothing has initialized yet (``field.initialization`` None, as its
@@ -61,6 +61,8 @@ class FitConfig:
             raise ValueError(f"steps must be at least 1, got {self.steps}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.lr < self.min_lr:
+            raise ValueError(f"lr {self.lr:g} is below min_lr {self.min_lr:g}, where the cosine schedule ends")
         if not all(scale > 0 for scale in self.lr_scales.values()):
             raise ValueError(f"learning-rate scales must be positive, got {self.lr_scales}")
         if self.batch is not None and self.batch < 1:

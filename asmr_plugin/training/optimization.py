@@ -14,6 +14,8 @@ FINITE_CHECK_EVERY = 50
 EXPLODED_WEIGHT = 1e4
 """A weight this large has exploded (coordinate networks' weights stay near 1: Adam moves each by
 about the learning rate per step)."""
+FINAL_LR = 1e-6
+"""The learning rate at the end of every cosine schedule (the paper's)."""
 CAPTURABLE_DEVICES = ("cuda",)
 """Devices on which Adam's update can be captured in a CUDA graph (``capturable=True``)."""
 
@@ -39,7 +41,7 @@ class AdamCosine:
         parameters: Iterable[Tensor] | List[Dict[str, Any]],
         lr: float,
         total_steps: int,
-        min_lr: float = 1e-6,
+        min_lr: float = FINAL_LR,
         graphable: bool = False,
     ) -> None:
         groups = list(parameters)
