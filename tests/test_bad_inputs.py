@@ -4,6 +4,7 @@ tiny images end to end; interrupted fits resumed equal uninterrupted ones; file 
 import json
 import os
 import signal
+import re
 import subprocess
 import sys
 import time
@@ -72,6 +73,11 @@ IMAGE_OPTIONS = [
     (["--device", "bogus"], "--device 'bogus' is not a device"),
     (["--device", "cuda:7"], "--device cuda:7: not available on this machine"),
     (["--resume"], "--resume needs --out"),
+    (["--omega0", "inf"], "--omega0 must be a finite number, got inf"),
+    (["--lr", "inf"], "--lr must be a finite number"),
+    (["--lr", "1e-7"], "--lr 1e-07 is below 1e-06, where the cosine schedule ends"),
+    (["--hidden-dim", "1000000"], "--hidden-dim 1000000: training such a network needs about"),
+    (["--graph", "on", "--device", "cpu"], "--graph on needs a CUDA device"),
 ]
 
 
@@ -484,3 +490,37 @@ def test_a_checkpoint_from_before_init_existed_resumes_as_the_papers_initializat
     with pytest.raises(ValueError, match="other options .*--init 'paper' -> 'mean'"):
         image_fitting.run(replace(config, init="mean", resume=True))
     assert image_fitting.run(replace(config, resume=True))["steps"] == 10
+
+
+@pytest.mark.parametrize(
+    "module, args, message",
+    [
+        ("latency", ["--sizes", "0x0"], "error: --sizes 0x0: height and width must be at least 1"),
+        ("latency", ["--sizes", "100000x100000"], "error: --sizes 100000x100000: a render needs at least"),
+        ("latency", ["--sizes", "big"], "error: --sizes big: expected HxW, e.g. 512x768"),
+        ("training", ["--size", "0"], "error: --size must be at least 1, got 0"),
+    ],
+)
+def test_benchmark_sizes_are_checked_before_any_measurement(module, args, message):
+    done = subprocess.run(
+        [sys.executable, "-c", f"from asmr_plugin.commands import bench; bench(['{module}', *{args!r}])"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1 and done.stderr.strip().splitlines()[-1].startswith(message)
+
+
+def test_checkpoint_messages_say_what_happened(tmp_path):
+    from asmr_plugin.io.checkpoint import load_checkpoint
+
+    (tmp_path / "empty.pt").write_bytes(b"")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint at all")
+    for path, message in [
+        (tmp_path, "is a folder; give the checkpoint.pt file in it"),
+        (tmp_path / "empty.pt", "is empty (0 bytes)"),
+        (tmp_path / "junk.pt", "is not a readable asmr-plugin checkpoint (damaged, or written by another program;"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(message)) as error:
+            load_checkpoint(path)
+        assert "weights_only" not in str(error.value) and "issue" not in str(error.value)

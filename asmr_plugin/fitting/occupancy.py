@@ -86,6 +86,8 @@ class FitOccupancyConfig(NetworkOptions, ResumeOptions, RunOptions):
     def check_options(self) -> None:
         """A ValueError naming the first bad option."""
         require_positive(self, "resolution", "epochs", "points_per_epoch", "batch", "near_sigma")
+        if self.resolution < 2:
+            raise ValueError(f"--resolution must be at least 2 voxels per axis, got {self.resolution}")
         self.check_network_options()
         self.check_resume_options()
         self.check_run_options()

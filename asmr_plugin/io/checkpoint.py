@@ -57,9 +57,9 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> Che
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as error:  # torch raises several types for a damaged file; its advice does not apply here
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ValueError(
-            f"{path} is not a readable asmr-plugin checkpoint (damaged, or written by another program): {reason}"
+            f"{path} is not a readable asmr-plugin checkpoint (damaged, or written by another program; torch raised "
+            f"{type(error).__name__}); use the checkpoint.pt that asmr-fit wrote"
         ) from None
     if not isinstance(payload, dict) or payload.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"{path} is not an asmr-plugin checkpoint of format version {FORMAT_VERSION}")

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Dict
 
 import numpy as np
+from rich.console import Console
 import torch
 from einops import rearrange
 from jaxtyping import Bool, Float
@@ -23,13 +24,21 @@ MARGIN = 0.05
 """Free space left around a normalized mesh on each side of the unit cube."""
 
 
-def normalized(mesh: o3d.geometry.TriangleMesh) -> o3d.geometry.TriangleMesh:
-    """The mesh scaled uniformly and centred so that its bounding box fits [MARGIN, 1 - MARGIN]^3."""
+FLAT = 1e-6
+"""A mesh whose bounding box is thinner than this fraction of its size along some axis encloses no volume."""
+
+
+def normalized(mesh: o3d.geometry.TriangleMesh, name: str = "the mesh") -> o3d.geometry.TriangleMesh:
+    """The mesh scaled uniformly and centred so that its bounding box fits [MARGIN, 1 - MARGIN]^3; a ValueError
+    naming ``name`` when it has no extent, or is flat (no volume inside)."""
     o3d = open3d()
     box = mesh.get_axis_aligned_bounding_box()
-    extent = float(np.max(box.get_extent()))
+    extents = np.asarray(box.get_extent(), dtype=float)
+    extent = float(np.max(extents))
     if extent <= 0:
-        raise ValueError("the mesh has no extent (all vertices coincide)")
+        raise ValueError(f"{name} has no extent (all vertices coincide)")
+    if float(np.min(extents)) <= FLAT * extent:
+        raise ValueError(f"{name} is flat (no thickness along one axis): it encloses no volume to fit as occupancy")
     scaled = o3d.geometry.TriangleMesh(mesh)
     scaled.translate(-box.get_center())
     scaled.scale((1 - 2 * MARGIN) / extent, center=np.zeros(3))
@@ -50,7 +59,16 @@ def load_mesh(path: Path) -> o3d.geometry.TriangleMesh:
         raise ValueError(f"{path} holds no triangles (an empty or unreadable mesh)")
     if not np.isfinite(np.asarray(mesh.vertices)).all():
         raise ValueError(f"{path} holds non-finite vertex coordinates (NaN or infinity)")
-    return normalized(mesh)
+    scaled = normalized(mesh, str(path))
+    welded = o3d.geometry.TriangleMesh(scaled).remove_duplicated_vertices()  # STL repeats each triangle's vertices
+    if not welded.is_watertight():
+        Console(stderr=True).print(
+            f"warning: {path} is not watertight (open, with holes or self-intersecting): its inside is not well "
+            "defined; the occupancy target is a vote of rays and may not be what you expect",
+            highlight=False,
+            soft_wrap=True,
+        )
+    return scaled
 
 
 def default_shapes() -> Dict[str, o3d.geometry.TriangleMesh]:

@@ -24,6 +24,7 @@ from asmr_plugin.training.distributed import resolve_device
 KODAK_NAMES = tuple(f"kodim{index:02d}.png" for index in range(1, 25))
 """The files --kodak must hold: the 24 images of the paper's Table 3."""
 
+
 @dataclass(frozen=True)
 class Item:
     title: str

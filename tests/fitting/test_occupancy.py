@@ -5,6 +5,7 @@ import math
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -157,3 +158,31 @@ def test_sdf_mode_fits_signed_distances_and_reports_their_error(tmp_path):
     assert results["target"] == "sdf" and results["sdf_mae"] < 0.75 * start_error  # 0.056 vs 0.12 measured
     assert results["iou"] > 0.5  # the predicted inside (SDF < 0) against the occupancy grid: 0.71 measured
     assert summary["sdf_mae_mean"] == pytest.approx(results["sdf_mae"])
+
+
+def test_flat_and_open_meshes_are_refused_or_named(tmp_path, capsys):
+    import open3d as o3d
+
+    from asmr_plugin.io.meshes import load_mesh
+
+    square = o3d.geometry.TriangleMesh()
+    square.vertices = o3d.utility.Vector3dVector(np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0.0]]))
+    square.triangles = o3d.utility.Vector3iVector(np.array([[0, 1, 2], [0, 2, 3]]))
+    o3d.io.write_triangle_mesh(str(tmp_path / "square.ply"), square)
+    with pytest.raises(ValueError, match=r"square.ply is flat .* encloses no volume"):
+        load_mesh(tmp_path / "square.ply")
+    sphere = o3d.geometry.TriangleMesh.create_sphere()
+    sphere.triangles = o3d.utility.Vector3iVector(np.asarray(sphere.triangles)[:-10])
+    o3d.io.write_triangle_mesh(str(tmp_path / "open.ply"), sphere)
+    load_mesh(tmp_path / "open.ply")
+    assert f"warning: {tmp_path / 'open.ply'} is not watertight" in capsys.readouterr().err
+    o3d.io.write_triangle_mesh(
+        str(tmp_path / "box.stl"), o3d.geometry.TriangleMesh.create_box().compute_triangle_normals()
+    )
+    load_mesh(tmp_path / "box.stl")
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_resolution_1_names_resolution():
+    with pytest.raises(ValueError, match="--resolution must be at least 2"):
+        FitOccupancyConfig(resolution=1).check_options()
