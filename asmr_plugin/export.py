@@ -33,7 +33,7 @@ def export_render(field: GridField, shape: Tuple[int, ...], path: Path) -> None:
     ``torch.jit.load(path)()`` then returns the ``[*shape, C]`` signal with only PyTorch
     installed. Activation sharing and the fused last layer are kept; the grid is fixed.
     """
-    field = field.eval().cpu()
+    field = field.eval().cpu().requires_grad_(False)  # the file's output is a plain tensor (.numpy() works)
     with warnings.catch_warnings():  # tracing's deprecation notice and its constant-folding of the grid
         warnings.simplefilter("ignore", category=FutureWarning)
         warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
@@ -61,5 +61,10 @@ def export(config: ExportConfig) -> None:
     if config.out.exists() and not config.out.is_file():
         raise ValueError(f"--out {config.out} exists and is not a file")
     checkpoint = load_checkpoint(config.checkpoint)
+    if "latent_map" in checkpoint.metadata:
+        raise ValueError(
+            f"--checkpoint {config.checkpoint} is a meta-learning checkpoint: its network renders an image only with "
+            "a latent of that image, which a render without inputs cannot take; export a fit's checkpoint"
+        )
     export_render(checkpoint.field, checkpoint.signal_shape, config.out)
     print(f"{config.out}: renders {checkpoint.model} at {checkpoint.signal_shape}")

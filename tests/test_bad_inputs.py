@@ -3,8 +3,8 @@ tiny images end to end; interrupted fits resumed equal uninterrupted ones; file 
 
 import json
 import os
-import signal
 import re
+import signal
 import subprocess
 import sys
 import time

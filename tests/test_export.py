@@ -49,3 +49,18 @@ def test_export_script(tmp_path, script):
         and again.stderr.strip()
         == f"error: --out {tmp_path / 'field.ts'} exists; choose another path or pass --overwrite"
     )
+
+
+def test_the_exported_render_is_a_plain_tensor_and_meta_checkpoints_are_refused(tmp_path):
+    from asmr_plugin.export import ExportConfig, export, export_render
+    from asmr_plugin.fields import ASMRField
+    from asmr_plugin.io.checkpoint import save_checkpoint
+
+    field = ASMRField(bases=[[2, 4], [4, 2]], hidden_dim=8, out_dim=1)
+    export_render(field, (8, 8), tmp_path / "render.pt")
+    rendered = torch.jit.load(str(tmp_path / "render.pt"))()
+    assert not rendered.requires_grad and rendered.numpy().shape == (8, 8, 1)
+    save_checkpoint(tmp_path / "meta.pt", field, (8, 8), 1, {"latent_map": {}})
+    with pytest.raises(ValueError, match="is a meta-learning checkpoint"):
+        export(ExportConfig(checkpoint=tmp_path / "meta.pt", out=tmp_path / "meta-render.pt"))
+    assert not (tmp_path / "meta-render.pt").exists()

@@ -88,7 +88,7 @@ def evaluate(
         prediction = field(grid_points(indices, (height, width)).to(device)).clamp(0, 1).cpu()
         squared_error += ((prediction - flat_target[indices]) ** 2).double().sum().item()
         reconstruction[first : first + len(indices)] = (prediction * 255).round().to(torch.uint8).numpy()
-    psnr = 10 * math.log10(height * width * channels / max(squared_error, 1e-20))
+    psnr = 10 * math.log10(height * width * channels / squared_error) if squared_error > 0 else math.inf  # as image
     image = reconstruction.reshape(height, width, channels)
     if not ssim_defined(image.shape):
         return image, psnr, None

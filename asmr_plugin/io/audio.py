@@ -13,7 +13,11 @@ from rich.console import Console
 from scipy import signal
 from torch import Tensor
 
+from asmr_plugin.fields.registry import memory_bytes
 from asmr_plugin.io.files import atomic_path
+
+MAX_RESAMPLING_FACTOR = 100_000
+"""The largest up or down factor of a polyphase resampling (its filter has about 20 taps per unit of it)."""
 
 
 def load_audio(path: Path, rate: int = 16_000, seconds: float = 2.0, pad: bool = False) -> Float[Tensor, "N 1"]:
@@ -35,10 +39,19 @@ def load_audio(path: Path, rate: int = 16_000, seconds: float = 2.0, pad: bool =
     if not np.isfinite(samples).all():
         raise ValueError(f"{path} holds non-finite samples (NaN or infinity)")
     mono = samples.mean(axis=1)
+    wanted = round(seconds * rate)
+    if 4 * wanted > memory_bytes():
+        raise ValueError(
+            f"--seconds {seconds:g} at {rate} Hz is {wanted:,} samples, more than this machine's memory holds"
+        )
     if file_rate != rate:
         common = math.gcd(int(file_rate), rate)
+        if max(rate, int(file_rate)) // common > MAX_RESAMPLING_FACTOR:
+            raise ValueError(
+                f"{path} is at {file_rate:,} Hz, which shares no usable factor with --rate {rate:,} Hz: resampling would "
+                f"need a filter of {20 * max(rate, int(file_rate)) // common:,} taps (is its header's rate right?)"
+            )
         mono = signal.resample_poly(mono, rate // common, int(file_rate) // common).astype(np.float32)
-    wanted = round(seconds * rate)
     if mono.shape[0] < wanted:
         if not pad:
             raise ValueError(

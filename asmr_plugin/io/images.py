@@ -23,11 +23,24 @@ def default_image() -> Path:
     return Path(skimage.data.__file__).parent / "camera.png"
 
 
+PNG_GREY_ALPHA = 4
+"""The colour type of a grey + alpha PNG (its IHDR chunk's byte 25)."""
+
+
+def _png_colour_type(path: Path) -> int | None:
+    with open(path, "rb") as handle:
+        header = handle.read(26)
+    return header[25] if len(header) == 26 and header.startswith(b"\x89PNG\r\n\x1a\n") else None
+
+
 def _sixteen_bit_colour(path: Path) -> np.ndarray | None:
-    """Colour pixels of a 16-bit RGB(A) file, which Pillow would truncate to 8 bits; else None."""
+    """Pixels of a 16-bit RGB(A) or grey + alpha file, which Pillow would truncate to 8 bits (and turn grey + alpha
+    into RGBA); else None."""
     pixels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if pixels is None or pixels.dtype != np.uint16 or pixels.ndim != 3:
         return None
+    if pixels.shape[-1] == 4 and _png_colour_type(path) == PNG_GREY_ALPHA:  # OpenCV reads it as BGRA with B = G = R
+        return pixels[..., [0, 3]]
     return cv2.cvtColor(pixels, cv2.COLOR_BGRA2RGBA if pixels.shape[-1] == 4 else cv2.COLOR_BGR2RGB)
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Dict
 
 import numpy as np
-from rich.console import Console
 import torch
 from einops import rearrange
 from jaxtyping import Bool, Float
+from rich.console import Console
 from skimage import measure
 from torch import Tensor
 

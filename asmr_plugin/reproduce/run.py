@@ -20,7 +20,6 @@ from asmr_plugin.reproduce import figures, fits, study, wallclock
 from asmr_plugin.reproduce.protocol import Context, Outcome, Protocol, markdown_table
 from asmr_plugin.training.distributed import resolve_device
 
-
 KODAK_NAMES = tuple(f"kodim{index:02d}.png" for index in range(1, 25))
 """The files --kodak must hold: the 24 images of the paper's Table 3."""
 

@@ -115,3 +115,21 @@ def test_save_audio_is_atomic_and_clamps(tmp_path):
     save_audio(tmp_path / "x.wav", torch.tensor([[2.0], [-2.0], [0.5]]), 8000)
     saved, _ = soundfile.read(str(tmp_path / "x.wav"))
     assert saved.max() <= 1.0 and saved.min() >= -1.0 and list(tmp_path.iterdir()) == [tmp_path / "x.wav"]
+
+
+def test_an_absurd_sample_rate_in_a_wav_header_is_refused_naming_the_file(tmp_path):
+    import struct
+
+    from asmr_plugin.io.audio import load_audio
+
+    samples = (np.zeros(64)).astype("<i2").tobytes()
+    rate = 2**31 - 1
+    header = (
+        b"RIFF"
+        + struct.pack("<I", 36 + len(samples))
+        + b"WAVEfmt "
+        + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2 % 2**32, 2, 16)
+    )
+    (tmp_path / "odd.wav").write_bytes(header + b"data" + struct.pack("<I", len(samples)) + samples)
+    with pytest.raises(ValueError, match=r"odd.wav is at 2,147,483,647 Hz, which shares no usable factor"):
+        load_audio(tmp_path / "odd.wav", 16_000, 0.001)

@@ -83,3 +83,24 @@ def test_save_and_reload_round_trip(tmp_path, channels):
     save_image(tmp_path / "out.png", image)
     assert (load_image(tmp_path / "out.png") - image).abs().max() <= 0.5 / 255 + 1e-6
     assert [p.name for p in tmp_path.iterdir()] == ["out.png"]  # no temporary left behind
+
+
+def test_a_16_bit_grey_alpha_png_keeps_its_two_channels_and_depth(tmp_path):
+    import struct
+    import zlib
+
+    pixels = np.zeros((4, 5, 2), np.uint16)
+    pixels[..., 0] = np.arange(20).reshape(4, 5) * 3000
+    pixels[..., 1] = 60000
+    rows = b"".join(b"\x00" + pixels[y].astype(">u2").tobytes() for y in range(4))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", 5, 4, 16, 4, 0, 0, 0)  # 16-bit, colour type 4: grey + alpha
+    (tmp_path / "la16.png").write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    )
+    image = load_image(tmp_path / "la16.png")
+    assert image.shape == (4, 5, 2)
+    assert torch.equal((image * 65535).round().to(torch.int64), torch.from_numpy(pixels.astype(np.int64)))
