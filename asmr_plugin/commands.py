@@ -8,7 +8,7 @@ import importlib
 import sys
 from typing import Dict, Sequence, Tuple
 
-from asmr_plugin.fitting.cli import run_cli
+from asmr_plugin.cli import run_cli
 
 FITS: Dict[str, Tuple[str, str, str]] = {
     "image": ("asmr_plugin.fitting.image", "FitImageConfig", "run"),
@@ -25,7 +25,7 @@ BENCHMARKS: Dict[str, Tuple[str, str, str]] = {
     "gpu": ("asmr_plugin.benchmarks.gpu", "BenchGPUConfig", "main"),
 }
 """``asmr-bench`` subcommands."""
-COUNT_MACS = ("asmr_plugin.paper_tables", "CountMacsConfig", "main")
+COUNT_MACS = ("asmr_plugin.reproduce.paper_tables", "CountMacsConfig", "main")
 EXPORT = ("asmr_plugin.export", "ExportConfig", "export")
 REPRODUCE = ("asmr_plugin.reproduce.run", "ReproduceConfig", "main")
 

@@ -1,6 +1,6 @@
 """Analytic parameter and MAC counts in the paper's conventions, and measured counts.
 
-Two conventions appear in the paper (see ``shared/notes/reference.md``):
+Two conventions appear in the paper (Section 4 and the notes of its Tables 2-4 and 7):
 
 - *weights only*: multiplications by weight matrices, as in the SIREN rows of Tables 2-4;
 - *with biases*: the authors' counter, which adds the bias adds and, for ASMR, the

@@ -18,12 +18,12 @@ import soundfile
 import torch
 from PIL import Image
 
+from asmr_plugin.cli import run_cli
 from asmr_plugin.fitting import audio as audio_fitting
 from asmr_plugin.fitting import image as image_fitting
 from asmr_plugin.fitting import megapixel
 from asmr_plugin.fitting import occupancy as occupancy_fitting
 from asmr_plugin.fitting import video as video_fitting
-from asmr_plugin.fitting.cli import run_cli
 from asmr_plugin.io.checkpoint import load_checkpoint
 from asmr_plugin.io.files import atomic_path, current_umask, write_json
 from asmr_plugin.metrics import ssim

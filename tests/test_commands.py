@@ -37,6 +37,7 @@ def installed(tmp_path_factory, root) -> Path:
 
 
 @pytest.mark.parametrize("command, name", [(command, name) for command, names in COMMANDS.items() for name in names])
+@pytest.mark.slow
 def test_console_commands_run_from_the_wheel(installed, tmp_path, command, name):
     arguments = [str(installed / "bin" / command), *([name] if name else []), "--help"]
     environment = {**os.environ, "PYTHONPATH": str(installed)}

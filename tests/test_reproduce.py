@@ -11,6 +11,8 @@ from asmr_plugin.reproduce import run as reproduce
 from asmr_plugin.reproduce.run import ITEMS, ReproduceConfig
 from asmr_plugin.training.distributed import resolve_device
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def kodak(tmp_path):
@@ -103,3 +105,11 @@ def test_timed_fit_trains_for_the_seconds_given_and_raises_the_psnr():
     assert len(times) == len(psnrs) > 1 and times[0] == 0.0
     assert all(later > earlier for earlier, later in zip(times, times[1:])) and times[-1] < 0.5
     assert psnrs[-1] > psnrs[0]
+
+
+def test_the_item_names_of_only_are_the_items():
+    from typing import get_args
+
+    from asmr_plugin.reproduce.run import ItemName
+
+    assert list(get_args(ItemName)) == list(ITEMS)

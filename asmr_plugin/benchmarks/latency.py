@@ -23,12 +23,11 @@ from typing import Any, Dict, List, Tuple
 
 import torch
 
+from asmr_plugin.benchmarks.timing import time_calls
 from asmr_plugin.fields import FIELDS, GridField
 from asmr_plugin.fields.base import grid_coords
 from asmr_plugin.fields.registry import build_field, memory_bytes
-from asmr_plugin.fitting.cli import run_cli
 from asmr_plugin.fitting.options import require_positive
-from asmr_plugin.timing import time_calls
 from asmr_plugin.training.distributed import resolve_device
 from asmr_plugin.training.step import record
 
@@ -124,7 +123,7 @@ def measure(model: str, shape: Tuple[int, int], config: BenchConfig) -> Dict[str
             if device.type == "cuda"
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
         )
-        difference = max_abs_diff_from_per_point(field, rendered, shape) if model in FAST_PATHS else 0.0
+        difference = max_abs_diff_from_per_point(field, rendered, shape) if model in FAST_PATHS else None
     return {
         "model": model,
         "shape": list(shape),
@@ -145,8 +144,9 @@ def measure(model: str, shape: Tuple[int, int], config: BenchConfig) -> Dict[str
 def run_worker(model: str, size: str, config: BenchConfig) -> Dict[str, Any]:
     command = [
         sys.executable,
-        "-m",
-        "asmr_plugin.benchmarks.latency",
+        "-c",
+        "from asmr_plugin.commands import bench; bench()",
+        "latency",
         "--worker",
         f"{model}:{size}",
         "--runs",
@@ -174,9 +174,11 @@ def markdown(results: List[Dict[str, Any]]) -> str:
             continue
         siren_ms = siren.get(tuple(r["shape"]))
         speedup = f"{siren_ms / r['mean_ms']:.1f}x" if siren_ms else "-"
+        difference = r["max_abs_diff_per_point"]
+        difference = "not compared" if difference is None else f"{difference:.1e}"
         lines.append(
             f"| {r['model']} | {grid} | {r['params']:,} | {r['macs_with_bias']:,.1f} | {r['mean_ms']:.1f} ± {r['std_ms']:.1f} "
-            f"| {speedup} | {r['peak_memory_mb']:,.0f} MB | {r['max_abs_diff_per_point']:.1e} |"
+            f"| {speedup} | {r['peak_memory_mb']:,.0f} MB | {difference} |"
         )
     devices = sorted({r["device"] for r in results if "device" in r})
     lines.append(
@@ -206,7 +208,3 @@ def main(config: BenchConfig) -> None:
                 results.append(run_worker(model, size, config))
                 print(json.dumps(results[-1]), file=sys.stderr)
     print(json.dumps(results, indent=2) if config.json else markdown(results))
-
-
-if __name__ == "__main__":
-    run_cli(BenchConfig, main, __doc__)

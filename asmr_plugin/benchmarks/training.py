@@ -21,10 +21,10 @@ from typing import Any, Callable, Dict, List
 import torch
 from torch import Tensor
 
+from asmr_plugin.benchmarks.timing import time_calls
 from asmr_plugin.decomposition import auto_bases
 from asmr_plugin.fields import ASMRField
 from asmr_plugin.fields.base import grid_coords
-from asmr_plugin.timing import time_calls
 
 PLUTO_BASES = [[4, 4, 4, 4, 4, 8]] * 2
 """The paper's 8192 x 8192 network (Appendix E); other sizes get 6 levels chosen for them."""

@@ -13,11 +13,9 @@ import functools
 import sys
 from types import ModuleType
 
+from asmr_plugin.errors import MissingDependencyError
+
 LIBUSB_SONAME = "libusb-1.0.so.0"
-
-
-class MissingDependencyError(ImportError):
-    """A library this feature needs cannot be loaded; the message says what to install."""
 
 
 def preload_libusb() -> None:

@@ -89,6 +89,7 @@ def test_run_writes_outputs(tmp_path):
     assert (tmp_path / "out" / "checkpoint.pt").exists()
 
 
+@pytest.mark.slow
 def test_two_processes_equal_one_process_with_both_batches(tmp_path, script):
     image = smooth_rgb_image(tmp_path / "big.png")
     common = ["--data", str(image), "--epochs", "2", "--hidden-dim", "16", "--lr", "1e-3", "--no-progress"]

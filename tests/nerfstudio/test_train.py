@@ -25,6 +25,8 @@ from asmr_plugin.fields import FIELDS
 from asmr_plugin.nerfstudio.trainer_config import ImageTrainerConfig
 from asmr_plugin.training.interrupts import INTERRUPTED_STATUS
 
+pytestmark = pytest.mark.slow
+
 METHODS = ["asmr-image", "siren-image"]
 NS_TRAIN = [sys.executable, "-m", "nerfstudio.scripts.train"]
 

@@ -97,7 +97,7 @@ def test_graph_on_without_cuda_is_one_clear_error(tmp_path, monkeypatch, capsys)
     from skimage import data
 
     Image.fromarray(data.camera()[::16, ::16]).save(tmp_path / "tiny.png")
-    from asmr_plugin.fitting.cli import run_cli
+    from asmr_plugin.cli import run_cli
 
     with pytest.raises(SystemExit) as exit_:
         run_cli(

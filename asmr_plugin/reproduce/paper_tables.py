@@ -45,9 +45,9 @@ class PaperRow:
     config: str
     build: Callable[[], GridField]
     paper_params: str
-    """As printed, in ``unit``s (None where our copy of the paper is not legible)."""
-    paper_macs: str | None
     """As printed, in ``unit``s."""
+    paper_macs: str | None
+    """As printed, in ``unit``s (None where our copy of the paper is not legible)."""
     convention: Literal["weights", "with_bias"]
     """The MAC convention this row of the paper uses."""
     unit: Literal["K", "M"] = "K"

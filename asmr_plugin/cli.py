@@ -1,4 +1,4 @@
-"""The shared entry of the experiment scripts: a tyro command line, every expected user error as one line."""
+"""The command layer's entry: a tyro command line, every expected user error as one line."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any, Callable, Sequence, Type, TypeVar
 import tyro
 from rich.console import Console
 
-from asmr_plugin.io.open3d_loader import MissingDependencyError
+from asmr_plugin.errors import MissingDependencyError
 from asmr_plugin.training.interrupts import INTERRUPTED_STATUS, Interrupted, terminate_as_interrupt
 
 Config = TypeVar("Config")

@@ -1,0 +1,29 @@
+"""Each benchmark runs for real on a small problem and reports what it measured."""
+
+import json
+import subprocess
+import sys
+
+
+def bench(*args: str) -> subprocess.CompletedProcess:
+    code = "from asmr_plugin.commands import bench; bench()"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
+
+
+def test_latency_renders_and_compares_the_fast_paths():
+    done = bench("latency", "--sizes", "16x24", "--models", "asmr", "siren", "ngp", "--runs", "2", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = {row["model"]: row for row in json.loads(done.stdout)}
+    assert rows["asmr"]["max_abs_diff_per_point"] < 1e-4 and rows["asmr"]["mean_ms"] > 0
+    assert rows["siren"]["max_abs_diff_per_point"] is None and rows["ngp"]["max_abs_diff_per_point"] is None
+    table = bench("latency", "--sizes", "16x24", "--models", "ngp", "--runs", "1").stdout
+    assert "not compared" in table
+
+
+def test_training_steps_with_and_without_sharing_agree():
+    done = bench("training", "--size", "64", "--batch", "512", "--runs", "2", "--per-point-runs", "1", "--json")
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)["results"]
+    assert len(results) == 2
+    for result in results:
+        assert result["max_abs_grad_diff"] <= 1e-4 * max(result["max_abs_grad"], 1.0) and result["speedup"] > 0
