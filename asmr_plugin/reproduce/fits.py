@@ -14,23 +14,17 @@ from asmr_plugin.fitting import audio, megapixel, meta, occupancy, video
 from asmr_plugin.fitting.image import PRESETS, FitImageConfig
 from asmr_plugin.fitting.image import run as run_image
 from asmr_plugin.fitting.summary import mean_std
+from asmr_plugin.reproduce import paper_values
 from asmr_plugin.reproduce.protocol import Context, Outcome, markdown_table
 from asmr_plugin.schedule import PAPER_STEPS
 
-TABLE2 = [  # row, preset, levels, paper #params (K), MACs (K), PSNR
-    ("KiloNeRF (3)", "cameraman-kilonerf3", None, 250, 0.98, 34.35),
-    ("LoE (4)", "cameraman-loe4", None, 126, 2.07, 33.27),
-    ("SIREN (3)", "cameraman-siren3", None, 66.8, 66.3, 28.62),
-    ("SIREN (4)", "cameraman-siren4", None, 133, 132, 32.37),
-    ("ASMR (3)", "cameraman-asmr3", 3, 67.8, 1.29, 31.44),
-    ("ASMR (4)", "cameraman-asmr4", 4, 134, 1.35, 37.84),
-]
-TABLE3 = {  # model: paper PSNR, SSIM (mean over the 24 Kodak images)
-    "ffn": (31.037, 0.841),
-    "siren": (32.398, 0.890),
-    "mfn": (27.565, 0.782),
-    "wire": (31.266, 0.854),
-    "asmr": (33.087, 0.892),
+TABLE2_PRESETS = {  # the rows of Table 2 and their presets, with ASMR's levels
+    "KiloNeRF (3)": ("cameraman-kilonerf3", None),
+    "LoE (4)": ("cameraman-loe4", None),
+    "SIREN (3)": ("cameraman-siren3", None),
+    "SIREN (4)": ("cameraman-siren4", None),
+    "ASMR (3)": ("cameraman-asmr3", 3),
+    "ASMR (4)": ("cameraman-asmr4", 4),
 }
 FIG9_IMAGES = ("kodim03.png", "kodim15.png", "kodim23.png")
 """The images of the paper's Fig. 9, also the reduced Table 3's subset."""
@@ -60,8 +54,9 @@ def narrowed(config: FitImageConfig, downscale: int) -> FitImageConfig:
 def table2(context: Context) -> Outcome:
     steps = context.pick(PAPER_STEPS, 2000, 5)
     downscale = context.pick(1, 4, 16)
-    rows, data = [], []
-    for name, preset, levels, paper_params, paper_macs, paper_psnr in TABLE2:
+    rows, data = [], {}
+    for name, (preset, levels) in TABLE2_PRESETS.items():
+        paper = paper_values.TABLE2[name]
         config = replace(PRESETS[preset], steps=steps, downscale=downscale, init=context.init)
         if downscale > 1:
             config = narrowed(config, downscale)
@@ -70,7 +65,7 @@ def table2(context: Context) -> Outcome:
         if downscale > 1 and config.model == "loe":
             config = replace(config, bases=None)
         result = fit_image_once(context, context.work / "table2" / preset, config)
-        data.append({"row": name, "preset": preset, **pick_keys(result), "paper_psnr": paper_psnr})
+        data[name] = {"row": name, "preset": preset, **pick_keys(result), "paper_psnr": paper["psnr"]}
         rows.append(
             [
                 name,
@@ -79,8 +74,8 @@ def table2(context: Context) -> Outcome:
                 result["final_psnr"],
                 result["best_psnr"],
                 f"{result['seconds']:.0f} s",
-                f"{paper_params}K / {paper_macs}K",
-                paper_psnr,
+                f"{paper['params_k']:g}K / {paper['macs_k']:g}K",
+                paper["psnr"],
             ]
         )
     body = markdown_table(
@@ -96,11 +91,11 @@ def table2(context: Context) -> Outcome:
         ],
         rows,
     )
-    asmr4 = data[-1]
+    asmr4 = data["ASMR (4)"]
     return Outcome(
         body=body,
-        data={"rows": data, "steps": steps, "downscale": downscale},
-        comparison=f"ASMR (4) {asmr4['final_psnr']:.2f} dB (paper 37.84)",
+        data={"rows": list(data.values()), "steps": steps, "downscale": downscale},
+        comparison=f"ASMR (4) {asmr4['final_psnr']:.2f} dB (paper {asmr4['paper_psnr']:.2f})",
         reduced=""
         if context.protocol == "paper"
         else f"Cameraman box-filtered by {downscale} and every network's hidden width divided by {downscale} (about "
@@ -156,7 +151,7 @@ def kodak_folder(context: Context, model: str, image: Path) -> Path:
 
 
 def kodak_models(context: Context) -> tuple[str, ...]:
-    return context.pick(tuple(TABLE3), ("ffn", "siren", "mfn", "asmr"), ("siren", "asmr"))
+    return context.pick(tuple(paper_values.TABLE3), ("ffn", "siren", "mfn", "asmr"), ("siren", "asmr"))
 
 
 def table3(context: Context) -> Outcome:
@@ -166,7 +161,7 @@ def table3(context: Context) -> Outcome:
         runs = [kodak_fit(context, model, image) for image in images]
         psnr, psnr_std = mean_std([run["final_psnr"] for run in runs])
         ssim, ssim_std = mean_std([run["ssim"] for run in runs])
-        paper_psnr, paper_ssim = TABLE3[model]
+        paper_psnr, paper_ssim = paper_values.TABLE3[model]["psnr"], paper_values.TABLE3[model]["ssim"]
         data[model] = {
             "psnr_mean": psnr,
             "psnr_std": psnr_std,
@@ -207,7 +202,7 @@ def table3(context: Context) -> Outcome:
     return Outcome(
         body=body + f"\n\nImages: {', '.join(path.name for path in images)}.",
         data={"models": data, "images": [path.name for path in images]},
-        comparison=f"ASMR {asmr['psnr_mean']:.2f} dB over {len(images)} image(s) (paper 33.09 over 24)",
+        comparison=f"ASMR {asmr['psnr_mean']:.2f} dB over {len(images)} image(s) (paper {asmr['paper_psnr']:.2f} over 24)",
         reduced=""
         if context.protocol == "paper"
         else f"{len(images)} of the 24 images, box-filtered by {kodak_downscale(context)} and every network's hidden "
@@ -243,6 +238,11 @@ def runner_table(
     return markdown_table(["model", "params", "MACs/sample (+bias)", metric_label, "fit time", "paper"], rows), data
 
 
+def row(data: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    """The row of ``runner_table``'s data named ``name``."""
+    return next(entry for entry in data if entry["row"] == name)
+
+
 def single(value: Any) -> Any:
     """A summary's one-element list (e.g. the params of every shape) as its element."""
     return value[0] if isinstance(value, list) and len(value) == 1 else value
@@ -258,24 +258,24 @@ def seconds_text(value: float | None) -> str:
 
 def table4(context: Context) -> Outcome:
     steps, seconds = context.pick(PAPER_STEPS, 2000, 5), context.pick(2.0, 1.0, 0.05)
-    paper = {"ngp": 47.30, "kilonerf": 42.20, "siren": 46.21, "asmr": 61.66}
+    paper = paper_values.TABLE4
     runs = [
         (model, audio.run, audio.FitAudioConfig(model=model, steps=steps, seconds=seconds), paper[model])
         for model in context.pick(tuple(paper), tuple(paper), ("siren", "asmr"))
     ]
     body, data = runner_table(context, "table4", runs, "final_psnr", "final PSNR (dB)")
-    asmr = data[-1]
+    asmr = row(data, "asmr")
     return Outcome(
         body=body + "\n\nData: the generated speech-like clip (LibriSpeech is not bundled); the paper's values are "
         "LibriSpeech means over 100 clips.",
         data={"rows": data, "steps": steps, "seconds": seconds},
-        comparison=f"ASMR {asmr['final_psnr']:.2f} dB on the generated clip (paper 61.66 on LibriSpeech)",
+        comparison=f"ASMR {asmr['final_psnr']:.2f} dB on the generated clip (paper {paper['asmr']:.2f} on LibriSpeech)",
         reduced="" if context.protocol == "paper" else f"the first {seconds:g} s, {steps} steps",
     )
 
 
 def table5(context: Context) -> Outcome:
-    paper = {"ngp": 33.61, "kilonerf": 27.91, "siren": 31.66, "asmr": 33.10}
+    paper = paper_values.TABLE5
     options = context.pick({}, {"epochs": 4.0, "batch": 1 << 16}, {"epochs": 0.01, "batch": 4096})
     width = context.pick({}, {"hidden_dim": 128}, {"hidden_dim": 16})  # of the sine networks (the paper: 512)
     runs = [
@@ -288,11 +288,11 @@ def table5(context: Context) -> Outcome:
         for model in context.pick(tuple(paper), tuple(paper), ("asmr",))
     ]
     body, data = runner_table(context, "table5", runs, "final_psnr", "final PSNR (dB)")
-    asmr = data[-1]
+    asmr = row(data, "asmr")
     return Outcome(
         body=body + "\n\nData: retina.jpg (1411×1411, scikit-image); the paper fits the 8192×8192 Pluto image.",
         data={"rows": data, "options": options},
-        comparison=f"ASMR {asmr['final_psnr']:.2f} dB on retina (paper 33.10 on Pluto)",
+        comparison=f"ASMR {asmr['final_psnr']:.2f} dB on retina (paper {paper['asmr']:.2f} on Pluto)",
         reduced="" if context.protocol == "paper" else f"{options_text(options)}; ASMR and SIREN {options_text(width)}",
     )
 
@@ -308,7 +308,7 @@ def sine_width(model: str, width: dict[str, Any]) -> dict[str, Any]:
 
 
 def table6(context: Context) -> Outcome:
-    paper = {"siren": 0.8927, "asmr": 0.8937}
+    paper = paper_values.TABLE6
     options = context.pick(
         {"num_layers": 10, "hidden_dim": 512},
         {"resolution": 64, "epochs": 20, "points_per_epoch": 100_000, "hidden_dim": 128},
@@ -321,13 +321,14 @@ def table6(context: Context) -> Outcome:
     return Outcome(
         body=body + "\n\nData: the three default shapes (torus, arrow, sphere); the paper: 55 ShapeNet objects.",
         data={"rows": data, "options": options},
-        comparison=f"IoU ASMR {data[1]['iou_mean']:.3f}, SIREN {data[0]['iou_mean']:.3f} (paper 0.894 / 0.893)",
+        comparison=f"IoU ASMR {row(data, 'asmr')['iou_mean']:.3f}, SIREN {row(data, 'siren')['iou_mean']:.3f} "
+        f"(paper {paper['asmr']:.3f} / {paper['siren']:.3f})",
         reduced="" if context.protocol == "paper" else options_text(options),
     )
 
 
 def table10(context: Context) -> Outcome:
-    paper = {"siren": 34.641, "kilonerf": 29.560, "asmr": 31.506}
+    paper = paper_values.TABLE10
     options = context.pick({}, {"epochs": 10.0, "batch": 32768}, {"epochs": 0.05, "batch": 4096, "frames": 4})
     width = context.pick({}, {"hidden_dim": 128}, {"hidden_dim": 16})
     runs = [
@@ -339,7 +340,8 @@ def table10(context: Context) -> Outcome:
         body=body
         + "\n\nData: the generated 24-frame pan across chelsea (128×160); the paper fits the 300-frame cat video.",
         data={"rows": data, "options": options},
-        comparison=f"ASMR {data[-1]['psnr_mean']:.2f} dB, SIREN {data[0]['psnr_mean']:.2f} (paper 31.51 / 34.64)",
+        comparison=f"ASMR {row(data, 'asmr')['psnr_mean']:.2f} dB, SIREN {row(data, 'siren')['psnr_mean']:.2f} "
+        f"(paper {paper['asmr']:.2f} / {paper['siren']:.2f})",
         reduced="" if context.protocol == "paper" else f"{options_text(options)}; ASMR and SIREN {options_text(width)}",
     )
 
