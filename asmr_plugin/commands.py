@@ -4,50 +4,62 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
-from typing import Dict, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Sequence, Type
 
+from asmr_plugin import export as export_module
+from asmr_plugin.benchmarks import gpu, latency, training
 from asmr_plugin.cli import run_cli
+from asmr_plugin.fitting import audio, image, megapixel, meta, occupancy, video
+from asmr_plugin.reproduce import paper_tables
+from asmr_plugin.reproduce import run as reproduce_run
 
-FITS: Dict[str, Tuple[str, str, str]] = {
-    "image": ("asmr_plugin.fitting.image", "FitImageConfig", "run"),
-    "audio": ("asmr_plugin.fitting.audio", "FitAudioConfig", "run"),
-    "video": ("asmr_plugin.fitting.video", "FitVideoConfig", "run"),
-    "megapixel": ("asmr_plugin.fitting.megapixel", "FitMegapixelConfig", "run"),
-    "occupancy": ("asmr_plugin.fitting.occupancy", "FitOccupancyConfig", "run"),
-    "meta": ("asmr_plugin.fitting.meta", "MetaLearnConfig", "run"),
+
+@dataclass(frozen=True)
+class Entry:
+    """One command: its options (a dataclass parsed by tyro), the function that runs them, its help text and the
+    presets of its ``--preset``."""
+
+    options: Type[Any]
+    run: Callable[[Any], Any]
+    description: str | None
+    presets: Dict[str, Any] | None = None
+
+
+FITS: Dict[str, Entry] = {
+    "image": Entry(image.FitImageConfig, image.run, image.__doc__, image.PRESETS),
+    "audio": Entry(audio.FitAudioConfig, audio.run, audio.__doc__),
+    "video": Entry(video.FitVideoConfig, video.run, video.__doc__),
+    "megapixel": Entry(megapixel.FitMegapixelConfig, megapixel.run, megapixel.__doc__),
+    "occupancy": Entry(occupancy.FitOccupancyConfig, occupancy.run, occupancy.__doc__),
+    "meta": Entry(meta.MetaLearnConfig, meta.run, meta.__doc__),
 }
-"""``asmr-fit`` subcommands: the module, its options (a dataclass) and the function that runs them."""
-BENCHMARKS: Dict[str, Tuple[str, str, str]] = {
-    "latency": ("asmr_plugin.benchmarks.latency", "BenchConfig", "main"),
-    "training": ("asmr_plugin.benchmarks.training", "BenchTrainingConfig", "main"),
-    "gpu": ("asmr_plugin.benchmarks.gpu", "BenchGPUConfig", "main"),
+"""``asmr-fit`` subcommands."""
+BENCHMARKS: Dict[str, Entry] = {
+    "latency": Entry(latency.BenchConfig, latency.main, latency.__doc__),
+    "training": Entry(training.BenchTrainingConfig, training.main, training.__doc__),
+    "gpu": Entry(gpu.BenchGPUConfig, gpu.main, gpu.__doc__),
 }
 """``asmr-bench`` subcommands."""
-COUNT_MACS = ("asmr_plugin.reproduce.paper_tables", "CountMacsConfig", "main")
-EXPORT = ("asmr_plugin.export", "ExportConfig", "export")
-REPRODUCE = ("asmr_plugin.reproduce.run", "ReproduceConfig", "main")
+COUNT_MACS = Entry(paper_tables.CountMacsConfig, paper_tables.main, paper_tables.__doc__)
+EXPORT = Entry(export_module.ExportConfig, export_module.export, export_module.__doc__)
+REPRODUCE = Entry(reproduce_run.ReproduceConfig, reproduce_run.main, reproduce_run.__doc__)
 
 
-def run_entry(
-    entry: Tuple[str, str, str], args: Sequence[str], prog: str | None = None, description: str | None = None
-) -> None:
-    """Parse ``args`` into the entry's options and run them (``--preset`` where the module has presets)."""
-    module = importlib.import_module(entry[0])
-    config_class, run = getattr(module, entry[1]), getattr(module, entry[2])
-    default, presets = None, getattr(module, "PRESETS", None)
-    description = description or module.__doc__
-    if presets:
+def run_entry(entry: Entry, args: Sequence[str], prog: str | None = None, description: str | None = None) -> None:
+    """Parse ``args`` into the entry's options and run them (``--preset`` where the entry has presets)."""
+    default, description = None, description or entry.description
+    if entry.presets:
         parser = argparse.ArgumentParser(add_help=False)
-        parser.add_argument("--preset", choices=sorted(presets))
+        parser.add_argument("--preset", choices=sorted(entry.presets))
         known, args = parser.parse_known_args(args)
-        default = presets[known.preset] if known.preset else None
-        description += f"\n--preset {{{','.join(sorted(presets))}}} sets the defaults below."
-    run_cli(config_class, run, description, default=default, args=args, prog=prog)
+        default = entry.presets[known.preset] if known.preset else None
+        description += f"\n--preset {{{','.join(sorted(entry.presets))}}} sets the defaults below."
+    run_cli(entry.options, entry.run, description, default=default, args=args, prog=prog)
 
 
-def dispatch(command: str, entries: Dict[str, Tuple[str, str, str]], args: Sequence[str] | None = None) -> None:
+def dispatch(command: str, entries: Dict[str, Entry], args: Sequence[str] | None = None) -> None:
     """``command NAME [OPTIONS]``: run the entry NAME; a usage line for anything else."""
     args = list(sys.argv[1:] if args is None else args)
     usage = f"usage: {command} {{{','.join(entries)}}} [OPTIONS]   ({command} NAME --help for the options)"
