@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,8 +39,10 @@ def export_render(field: GridField, shape: Tuple[int, ...], path: Path) -> None:
         warnings.simplefilter("ignore", category=FutureWarning)
         warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
         traced = torch.jit.trace(_Render(field, tuple(shape)), example_inputs=(), check_trace=False)
+    buffer = io.BytesIO()  # serialized in memory: a full disk is then an OSError of the write, not an abort in C++
+    torch.jit.save(traced, buffer)
     with atomic_path(path) as temporary:
-        traced.save(str(temporary))
+        temporary.write_bytes(buffer.getvalue())
 
 
 @dataclass

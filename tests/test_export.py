@@ -64,3 +64,18 @@ def test_the_exported_render_is_a_plain_tensor_and_meta_checkpoints_are_refused(
     with pytest.raises(ValueError, match="is a meta-learning checkpoint"):
         export(ExportConfig(checkpoint=tmp_path / "meta.pt", out=tmp_path / "meta-render.pt"))
     assert not (tmp_path / "meta-render.pt").exists()
+
+
+def test_a_failed_export_write_leaves_nothing_and_names_the_file(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from asmr_plugin.export import export_render
+    from asmr_plugin.fields import ASMRField
+
+    def full_disk(self, data):
+        raise OSError(28, "No space left on device", str(self))
+
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    with pytest.raises(OSError, match="No space left on device"):
+        export_render(ASMRField(bases=[[2, 4], [4, 2]], hidden_dim=8, out_dim=1), (8, 8), tmp_path / "render.pt")
+    assert list(tmp_path.iterdir()) == []

@@ -2,8 +2,8 @@
 
 Two measurements, each ratio taken in one run:
 
-- full grid: a Cameraman ``cameraman-asmr4`` step (MSE forward + backward on all 512x512 pixels)
-  by ``render`` (Eq. 2) against ``forward_per_point`` (Eq. 1) on every pixel;
+- full grid: a Cameraman ``cameraman-asmr4`` training step of the engine (MSE forward, backward and Adam's update
+  on all 512x512 pixels) by ``render`` (Eq. 2) against ``forward_per_point`` (Eq. 1) on every pixel;
 - random batch: a step on ``--batch`` random pixels of a ``--size`` RGB image with the paper's
   megapixel network (bases [4,4,4,4,4,8] per axis, width 512) by ``forward`` (work shared between
   the points of a cell) against ``forward_per_point``, with the largest gradient difference.
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Tuple
 
 import torch
 from torch import Tensor
@@ -25,6 +25,8 @@ from asmr_plugin.benchmarks.timing import time_calls
 from asmr_plugin.decomposition import auto_bases
 from asmr_plugin.fields import ASMRField
 from asmr_plugin.fields.base import grid_coords
+from asmr_plugin.training.optimization import AdamCosine
+from asmr_plugin.training.step import EagerStep
 
 PLUTO_BASES = [[4, 4, 4, 4, 4, 8]] * 2
 """The paper's 8192 x 8192 network (Appendix E); other sizes get 6 levels chosen for them."""
@@ -48,26 +50,35 @@ class BenchTrainingConfig:
     """Print JSON instead of Markdown."""
 
 
-def step(field: ASMRField, predict: Callable[[], Tensor], target: Tensor) -> Callable[[], None]:
-    """One MSE forward and backward (the optimizer update is the same for both paths and left out)."""
+def training_step(field: ASMRField, predict: Callable[[], Tensor], target: Tensor) -> EagerStep:
+    """The training engine's step: ``predict()``, MSE, backward, Adam's update and the schedule."""
 
-    def run() -> None:
-        field.zero_grad(set_to_none=True)
-        torch.nn.functional.mse_loss(predict(), target).backward()
+    def loss() -> Tuple[Tensor, Tensor]:
+        mse = torch.nn.functional.mse_loss(predict(), target)
+        return mse, mse.detach()
 
-    return run
+    return EagerStep(loss, AdamCosine(field.parameters(), field.paper_lr, total_steps=1000))
 
 
-def gradients(field: ASMRField, run: Callable[[], None]) -> List[Tensor]:
-    run()
+def gradients(field: ASMRField, predict: Callable[[], Tensor], target: Tensor) -> List[Tensor]:
+    """The MSE's gradients at the current weights (no update)."""
+    field.zero_grad(set_to_none=True)
+    torch.nn.functional.mse_loss(predict(), target).backward()
     return [parameter.grad.clone() for parameter in field.parameters()]
 
 
 def compare(
-    name: str, field: ASMRField, shared: Callable[[], None], per_point: Callable[[], None], config: BenchTrainingConfig
+    name: str,
+    field: ASMRField,
+    shared: Callable[[], Tensor],
+    per_point: Callable[[], Tensor],
+    target: Tensor,
+    config: BenchTrainingConfig,
 ) -> Dict[str, Any]:
-    shared_grads, per_point_grads = gradients(field, shared), gradients(field, per_point)
-    fast, slow = time_calls(shared, config.runs), time_calls(per_point, config.per_point_runs)
+    """The gradients of both paths at the same weights, then the time of a training step through each."""
+    shared_grads, per_point_grads = gradients(field, shared, target), gradients(field, per_point, target)
+    fast = time_calls(training_step(field, shared, target), config.runs)
+    slow = time_calls(training_step(field, per_point, target), config.per_point_runs)
     return {
         "measurement": name,
         "shared": fast.as_dict(),
@@ -96,8 +107,9 @@ def main(config: BenchTrainingConfig) -> None:
         compare(
             "cameraman-asmr4 full-grid step (512x512 grey)",
             cameraman,
-            step(cameraman, cameraman.render, image),
-            step(cameraman, lambda: cameraman.forward_per_point(pixels), image),
+            cameraman.render,
+            lambda: cameraman.forward_per_point(pixels),
+            image,
             config,
         )
     )
@@ -110,8 +122,9 @@ def main(config: BenchTrainingConfig) -> None:
         compare(
             f"random batch of {config.batch:,} pixels of a {config.size}x{config.size} RGB image (h=512, 6 levels)",
             megapixel,
-            step(megapixel, lambda: megapixel(batch), colours),
-            step(megapixel, lambda: megapixel.forward_per_point(batch), colours),
+            lambda: megapixel(batch),
+            lambda: megapixel.forward_per_point(batch),
+            colours,
             config,
         )
     )
