@@ -7,7 +7,9 @@ from typing import Sequence
 from einops import rearrange
 from jaxtyping import Float
 from torch import Tensor
-from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+# torchmetrics is imported where it is used: importing it takes seconds (torchvision, dynamo), which commands that
+# never compute a metric (asmr-export, --help) need not pay.
 
 SSIM_MIN_SIDE = 6
 """SSIM's 11-pixel Gaussian window is reflect-padded by 5 pixels, which needs sides of 6 or more;
@@ -16,6 +18,8 @@ on smaller images SSIM is not defined (reported as None / null / n/a)."""
 
 def psnr(prediction: Float[Tensor, "*shape C"], target: Float[Tensor, "*shape C"], data_range: float = 1.0) -> Tensor:
     """PSNR in dB over every sample and channel."""
+    from torchmetrics.functional.image import peak_signal_noise_ratio
+
     return peak_signal_noise_ratio(prediction, target, data_range=data_range)
 
 
@@ -31,6 +35,8 @@ def ssim(prediction: Float[Tensor, "H W C"], target: Float[Tensor, "H W C"], dat
         raise ValueError(f"SSIM needs an image [H, W, C], got shape {tuple(prediction.shape)}")
     if not ssim_defined(prediction.shape):
         return None
+    from torchmetrics.functional.image import structural_similarity_index_measure
+
     return structural_similarity_index_measure(
         rearrange(prediction, "h w c -> 1 c h w"), rearrange(target, "h w c -> 1 c h w"), data_range=data_range
     )

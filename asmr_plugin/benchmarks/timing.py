@@ -7,7 +7,6 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable, Dict
 
 import torch
-from torch.utils import benchmark
 
 
 @dataclass(frozen=True)
@@ -28,6 +27,8 @@ class Timing:
 
 def time_calls(function: Callable[[], object], runs: int, warmup: int = 1) -> Timing:
     """Call ``function`` ``warmup`` times, then time ``runs`` single calls (CUDA synchronized)."""
+    from torch.utils import benchmark  # imported here: it imports cpp_extension, which warns at import without CUDA
+
     for _ in range(warmup):
         function()
     timer = benchmark.Timer(stmt="function()", globals={"function": function}, num_threads=torch.get_num_threads())

@@ -13,7 +13,6 @@ from jaxtyping import Float
 from matplotlib.figure import Figure
 from rich.console import Console
 from torch import Tensor
-from torchmetrics.functional.image import peak_signal_noise_ratio
 
 from asmr_plugin.fields.latent_modulated import LatentModulatedField
 from asmr_plugin.fields.registry import NetworkShape, build_field
@@ -136,6 +135,8 @@ def batch_indices(step: int, batch: int, count: int, seed: int) -> Tensor:
 
 
 def instance_psnr(prediction: Float[Tensor, "B H W C"], target: Float[Tensor, "B H W C"]) -> Float[Tensor, "B"]:
+    from torchmetrics.functional.image import peak_signal_noise_ratio  # slow to import: see asmr_plugin.metrics
+
     return peak_signal_noise_ratio(prediction, target, data_range=1.0, reduction="none", dim=(1, 2, 3))
 
 

@@ -10,7 +10,6 @@ import soundfile
 import torch
 from jaxtyping import Float
 from rich.console import Console
-from scipy import signal
 from torch import Tensor
 
 from asmr_plugin.fields.registry import memory_bytes
@@ -45,6 +44,8 @@ def load_audio(path: Path, rate: int = 16_000, seconds: float = 2.0, pad: bool =
             f"--seconds {seconds:g} at {rate} Hz is {wanted:,} samples, more than this machine's memory holds"
         )
     if file_rate != rate:
+        from scipy import signal  # imported where used: it takes a second, which commands without audio need not pay
+
         common = math.gcd(int(file_rate), rate)
         if max(rate, int(file_rate)) // common > MAX_RESAMPLING_FACTOR:
             raise ValueError(
@@ -70,6 +71,8 @@ def load_audio(path: Path, rate: int = 16_000, seconds: float = 2.0, pad: bool =
 def speech_like_clip(rate: int = 16_000, seconds: float = 2.0, seed: int = 0) -> Float[Tensor, "N 1"]:
     """A deterministic speech-like test signal: a gliding harmonic voice through moving formants,
     in syllables, with noisy consonant bursts (peak 0.9)."""
+    from scipy import signal
+
     generator = np.random.default_rng(seed)
     n = round(seconds * rate)
     t = np.arange(n) / rate
