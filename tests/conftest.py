@@ -19,3 +19,11 @@ def root() -> Path:
 def script() -> Callable[[str], List[str]]:
     """``script("fit_image.py")``: the command that runs ``scripts/fit_image.py`` with this interpreter."""
     return lambda name: [sys.executable, str(ROOT / "scripts" / name)]
+
+
+@pytest.fixture
+def image(tmp_path) -> Path:
+    """A 16 x 16 RGB photo of noise."""
+    from helpers import random_image
+
+    return random_image(tmp_path / "photo.png", 16, 16)

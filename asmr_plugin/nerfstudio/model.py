@@ -213,8 +213,12 @@ class ImageFieldModel(Model):
         return super().get_outputs_for_camera(camera, obb_box)
 
     def target_values(self, outputs: Dict[str, Tensor], batch: Dict[str, Tensor]) -> Tensor:
-        """The image's own channels of the batch (served as RGB(A)), at the sampled pixels if any."""
-        image = batch["image"].to(self.device)[..., FITTED_CHANNELS[self.channels]]
+        """The image's own channels, at the sampled pixels if any: the ``target`` buffer, already on the device,
+        when the batch serves the training image (every batch of the single-image dataset), so that an iteration
+        copies no image; else the batch's own channels (served as RGB(A))."""
+        image = self.target
+        if batch["image"].shape[:2] != image.shape[:2]:
+            image = batch["image"].to(self.device)[..., FITTED_CHANNELS[self.channels]]
         if "pixel_indices" in outputs:
             return image[tuple(outputs["pixel_indices"].unbind(-1))]
         return image

@@ -1,0 +1,25 @@
+"""asmr-export refuses what it cannot export, writing nothing."""
+
+import subprocess
+from pathlib import Path
+
+import torch
+
+
+def test_export_refuses_an_unknown_model_and_an_unwritable_out(tmp_path, script):
+    from asmr_plugin.fields import ASMRField
+    from asmr_plugin.io.checkpoint import save_checkpoint
+
+    script = [*script("export.py")]
+    save_checkpoint(tmp_path / "good.pt", ASMRField(bases=[[2, 2], [2, 2]], hidden_dim=8, out_dim=1), (4, 4), step=1)
+    payload = torch.load(tmp_path / "good.pt", weights_only=True)
+    torch.save({**payload, "model": "nope"}, tmp_path / "bad.pt")
+    for checkpoint, out, message in [
+        ("bad.pt", tmp_path / "x.ts", "unknown model 'nope'"),
+        ("good.pt", Path("/proc/asmr.ts"), "error: No such file or directory: /proc/asmr.ts"),
+    ]:
+        failed = subprocess.run(
+            [*script, "--checkpoint", str(tmp_path / checkpoint), "--out", str(out)], capture_output=True, text=True
+        )
+        assert failed.returncode == 1 and message in failed.stderr and "Traceback" not in failed.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["bad.pt", "good.pt"]
