@@ -4,8 +4,6 @@ import json
 import subprocess
 import sys
 
-import pytest
-
 from asmr_plugin.benchmarks import latency
 
 
@@ -24,9 +22,10 @@ def test_latency_renders_and_compares_the_fast_paths():
     assert "not compared" in latency.markdown(rows)
 
 
-@pytest.mark.slow
 def test_training_steps_with_and_without_sharing_agree():
-    done = bench("training", "--size", "64", "--batch", "512", "--runs", "2", "--per-point-runs", "1", "--json")
+    done = bench(
+        "training", "--grid", "64", "--size", "64", "--batch", "512", "--runs", "2", "--per-point-runs", "1", "--json"
+    )
     assert done.returncode == 0, done.stderr
     results = json.loads(done.stdout)["results"]
     assert len(results) == 2

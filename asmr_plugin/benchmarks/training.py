@@ -40,6 +40,8 @@ class BenchTrainingConfig:
     """Timed steps of the shared paths."""
     per_point_runs: int = 3
     """Timed steps of the per-point paths (seconds each on a CPU)."""
+    grid: int = 512
+    """Side of the full-grid measurement's grey image (Cameraman's 512 and bases [4,4,4,8]; others get 4 levels)."""
     size: int = 8192
     """Side of the square RGB image of the random-batch measurement."""
     batch: int = 1 << 18
@@ -90,7 +92,7 @@ def compare(
 
 
 def main(config: BenchTrainingConfig) -> None:
-    for name in ("runs", "per_point_runs", "size", "batch"):
+    for name in ("runs", "per_point_runs", "grid", "size", "batch"):
         if getattr(config, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(config, name)}")
     if config.threads is not None and config.threads < 1:
@@ -100,12 +102,14 @@ def main(config: BenchTrainingConfig) -> None:
     torch.manual_seed(0)
     results = []
 
-    cameraman = ASMRField(bases=[[4, 4, 4, 8]] * 2, hidden_dim=256, out_dim=1)
-    pixels = grid_coords((512, 512))
-    image = torch.rand(512, 512, 1)
+    grid = (config.grid, config.grid)
+    bases = [[4, 4, 4, 8]] * 2 if config.grid == 512 else auto_bases(grid, 4)
+    cameraman = ASMRField(bases=bases, hidden_dim=256, out_dim=1)
+    pixels = grid_coords(grid)
+    image = torch.rand(*grid, 1)
     results.append(
         compare(
-            "cameraman-asmr4 full-grid step (512x512 grey)",
+            f"cameraman-asmr4 full-grid step ({config.grid}x{config.grid} grey)",
             cameraman,
             cameraman.render,
             lambda: cameraman.forward_per_point(pixels),
