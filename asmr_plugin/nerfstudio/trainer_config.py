@@ -116,8 +116,9 @@ class ImageTrainerConfig(TrainerConfig):
         runs before nerfstudio seeds its RNG, so the model builds its own, seeded field. The image
         read here is the one the dataparser gets (``read_image``)."""
         image = read_image(self.image_path())
-        datamanager = self.pipeline.datamanager  # config.yml records where the image is from anywhere
-        datamanager.dataparser.data = Path(datamanager.dataparser.data).resolve()
+        datamanager = self.pipeline.datamanager  # config.yml records the image and the run by absolute paths,
+        datamanager.dataparser.data = Path(datamanager.dataparser.data).resolve()  # so ns-eval runs from any folder
+        self.output_dir = Path(self.output_dir).resolve()
         if datamanager.data is not None:
             datamanager.data = Path(datamanager.data).resolve()
         model = self.pipeline.model

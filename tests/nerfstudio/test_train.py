@@ -293,11 +293,14 @@ def test_config_records_the_image_resolved_and_checks_what_it_loads(tmp_path, mo
     """config.yml names the image by its absolute path (ns-eval from any folder); --load-dir must hold a
     checkpoint of the same network (a grey run does not load into an RGB one), before anything is written."""
     monkeypatch.chdir(tmp_path)
-    grey = train(method_config("asmr-image", tmp_path / "a", tiny_image(tmp_path / "grey.png", mode="L")))
+    grey_run = method_config("asmr-image", tmp_path / "a", tiny_image(tmp_path / "grey.png", mode="L"))
+    grey_run.output_dir = Path("outputs")  # relative, as ns-train's default
+    grey = train(grey_run)
     config = method_config("asmr-image", tmp_path / "b", Path("grey.png"))
     config.check_inputs()
     assert config.pipeline.datamanager.data == tmp_path / "grey.png"
-    assert yaml.load((grey / "config.yml").read_text(), Loader=yaml.Loader).pipeline.datamanager.data.is_absolute()
+    recorded = yaml.load((grey / "config.yml").read_text(), Loader=yaml.Loader)
+    assert recorded.pipeline.datamanager.data.is_absolute() and recorded.get_checkpoint_dir().is_absolute()
     (tmp_path / "empty").mkdir()
     config.load_dir = tmp_path / "empty"
     with pytest.raises(ValueError, match="--load-dir .*empty holds no step-\\*.ckpt checkpoint"):
