@@ -135,3 +135,15 @@ class ImageTrainerConfig(TrainerConfig):
         except ValueError as error:
             raise SystemExit(f"error: {error}") from error
         super().save_config()
+        self.training_run = True  # set after config.yml is written: a config loaded from it (ns-eval) lacks it
+
+    def get_checkpoint_dir(self) -> Path:
+        """nerfstudio's; for a run loaded from its config.yml (ns-eval, ns-render, ns-viewer), a one-line exit when
+        the folder exists but holds no checkpoint (nerfstudio would fail listing it)."""
+        folder = super().get_checkpoint_dir()
+        if not getattr(self, "training_run", False) and folder.is_dir() and not any(folder.glob("step-*.ckpt")):
+            raise SystemExit(
+                f"error: {folder} holds no step-*.ckpt checkpoint: the run stopped before its first save "
+                "(--steps-per-save); train it again or load another run"
+            )
+        return folder

@@ -310,3 +310,13 @@ def test_config_records_the_image_resolved_and_checks_what_it_loads(tmp_path, mo
     with pytest.raises(SystemExit, match="holds another network than these options and this image give"):
         rgb.save_config()
     assert not (tmp_path / "c").exists()
+
+
+def test_evaluating_a_run_without_checkpoints_is_one_line(tmp_path):
+    from nerfstudio.utils.eval_utils import eval_setup
+
+    base = train(method_config("asmr-image", tmp_path, tiny_image(tmp_path / "tiny.png")))
+    for checkpoint in (base / "nerfstudio_models").glob("step-*.ckpt"):
+        checkpoint.unlink()
+    with pytest.raises(SystemExit, match="nerfstudio_models holds no step-\\*.ckpt checkpoint"):
+        eval_setup(base / "config.yml")
