@@ -35,6 +35,12 @@ from asmr_plugin.training.step import capture_allowed, graph_wanted, make_step
 
 MetaModelName = Literal["asmr", "ngp"]
 
+META_CAPTURE_OBSTACLE = (
+    "meta-learning's inner loop differentiates through autograd.grad (create_graph), which this package has not "
+    "recorded in a CUDA graph on a GPU yet"
+)
+"""Why the meta-learning step runs eagerly under --graph (see docs/training.md)."""
+
 NGP_META_DEFAULTS = {"num_levels": 4, "features_per_level": 2, "log2_hashmap_size": 16, "min_res": 2}
 """Appendix I's hash grid: 4 levels of 2 features, 2^16 entries, base resolution 2, scale 2 (finest 16
 for 32 x 32 images); the MLP runs in torch, since the instance shifts enter its hidden layers."""
@@ -196,7 +202,7 @@ def train(
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     model = build_meta_model(name, images.train.shape[-1], config).to(device)
-    graph = capture_allowed(graph_wanted(config.graph, device))
+    graph = capture_allowed(graph_wanted(config.graph, device), META_CAPTURE_OBSTACLE)
     optimization = AdamCosine(model.parameters(), config.outer_lr, config.steps, config.outer_lr, graph)  # constant
     checkpoint = out / "checkpoint.pt"
     step, curve = resume_state(checkpoint, model, optimization, device) if config.resume else (0, Curve())
