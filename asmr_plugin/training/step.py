@@ -114,7 +114,7 @@ class GraphedStep(StaticStep):
 
     def eager(self, batch: Sequence[Tensor]) -> Tuple[Tensor, Tensor]:
         """The step on a batch of another shape than the recorded one, run eagerly (on the same gradient buffers)."""
-        self.optimization.optimizer.zero_grad(set_to_none=self.graph is None)
+        self.optimization.optimizer.zero_grad(set_to_none=False)  # the graph keeps writing these gradient tensors
         loss, logged = self.loss(*batch)
         self.optimization.update(loss)
         self.optimization.advance()
