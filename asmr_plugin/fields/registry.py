@@ -5,8 +5,11 @@ from __future__ import annotations
 import inspect
 import math
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Dict, Literal, Sequence, Tuple
+from typing import Any, Dict, Iterator, Literal, Sequence, Tuple
+
+import torch
 
 from asmr_plugin import decomposition
 from asmr_plugin.fields import FIELDS, GridField
@@ -56,6 +59,14 @@ def check_network_memory(hidden_dim: int | None, num_layers: int | None, option_
             f"{option_prefix}hidden-dim {hidden_dim}: training such a network needs about {estimate / 2**30:,.0f} GiB "
             f"(weights, gradients and Adam's moments), more than this machine's {memory_bytes() / 2**30:.0f} GiB"
         )
+
+
+@contextmanager
+def checking_only() -> Iterator[None]:
+    """Networks built inside run every check of their options but hold no weights (PyTorch's meta device: shapes
+    only) and draw no random numbers, e.g. to check each signal of a folder before the first fit writes anything."""
+    with torch.random.fork_rng(devices=[]), torch.device("meta"):
+        yield
 
 
 def build_field(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Literal, Tuple
+from typing import Any, Dict, List, Literal
 
 import torch
 from jaxtyping import Float
@@ -13,6 +13,7 @@ from rich.console import Console
 from torch import Tensor
 
 from asmr_plugin.fields import GridField
+from asmr_plugin.fields.registry import checking_only
 from asmr_plugin.fitting.options import NetworkOptions, ResumeOptions, RunOptions, require_positive
 from asmr_plugin.fitting.summary import run_record, write_summary
 from asmr_plugin.io.audio import load_audio, save_audio, speech_like_clip
@@ -112,17 +113,19 @@ def audio_files(folder: Path) -> List[Path]:
     return files
 
 
-def prepare(config: FitAudioConfig, data: Path | None) -> Tuple[Float[Tensor, "N 1"], GridField]:
-    """The clip and its freshly initialized network; ValueError for bad input or options."""
-    clip = (
-        speech_like_clip(config.rate, config.seconds)
-        if data is None
-        else load_audio(data, config.rate, config.seconds, config.pad)
-    )
+def load_target(config: FitAudioConfig, data: Path | None) -> Float[Tensor, "N 1"]:
+    """The clip to fit (without ``--data``, a generated speech-like one); ValueError for a file that is not one."""
+    if data is None:
+        return speech_like_clip(config.rate, config.seconds)
+    return load_audio(data, config.rate, config.seconds, config.pad)
+
+
+def network(config: FitAudioConfig, clip: Float[Tensor, "N 1"]) -> GridField:
+    """The freshly initialized network for ``clip``; ValueError for options that do not fit it."""
     torch.manual_seed(config.seed)
     field = config.build(config.model, clip.shape[:1], 1, defaults=AUDIO_NETWORKS[config.model])
     config.initialize(field, clip)
-    return clip, field
+    return field
 
 
 def run(config: FitAudioConfig, console: Console | None = None) -> Dict[str, Any]:
@@ -139,7 +142,9 @@ def run(config: FitAudioConfig, console: Console | None = None) -> Dict[str, Any
     folder = config.data is not None and Path(config.data).is_dir()
     files = audio_files(Path(config.data)) if folder else [config.data]
     for path in files if folder else []:  # a single clip is checked by fit_one before it writes
-        prepare(config, path)
+        clip = load_target(config, path)
+        with checking_only():
+            network(config, clip)
     check_resumable(config, out, "*/checkpoint.pt" if folder else "checkpoint.pt")
     with run_folder(out), resume_hint(out):
         if not folder:
@@ -160,7 +165,8 @@ def fit_one(config: FitAudioConfig, data: Path | None, out: Path, console: Conso
     if previous is not None:
         console.print(f"{data}: already fitted -> {out}")
         return previous
-    target, field = prepare(config, data)
+    target = load_target(config, data)
+    field = network(config, target)
     checkpoint = out / "checkpoint.pt"
     out = prepare_output_dir(out, config.overwrite, config.resume)
     device = resolve_device(config.device)

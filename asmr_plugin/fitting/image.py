@@ -16,7 +16,7 @@ from torch import Tensor
 from asmr_plugin import decomposition
 from asmr_plugin.fields import ASMRField, GridField
 from asmr_plugin.fields.asmr import FAST_START
-from asmr_plugin.fields.registry import ModelName, parse_bases_option
+from asmr_plugin.fields.registry import ModelName, checking_only, parse_bases_option
 from asmr_plugin.fitting.options import NetworkOptions, ResumeOptions, RunOptions, require_positive
 from asmr_plugin.fitting.summary import run_record, write_summary
 from asmr_plugin.io.checkpoint import save_checkpoint
@@ -144,7 +144,9 @@ def run(config: FitImageConfig, console: Console | None = None) -> Dict[str, Any
     )
     files = image_files(data) if data.is_dir() else [data]
     for path in files if data.is_dir() else []:  # a single image is checked by fit_one before it writes
-        prepare(config, path)
+        target = load_target(config, path)
+        with checking_only():
+            network(config, target)
     check_resumable(config, out, "*/checkpoint.pt" if data.is_dir() else "checkpoint.pt")
     with run_folder(out), resume_hint(out):
         if not data.is_dir():
@@ -155,11 +157,14 @@ def run(config: FitImageConfig, console: Console | None = None) -> Dict[str, Any
         return write_summary(out, config.model, data, protocol, runs, ("final_psnr", "ssim"), console)
 
 
-def prepare(config: FitImageConfig, data: Path) -> Tuple[Float[Tensor, "H W C"], GridField]:
-    """The (downscaled) image and its freshly initialized network; ValueError for bad input or options."""
+def load_target(config: FitImageConfig, data: Path) -> Float[Tensor, "H W C"]:
+    """The image to fit, downscaled by ``--downscale``; ValueError for a file that is not one."""
     target = load_image(data)
-    if config.downscale > 1:
-        target = downscale_image(target, config.downscale)
+    return downscale_image(target, config.downscale) if config.downscale > 1 else target
+
+
+def network(config: FitImageConfig, target: Float[Tensor, "H W C"]) -> GridField:
+    """The freshly initialized network for ``target``; ValueError for options that do not fit it."""
     shape, channels = tuple(target.shape[:2]), target.shape[-1]
     torch.manual_seed(config.seed)
     bases = bases_for_image(config.bases, shape)
@@ -170,7 +175,7 @@ def prepare(config: FitImageConfig, data: Path) -> Tuple[Float[Tensor, "H W C"],
     unknown = sorted(set(config.lr_scales()) - set(field.lr_subset_names))
     if unknown:
         raise ValueError(f"--{unknown[0]}-lr-scale applies to ASMR; --model {config.model} has one learning rate")
-    return target, field
+    return field
 
 
 def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> Dict[str, Any]:
@@ -180,7 +185,8 @@ def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> 
     if previous is not None:
         console.print(f"{data}: already fitted -> {out}")
         return previous
-    target, field = prepare(config, data)
+    target = load_target(config, data)
+    field = network(config, target)
     shape, channels = tuple(target.shape[:2]), target.shape[-1]
     checkpoint = out / "checkpoint.pt"
     out = prepare_output_dir(out, config.overwrite, config.resume)

@@ -15,7 +15,7 @@ from rich.console import Console
 from torch import Tensor
 
 from asmr_plugin.fields.latent_modulated import LatentModulatedField
-from asmr_plugin.fields.registry import NetworkShape, build_field
+from asmr_plugin.fields.registry import NetworkShape, build_field, checking_only
 from asmr_plugin.fitting.meta_learning import encode, meta_loss
 from asmr_plugin.fitting.options import RunOptions
 from asmr_plugin.fitting.summary import mean_std, run_record
@@ -282,8 +282,9 @@ def run(config: MetaLearnConfig, console: Console | None = None) -> Dict[str, An
     config.check_options()
     console = console or Console()
     images = load_image_set(config.data, config.size, config.test_fraction, config.seed)
-    for name in config.models:  # every option checked before anything is written
-        build_meta_model(name, images.train.shape[-1], config)
+    with checking_only():  # every option checked before anything is written
+        for name in config.models:
+            build_meta_model(name, images.train.shape[-1], config)
     if config.resume:
         missing = [name for name in config.models if not (config.out / name / "checkpoint.pt").is_file()]
         if missing:

@@ -18,6 +18,7 @@ from torch import Tensor
 
 from asmr_plugin.fields import GridField
 from asmr_plugin.fields.initialization import initialize_output, logit_mean
+from asmr_plugin.fields.registry import checking_only
 from asmr_plugin.fitting.options import NetworkOptions, ResumeOptions, RunOptions, require_positive
 from asmr_plugin.fitting.summary import run_record, write_summary
 from asmr_plugin.io.checkpoint import save_checkpoint
@@ -208,7 +209,8 @@ def run(config: FitOccupancyConfig, console: Console | None = None) -> Dict[str,
     config.check_options()
     console = console or Console()
     shapes = shapes_to_fit(config.data)  # every mesh read before anything is written
-    build_occupancy_field(config)  # and the options checked
+    with checking_only():  # and the options checked
+        build_occupancy_field(config)
     name = "default-shapes" if config.data is None else Path(config.data).stem
     out = check_output_dir(
         config.output_dir("fit_occupancy", f"{name}-{config.model}"),

@@ -11,6 +11,7 @@ from typing import Type
 import torch
 from nerfstudio.engine.trainer import Trainer, TrainerConfig
 
+from asmr_plugin.fields.registry import checking_only
 from asmr_plugin.nerfstudio.dataparser import read_image
 from asmr_plugin.nerfstudio.model import ImageFieldModelConfig
 from asmr_plugin.nerfstudio.schedulers import CosineAnnealingSchedulerConfig
@@ -112,9 +113,9 @@ class ImageTrainerConfig(TrainerConfig):
     def check_inputs(self) -> None:
         """Raise a ValueError naming the bad file or option.
 
-        The field is built here only to check the options (at most ~20 ms) and then dropped: this
-        runs before nerfstudio seeds its RNG, so the model builds its own, seeded field. The image
-        read here is the one the dataparser gets (``read_image``)."""
+        The field's options are checked here without building it (``checking_only``: shapes, no weights, no random
+        numbers drawn); the model builds the field once, seeded by nerfstudio. The image read here is the one the
+        dataparser gets (``read_image``)."""
         image = read_image(self.image_path())
         datamanager = self.pipeline.datamanager  # config.yml records the image and the run by absolute paths,
         datamanager.dataparser.data = Path(datamanager.dataparser.data).resolve()  # so ns-eval runs from any folder
@@ -125,7 +126,8 @@ class ImageTrainerConfig(TrainerConfig):
         checkpoint = self.checkpoint_to_load()
         if isinstance(model, ImageFieldModelConfig):
             height, width, channels = image.shape
-            field_ = model.field_for((height, width), channels)
+            with checking_only():
+                field_ = model.field_for((height, width), channels)
             if checkpoint is not None:
                 check_fits(checkpoint, field_)
 

@@ -9,7 +9,7 @@ import pytest
 import soundfile
 import torch
 
-from asmr_plugin.fitting.audio import AUDIO_NETWORKS, FitAudioConfig, prepare, run
+from asmr_plugin.fitting.audio import AUDIO_NETWORKS, FitAudioConfig, load_target, network, run
 from asmr_plugin.io.audio import load_audio, save_audio, speech_like_clip
 
 
@@ -65,8 +65,7 @@ def test_audio_networks_match_the_papers_sizes():
     sizes = {}
     for model in AUDIO_NETWORKS:
         config.model = model
-        _, field = prepare(config, None)
-        sizes[model] = field.num_params()
+        sizes[model] = network(config, load_target(config, None)).num_params()
     assert sizes["asmr"] == 33_793 and sizes["siren"] == 33_409 and sizes["kilonerf"] == 33_412
     assert 25_000 < sizes["ngp"] < 35_000
 
@@ -102,7 +101,8 @@ def test_fit_audio_script_writes_outputs_and_a_folder_summary(tmp_path, script):
 
 def test_default_clip_fit_lowers_the_error(tmp_path):
     config = FitAudioConfig(seconds=0.05, steps=60, lr=1e-3, out=tmp_path / "out", progress=False)
-    target, field = prepare(config, None)
+    target = load_target(config, None)
+    field = network(config, target)
     with torch.no_grad():
         initial = 10 * torch.log10(4 / ((field.render().clamp(-1, 1) - target) ** 2).mean())
     results = run(config)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from asmr_plugin.fields import ASMRField, SIRENField
+from asmr_plugin.fields import FIELDS, ASMRField, SIRENField
 from asmr_plugin.fitting.image import FitImageConfig, bases_for_image, downscale_image, run
 from asmr_plugin.io.checkpoint import load_checkpoint, save_checkpoint
 from asmr_plugin.io.images import default_image, load_image
@@ -275,3 +275,30 @@ def test_the_protocol_line_names_the_papers_training_only_with_one_rate():
     assert "NOT the paper's protocol" in image_protocol(replace(PRESETS["cameraman-asmr4"], init="mean"), 1e-4, {})
     fast = image_protocol(FitImageConfig(fast_start=True), 1e-4, {"output": 10.0})
     assert "(output x10)" in fast and "NOT the paper's protocol" in fast
+
+
+@pytest.mark.parametrize("model", sorted(FIELDS))
+def test_checking_only_checks_like_a_build_without_weights_or_random_numbers(model):
+    from asmr_plugin.fields.registry import build_field, checking_only
+
+    torch.manual_seed(0)
+    state = torch.get_rng_state()
+    with checking_only():
+        shell = build_field(model, (16, 24), 3)
+    assert all(parameter.is_meta for parameter in shell.parameters())
+    assert torch.equal(torch.get_rng_state(), state)  # FFN's random projection included
+    real = build_field(model, (16, 24), 3)
+    assert {name: tensor.shape for name, tensor in shell.state_dict().items()} == {
+        name: tensor.shape for name, tensor in real.state_dict().items()
+    }
+    with pytest.raises(ValueError, match="--num-layers must be positive"), checking_only():
+        build_field(model, (16, 24), 3, num_layers=0)
+
+
+def test_checking_only_runs_the_networks_own_checks():
+    from asmr_plugin.fields.registry import build_field, checking_only
+
+    with pytest.raises(ValueError, match="SIREN needs at least 2 layers"), checking_only():
+        build_field("siren", (16, 24), 3, num_layers=1)
+    with pytest.raises(ValueError, match="bases do not fit"), checking_only():
+        build_field("asmr", (16, 24), 3, bases=("2,2",))
