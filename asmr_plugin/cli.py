@@ -29,13 +29,17 @@ def run_cli(
     args: Sequence[str] | None = None,
     prog: str | None = None,
 ) -> None:
-    """Parse ``config_class`` from ``args`` (default: the command line) and ``run`` it.
+    """Parse ``config_class`` from ``args`` (default: the command line) and ``run`` it (see ``run_config``)."""
+    run_config(run, tyro.cli(config_class, prog=prog, description=description, default=default, args=args))
+
+
+def run_config(run: Callable[[Config], Any], config: Config) -> None:
+    """``run(config)`` as a command.
 
     Bad input or options (ValueError), a file that cannot be written or read (OSError) and a
     missing system library exit with ``error: ...`` and status 1; SIGINT or SIGTERM exits with
     status 130 after saying where the work was saved. Anything else is a bug and keeps its traceback.
     """
-    config = tyro.cli(config_class, prog=prog, description=description, default=default, args=args)
     try:
         with terminate_as_interrupt():
             run(config)

@@ -6,11 +6,13 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Sequence, Type
+from typing import Annotated, Any, Callable, Dict, Sequence, Tuple, Type, Union
+
+import tyro
 
 from asmr_plugin import export as export_module
 from asmr_plugin.benchmarks import gpu, latency, training
-from asmr_plugin.cli import run_cli
+from asmr_plugin.cli import run_cli, run_config
 from asmr_plugin.fitting import audio, image, megapixel, meta, occupancy, video
 from asmr_plugin.reproduce import paper_tables
 from asmr_plugin.reproduce import run as reproduce_run
@@ -25,6 +27,27 @@ class Entry:
     run: Callable[[Any], Any]
     description: str | None
     presets: Dict[str, Any] | None = None
+
+    def help(self, description: str | None = None) -> str | None:
+        """``description`` (default: the entry's), and what ``--preset`` takes."""
+        description = description or self.description
+        if not self.presets:
+            return description
+        return f"{description}\n--preset {{{','.join(sorted(self.presets))}}} sets the defaults below."
+
+    def preset(self, args: Sequence[str]) -> Tuple[Any, Sequence[str]]:
+        """The options ``--preset NAME`` in ``args`` selects (None without one), and the other arguments."""
+        if not self.presets:
+            return None, args
+        parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+        parser.add_argument("--preset", choices=sorted(self.presets))
+        known, rest = parser.parse_known_args(args)
+        return (self.presets[known.preset] if known.preset else None), rest
+
+    def subcommand(self, name: str, default: Any = None) -> Any:
+        """This entry as tyro's subcommand ``name``, starting from ``default`` where given."""
+        starts = {} if default is None else {"default": default}
+        return Annotated[self.options, tyro.conf.subcommand(name, description=self.help(), **starts)]
 
 
 FITS: Dict[str, Entry] = {
@@ -48,37 +71,32 @@ REPRODUCE = Entry(reproduce_run.ReproduceConfig, reproduce_run.main, reproduce_r
 
 
 def run_entry(entry: Entry, args: Sequence[str], prog: str | None = None, description: str | None = None) -> None:
-    """Parse ``args`` into the entry's options and run them (``--preset`` where the entry has presets)."""
-    default, description = None, description or entry.description
-    if entry.presets:
-        parser = argparse.ArgumentParser(add_help=False)
-        parser.add_argument("--preset", choices=sorted(entry.presets))
-        known, args = parser.parse_known_args(args)
-        default = entry.presets[known.preset] if known.preset else None
-        description += f"\n--preset {{{','.join(sorted(entry.presets))}}} sets the defaults below."
-    run_cli(entry.options, entry.run, description, default=default, args=args, prog=prog)
+    """Parse ``args`` into the entry's options and run them (``--preset`` where the entry has presets); a script
+    gives its own ``description``."""
+    default, args = entry.preset(args)
+    run_cli(entry.options, entry.run, entry.help(description), default=default, args=args, prog=prog)
 
 
-def dispatch(command: str, entries: Dict[str, Entry], args: Sequence[str] | None = None) -> None:
-    """``command NAME [OPTIONS]``: run the entry NAME; a usage line for anything else."""
+def dispatch(command: str, entries: Dict[str, Entry], description: str, args: Sequence[str] | None = None) -> None:
+    """``command NAME [OPTIONS]``: tyro's subcommands, one per entry; the entry NAME runs."""
     args = list(sys.argv[1:] if args is None else args)
-    usage = f"usage: {command} {{{','.join(entries)}}} [OPTIONS]   ({command} NAME --help for the options)"
-    if not args or args[0] in ("-h", "--help"):
-        print(usage)
-        sys.exit(0 if args else 2)
-    if args[0] not in entries:
-        sys.exit(f"{usage}\nerror: unknown {command} command {args[0]!r}")
-    run_entry(entries[args[0]], args[1:], f"{command} {args[0]}")
+    if args and not args[0].startswith("-") and args[0] not in entries:
+        sys.exit(f"error: unknown {command} command {args[0]!r}; choose one of {', '.join(entries)}")
+    default, args = entries[args[0]].preset(args) if args and args[0] in entries else (None, args)
+    chosen = args[0] if args else None
+    subcommands = [entry.subcommand(name, default if name == chosen else None) for name, entry in entries.items()]
+    config = tyro.cli(Union[tuple(subcommands)], prog=command, description=description, args=args)  # type: ignore
+    run_config(next(entry.run for entry in entries.values() if type(config) is entry.options), config)
 
 
 def fit(args: Sequence[str] | None = None) -> None:
     """``asmr-fit image|audio|video|megapixel|occupancy|meta [OPTIONS]``."""
-    dispatch("asmr-fit", FITS, args)
+    dispatch("asmr-fit", FITS, "Fit a signal with ASMR or a baseline network.", args)
 
 
 def bench(args: Sequence[str] | None = None) -> None:
     """``asmr-bench latency|training|gpu [OPTIONS]``."""
-    dispatch("asmr-bench", BENCHMARKS, args)
+    dispatch("asmr-bench", BENCHMARKS, "Measure inference latency, the training step, or everything on a GPU.", args)
 
 
 def count_macs(args: Sequence[str] | None = None) -> None:

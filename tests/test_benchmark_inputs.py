@@ -1,9 +1,8 @@
 """The benchmarks check their sizes before any measurement."""
 
-import subprocess
-import sys
-
 import pytest
+
+from asmr_plugin.commands import bench
 
 
 @pytest.mark.parametrize(
@@ -15,11 +14,8 @@ import pytest
         ("training", ["--size", "0"], "error: --size must be at least 1, got 0"),
     ],
 )
-def test_benchmark_sizes_are_checked_before_any_measurement(module, args, message):
-    done = subprocess.run(
-        [sys.executable, "-c", f"from asmr_plugin.commands import bench; bench(['{module}', *{args!r}])"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 1 and done.stderr.strip().splitlines()[-1].startswith(message)
+def test_benchmark_sizes_are_checked_before_any_measurement(module, args, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        bench([module, *args])
+    assert str(exit_info.value.code).startswith(message) and "\n" not in str(exit_info.value.code)
+    assert capsys.readouterr().out == ""  # nothing measured

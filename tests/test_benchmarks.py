@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from asmr_plugin.benchmarks import latency
 
 
@@ -12,6 +14,7 @@ def bench(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_latency_renders_and_compares_the_fast_paths():
     done = bench("latency", "--sizes", "16x24", "--models", "asmr", "siren", "--runs", "2", "--json")
     assert done.returncode == 0, done.stderr
@@ -22,6 +25,7 @@ def test_latency_renders_and_compares_the_fast_paths():
     assert "not compared" in latency.markdown(rows)
 
 
+@pytest.mark.slow
 def test_training_steps_with_and_without_sharing_agree():
     done = bench(
         "training", "--grid", "64", "--size", "64", "--batch", "512", "--runs", "2", "--per-point-runs", "1", "--json"

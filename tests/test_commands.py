@@ -60,4 +60,21 @@ def test_an_unknown_subcommand_is_one_line(tmp_path):
 
     with pytest.raises(SystemExit) as exit_info:
         fit(["painting"])
-    assert str(exit_info.value.code).endswith("error: unknown asmr-fit command 'painting'")
+    assert str(exit_info.value.code) == (
+        "error: unknown asmr-fit command 'painting'; choose one of image, audio, video, megapixel, occupancy, meta"
+    )
+
+
+def test_asmr_fit_runs_the_chosen_subcommand_from_its_preset(tmp_path):
+    import json
+
+    from helpers import random_image
+
+    from asmr_plugin.commands import fit
+
+    image = random_image(tmp_path / "image.png", 16, 16)
+    out = tmp_path / "out"
+    fit(["image", "--preset", "cameraman-siren3", "--data", str(image), "--steps", "2", "--hidden-dim", "8"]
+        + ["--out", str(out), "--no-progress"])
+    results = json.loads((out / "results.json").read_text())
+    assert results["model"] == "siren" and results["init_kwargs"]["num_layers"] == 3 and results["steps"] == 2

@@ -9,6 +9,7 @@ from asmr_plugin.fields import ASMRField, SIRENField
 from asmr_plugin.io.checkpoint import save_checkpoint
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "field, shape",
     [
@@ -30,6 +31,7 @@ def test_exported_render_equals_the_field(tmp_path, field, shape):
     assert (torch.load(tmp_path / "out.pt") - expected).abs().max() <= 1e-6
 
 
+@pytest.mark.slow
 def test_export_script(tmp_path, script):
     field = ASMRField(bases=[[4, 4], [2, 8]], hidden_dim=16, out_dim=1)
     save_checkpoint(tmp_path / "checkpoint.pt", field, (16, 16), step=1)

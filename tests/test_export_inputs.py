@@ -3,9 +3,11 @@
 import subprocess
 from pathlib import Path
 
+import pytest
 import torch
 
 
+@pytest.mark.slow
 def test_export_refuses_an_unknown_model_and_an_unwritable_out(tmp_path, script):
     from asmr_plugin.fields import ASMRField
     from asmr_plugin.io.checkpoint import save_checkpoint

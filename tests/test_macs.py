@@ -102,6 +102,7 @@ def test_count_macs_baseline_rows_match_the_paper():
     assert ngp5["macs_weights"] == 6336 and "MLP only" in ngp5["flag"]
 
 
+@pytest.mark.slow
 def test_count_macs_script_prints_the_rows_as_json(script):
     result = subprocess.run([*script("count_macs.py"), "--json"], capture_output=True, text=True, check=True)
     assert json.loads(result.stdout) == json.loads(json.dumps(measured_rows()))

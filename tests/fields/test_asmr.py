@@ -19,6 +19,10 @@ EXACTNESS_CASES = {
     "3d-padded-lists": [[3, 2], [2, 2, 2], [4]],
     "all-ones": [[1, 1], [1, 1]],
 }
+EXACTNESS_PARAMS = [
+    pytest.param(bases, id=name, marks=[pytest.mark.slow] if name == "2d-kodak" else [])  # the Kodak grid takes seconds
+    for name, bases in EXACTNESS_CASES.items()
+]
 
 
 def order_one_field(bases, hidden_dim=64, out_dim=3) -> ASMRField:
@@ -32,7 +36,7 @@ def order_one_field(bases, hidden_dim=64, out_dim=3) -> ASMRField:
     return field
 
 
-@pytest.mark.parametrize("bases", EXACTNESS_CASES.values(), ids=EXACTNESS_CASES.keys())
+@pytest.mark.parametrize("bases", EXACTNESS_PARAMS)
 def test_render_equals_per_point_forward(bases):
     field = order_one_field(bases)
     with torch.no_grad():
@@ -43,6 +47,7 @@ def test_render_equals_per_point_forward(bases):
     assert (shared - per_point).abs().max() <= 1e-4
 
 
+@pytest.mark.slow
 def test_render_equals_forward_at_full_width_on_kodak_grid():
     field = order_one_field([[4, 4, 4, 8], [4, 4, 6, 8]], hidden_dim=256)
     with torch.no_grad():
@@ -152,7 +157,7 @@ def test_shared_forward_on_random_batches_equals_per_point_values_and_gradients(
     assert all((a - b).abs().max() <= 1e-10 * (1 + b.abs().max()) for a, b in zip(shared_grads, per_point_grads))
 
 
-@pytest.mark.parametrize("bases", EXACTNESS_CASES.values(), ids=EXACTNESS_CASES.keys())
+@pytest.mark.parametrize("bases", EXACTNESS_PARAMS)
 def test_instance_shifts_render_equals_per_point_eq3(bases):
     field = order_one_field(bases, hidden_dim=16).double()
     torch.manual_seed(1)
@@ -212,6 +217,7 @@ def test_unit_map_refuses_layers_and_units_it_does_not_have():
         field.unit_map(1, 8)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bases", [[[4, 4, 4, 8], [4, 4, 6, 8]], [[2, 3, 5], [4, 2, 2]], [[3, 2], [2, 2, 2], [4]]])
 def test_coarse_renders_hold_finer_modulations_at_their_mean(bases):
     field = order_one_field(bases, hidden_dim=16)

@@ -70,6 +70,7 @@ def test_audio_networks_match_the_papers_sizes():
     assert 25_000 < sizes["ngp"] < 35_000
 
 
+@pytest.mark.slow
 def test_fit_audio_script_writes_outputs_and_a_folder_summary(tmp_path, script):
     folder = tmp_path / "clips"
     folder.mkdir()
@@ -99,6 +100,7 @@ def test_fit_audio_script_writes_outputs_and_a_folder_summary(tmp_path, script):
     assert failed.returncode != 0 and "--pad" in failed.stderr
 
 
+@pytest.mark.slow
 def test_default_clip_fit_lowers_the_error(tmp_path):
     config = FitAudioConfig(seconds=0.05, steps=60, lr=1e-3, out=tmp_path / "out", progress=False)
     target = load_target(config, None)

@@ -20,6 +20,7 @@ def smooth_image(height: int, width: int, channels: int) -> torch.Tensor:
     return torch.stack([(torch.sin(3 * x + k) * torch.cos(2 * y - k) + 1) / 2 for k in range(channels)], dim=-1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("batch", [None, 256])
 @pytest.mark.parametrize(
     "make_field",
@@ -129,6 +130,7 @@ def test_existing_output_is_never_overwritten_without_consent(tmp_path):
     assert (out / "results.json").read_text() == "mine"
 
 
+@pytest.mark.slow
 def test_script_with_preset_and_override(tmp_path, script):
     image = write_test_image(tmp_path / "image.png", (32, 32))
     command = [

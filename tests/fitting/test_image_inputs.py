@@ -131,6 +131,7 @@ def test_a_bad_image_in_a_folder_stops_the_run_before_any_fit(tmp_path):
     assert "b.png is not a readable image" in message and not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path, image, script):
     out = tmp_path / "run"
     command = [*script("fit_image.py"), "--data", str(image), "--out", str(out)]

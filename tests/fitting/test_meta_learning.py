@@ -134,6 +134,7 @@ def test_second_order_meta_gradient_matches_finite_differences():
     assert (gradient * direction).sum().item() == pytest.approx(numeric, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path):
     data = write_images(tmp_path / "faces", 8)
     options = dict(data=data, models=("asmr", "ngp"), eval_every=2, checkpoint_every=1)
@@ -163,6 +164,7 @@ def test_resume_refuses_other_options_and_missing_checkpoints(tmp_path):
         run(tiny_config(steps=2, data=data, models=("asmr",), out=tmp_path / "run"))
 
 
+@pytest.mark.slow
 def test_meta_learn_script_runs_as_documented(tmp_path, script):
     out = tmp_path / "meta"
     command = [*script("meta_learn.py"), "--size", "8", "--hidden-dim", "8"]

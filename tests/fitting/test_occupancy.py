@@ -108,6 +108,7 @@ def test_extracted_surface_of_a_ball_and_of_nothing(tmp_path):
     assert len(extract_surface(-torch.ones(8, 8, 8)).triangles) == 0
 
 
+@pytest.mark.slow
 def test_fit_occupancy_script_writes_outputs_and_learns(tmp_path, script):
     write_sphere(tmp_path / "sphere.ply")
     command = [
@@ -135,6 +136,7 @@ def test_fit_occupancy_script_writes_outputs_and_learns(tmp_path, script):
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["iou_mean"] == pytest.approx(results["iou"])
 
 
+@pytest.mark.slow
 def test_sdf_mode_fits_signed_distances_and_reports_their_error(tmp_path):
     mesh_path = write_sphere(tmp_path / "sphere.ply")
     config = FitOccupancyConfig(

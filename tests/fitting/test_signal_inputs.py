@@ -96,6 +96,7 @@ def test_megapixel_ssim_tiles_leave_no_sliver():
     assert [(piece.start, piece.stop) for piece in megapixel.tile_bounds(700)] == [(0, 700)]
 
 
+@pytest.mark.slow
 def test_occupancy_imports_open3d_only_where_used(script):
     code = "import sys, asmr_plugin.fitting.occupancy; assert 'open3d' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -103,6 +104,7 @@ def test_occupancy_imports_open3d_only_where_used(script):
     assert shown.returncode == 0 and "--resolution" in shown.stdout
 
 
+@pytest.mark.slow
 def test_a_missing_open3d_library_is_one_line_naming_what_to_install(tmp_path, script):
     fake = tmp_path / "fake" / "open3d"
     fake.mkdir(parents=True)

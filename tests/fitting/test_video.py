@@ -18,6 +18,7 @@ def moving_square(frames=6, size=(16, 20)) -> torch.Tensor:
     return video
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix, tolerance", [(".gif", 0.02), (".mp4", 0.15)])
 def test_video_files_round_trip(tmp_path, suffix, tolerance):
     video = moving_square()
@@ -60,6 +61,7 @@ def test_default_clip_pans_across_the_cat():
     assert torch.equal(video[1, :, :-12], video[0, :, 12:])  # each frame is the last one moved 12 pixels
 
 
+@pytest.mark.slow
 def test_fit_video_script_on_a_tiny_gif(tmp_path, script):
     save_video(tmp_path / "clip.gif", moving_square())
     command = [

@@ -71,6 +71,7 @@ def test_output_names_are_unique_by_construction():
     assert names[Path("a.jpg")] == "a-jpg" and names[Path("a-png.jpg")] == "a-png"
 
 
+@pytest.mark.slow
 def test_a_folder_run_with_colliding_names_keeps_every_result(tmp_path):
     folder = tmp_path / "photos"
     for index, name in enumerate(("a.png", "a.jpg", "a-png.jpg", "summary.json.png")):

@@ -19,6 +19,7 @@ def test_frames_are_read_in_natural_order(tmp_path):
     assert levels == [20, 40, 200, 220]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", [(3, 16, 16, 2), (3, 1, 5, 1), (3, 7, 9, 3), (3, 6, 6, 4)])
 def test_every_frame_mode_and_size_makes_an_mp4(tmp_path, shape):
     save_video(tmp_path / "v.mp4", torch.rand(shape))

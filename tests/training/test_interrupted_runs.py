@@ -84,6 +84,7 @@ def epoch_fits(tmp_path: Path):
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["megapixel", "video", "occupancy"])
 def test_an_interrupted_epoch_fit_resumed_equals_an_uninterrupted_one(tmp_path, monkeypatch, name):
     run, config = epoch_fits(tmp_path)[name]
@@ -108,6 +109,7 @@ def test_an_interrupted_epoch_fit_resumed_equals_an_uninterrupted_one(tmp_path, 
         assert all(torch.equal(ends[0][key], ends[1][key]) for key in ends[0])
 
 
+@pytest.mark.slow
 def test_an_interrupted_folder_run_resumes_from_its_own_out(tmp_path, monkeypatch):
     folder = tmp_path / "photos"
     for name in ("a", "b"):
