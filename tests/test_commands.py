@@ -74,7 +74,9 @@ def test_asmr_fit_runs_the_chosen_subcommand_from_its_preset(tmp_path):
 
     image = random_image(tmp_path / "image.png", 16, 16)
     out = tmp_path / "out"
-    fit(["image", "--preset", "cameraman-siren3", "--data", str(image), "--steps", "2", "--hidden-dim", "8"]
-        + ["--out", str(out), "--no-progress"])
+    fit(
+        ["image", "--preset", "cameraman-siren3", "--data", str(image), "--steps", "2", "--hidden-dim", "8"]
+        + ["--out", str(out), "--no-progress"]
+    )
     results = json.loads((out / "results.json").read_text())
     assert results["model"] == "siren" and results["init_kwargs"]["num_layers"] == 3 and results["steps"] == 2

@@ -26,8 +26,9 @@ import torch
 from asmr_plugin.benchmarks.timing import time_calls
 from asmr_plugin.fields import FIELDS, GridField
 from asmr_plugin.fields.base import grid_coords
-from asmr_plugin.fields.registry import build_field, memory_bytes
+from asmr_plugin.fields.registry import build_field
 from asmr_plugin.fitting.options import require_positive
+from asmr_plugin.memory import check_memory
 from asmr_plugin.training.distributed import resolve_device
 from asmr_plugin.training.step import record
 
@@ -75,12 +76,7 @@ def parse_size(size: str) -> Tuple[int, int]:
         raise ValueError(f"--sizes {size}: expected HxW, e.g. 512x768") from None
     if height < 1 or width < 1:
         raise ValueError(f"--sizes {size}: height and width must be at least 1")
-    estimate = height * width * RENDER_BYTES_PER_PIXEL
-    if estimate > memory_bytes():
-        raise ValueError(
-            f"--sizes {size}: a render needs at least {estimate / 2**30:,.0f} GiB, more than this machine's "
-            f"{memory_bytes() / 2**30:.0f} GiB"
-        )
+    check_memory(height * width * RENDER_BYTES_PER_PIXEL, f"--sizes {size}: a render")
     return height, width
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, Literal, Sequence, Tuple
@@ -13,6 +12,7 @@ import torch
 
 from asmr_plugin import decomposition
 from asmr_plugin.fields import FIELDS, GridField
+from asmr_plugin.memory import check_memory
 
 ModelName = Literal["asmr", "siren", "ffn", "mfn", "wire", "kilonerf", "loe", "ngp"]
 """The names of ``FIELDS``, for command-line choices."""
@@ -43,21 +43,13 @@ def check_positive(options: Dict[str, float | None], option_prefix: str = "--") 
             raise ValueError(f"{option_prefix}{name.replace('_', '-')} must be a finite number, got {value}")
 
 
-def memory_bytes() -> int:
-    """This machine's physical memory."""
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-
-
 def check_network_memory(hidden_dim: int | None, num_layers: int | None, option_prefix: str = "--") -> None:
     """A ValueError when the hidden layers' weights alone (4 bytes x width^2 per layer, and Adam's two moments and the
     gradient as much again each) would not fit in this machine's memory."""
-    if hidden_dim is None:
-        return
-    estimate = 4 * 4 * hidden_dim**2 * max((num_layers or 4) - 1, 1)
-    if estimate > memory_bytes():
-        raise ValueError(
-            f"{option_prefix}hidden-dim {hidden_dim}: training such a network needs about {estimate / 2**30:,.0f} GiB "
-            f"(weights, gradients and Adam's moments), more than this machine's {memory_bytes() / 2**30:.0f} GiB"
+    if hidden_dim is not None:
+        check_memory(
+            4 * 4 * hidden_dim**2 * max((num_layers or 4) - 1, 1),
+            f"{option_prefix}hidden-dim {hidden_dim}: training such a network (weights, gradients and Adam's moments)",
         )
 
 

@@ -27,6 +27,7 @@ from asmr_plugin.io.files import (
     visible_files,
     write_json,
 )
+from asmr_plugin.memory import check_memory
 from asmr_plugin.metrics import psnr
 from asmr_plugin.schedule import PAPER_STEPS
 from asmr_plugin.training.distributed import resolve_device
@@ -80,11 +81,14 @@ class FitAudioConfig(NetworkOptions, ResumeOptions, RunOptions):
         """A ValueError naming the first bad option."""
         require_positive(self, "rate", "seconds", "steps")
         self.check_network_options()
-        if round(self.seconds * self.rate) < 2:
+        samples = round(self.seconds * self.rate)
+        if samples < 2:
             raise ValueError(
-                f"--seconds {self.seconds:g} at --rate {self.rate} Hz is {round(self.seconds * self.rate)} sample(s); "
-                "a clip needs at least 2"
+                f"--seconds {self.seconds:g} at --rate {self.rate} Hz is {samples} sample(s); a clip needs at least 2"
             )
+        check_memory(  # the clip, its coordinates, the prediction and its error: 4 floats a sample
+            16 * samples, f"--seconds {self.seconds:g} at --rate {self.rate} Hz ({samples:,} samples): a full-clip fit"
+        )
         self.check_resume_options()
         self.check_run_options()
 

@@ -42,6 +42,7 @@ from asmr_plugin.io.meshes import (
     signed_distance_grid,
     surface_points,
 )
+from asmr_plugin.memory import check_memory
 from asmr_plugin.training.distributed import resolve_device
 from asmr_plugin.training.epochs import EpochConfig, EpochPlan, train_epochs
 from asmr_plugin.training.interrupts import resume_hint
@@ -54,6 +55,8 @@ if TYPE_CHECKING:
     import open3d as o3d
 
 LOSS_NAMES = {"occupancy": "BCE", "sdf": "L1"}
+VOXEL_BYTES = 2 * 12 + 1 + 4 + 4
+"""What a voxel costs at least while its shape is fitted: its centre twice, its occupancy, target and prediction."""
 
 
 @dataclass
@@ -89,6 +92,9 @@ class FitOccupancyConfig(NetworkOptions, ResumeOptions, RunOptions):
         require_positive(self, "resolution", "epochs", "points_per_epoch", "batch", "near_sigma")
         if self.resolution < 2:
             raise ValueError(f"--resolution must be at least 2 voxels per axis, got {self.resolution}")
+        check_memory(
+            VOXEL_BYTES * self.resolution**3, f"--resolution {self.resolution}: a {self.resolution}^3 voxel grid"
+        )
         self.check_network_options()
         self.check_resume_options()
         self.check_run_options()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from itertools import islice
 from pathlib import Path
-from typing import Any, List, Tuple
+from typing import Any, Iterator, Tuple
 
 import imageio.v3 as iio
 import numpy as np
@@ -16,9 +17,12 @@ from torch import Tensor
 
 from asmr_plugin.io.files import atomic_path, visible_files
 from asmr_plugin.io.images import load_image
+from asmr_plugin.memory import check_memory
 
 FRAME_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif"}
+FRAME_COPIES = 3
+"""Float copies of the frames a fit holds at least: the frames read, the video and its flattened pixels."""
 
 
 def natural_order(path: Path) -> Tuple[Any, ...]:
@@ -26,22 +30,21 @@ def natural_order(path: Path) -> Tuple[Any, ...]:
     return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", path.name))
 
 
-def _read_frames(path: Path, stride: int, frames: int | None) -> List[np.ndarray]:
-    """Every ``stride``-th frame, at most ``frames``; a folder reads only the frames it keeps."""
+def _read_frames(path: Path, stride: int, frames: int | None) -> Iterator[Float[np.ndarray, "H W C"]]:
+    """Every ``stride``-th frame in [0, 1], at most ``frames``, decoded one at a time (nothing beyond is read)."""
     kept = slice(None, None if frames is None else (frames - 1) * stride + 1, stride)
     if path.is_dir():
         files = sorted(visible_files(path, FRAME_SUFFIXES), key=natural_order)
-        return [load_image(file).numpy() for file in files[kept]]
+        yield from (load_image(file).numpy() for file in files[kept])
+        return
     if path.suffix.lower() not in VIDEO_SUFFIXES:
         raise ValueError(f"--data {path}: expected a folder of frames or a video ({', '.join(sorted(VIDEO_SUFFIXES))})")
     try:
-        plugin = "pillow" if path.suffix.lower() == ".gif" else "pyav"
-        frames = iio.imread(path, index=None, plugin=plugin)
+        decoded = iio.imiter(path, plugin="pillow" if path.suffix.lower() == ".gif" else "pyav")
+        for frame in islice(decoded, kept.start, kept.stop, kept.step):
+            yield (frame[..., None] if frame.ndim == 2 else frame).astype(np.float32) / 255
     except Exception as error:  # imageio and av raise many types for damaged files
         raise ValueError(f"{path} is not a readable video: {error}") from error
-    if frames.ndim == 3:  # grey frames
-        frames = frames[..., None]
-    return [frame.astype(np.float32) / 255 for frame in frames[kept]]
 
 
 def load_video(
@@ -53,11 +56,17 @@ def load_video(
         raise ValueError(f"--data {path} does not exist")
     if stride < 1 or (frames is not None and frames < 1):
         raise ValueError(f"--stride and --frames must be positive, got {stride} and {frames}")
-    read = _read_frames(path, stride, frames)
+    read, kept_bytes = [], 0
+    for frame in _read_frames(path, stride, frames):
+        read.append(frame if resize is None else _resized(frame, resize))
+        kept_bytes += read[-1].nbytes
+        check_memory(
+            FRAME_COPIES * kept_bytes,
+            f"--data {path}: fitting the first {len(read):,} frames ({read[-1].shape[0]}x{read[-1].shape[1]})",
+            "pass --frames, --stride or --resize",
+        )
     if not read:
         raise ValueError(f"--data {path} holds no frames")
-    if resize is not None:
-        read = [_resized(frame, resize) for frame in read]
     channels = {frame.shape[-1] for frame in read}
     if channels == {1, 3}:  # grey frames among colour ones
         read = [np.repeat(frame, 3, axis=-1) if frame.shape[-1] == 1 else frame for frame in read]
@@ -69,7 +78,7 @@ def load_video(
     sizes = {frame.shape[:2] for frame in read}
     if len(sizes) != 1:
         raise ValueError(f"--data {path}: frames differ in size ({sorted(sizes)}); pass --resize H W")
-    return torch.from_numpy(np.stack(read).astype(np.float32))
+    return torch.from_numpy(np.stack(read).astype(np.float32, copy=False))
 
 
 def _resized(frame: np.ndarray, size: Tuple[int, int]) -> np.ndarray:

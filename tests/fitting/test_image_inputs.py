@@ -38,7 +38,10 @@ IMAGE_OPTIONS = [
     (["--omega0", "inf"], "--omega0 must be a finite number, got inf"),
     (["--lr", "inf"], "--lr must be a finite number"),
     (["--lr", "1e-7"], "--lr 1e-07 is below 1e-06, where the cosine schedule ends"),
-    (["--hidden-dim", "1000000"], "--hidden-dim 1000000: training such a network needs about"),
+    (
+        ["--hidden-dim", "1000000"],
+        "--hidden-dim 1000000: training such a network (weights, gradients and Adam's moments) needs at least",
+    ),
     (["--graph", "on", "--device", "cpu"], "--graph on needs a CUDA device"),
 ]
 

@@ -19,6 +19,10 @@ AUDIO_OPTIONS = [
     (["--rate", "0"], "--rate must be positive, got 0"),
     (["--seconds", "0"], "--seconds must be positive, got 0.0"),
     (["--seconds", "0.00001"], "is 0 sample(s); a clip needs at least 2"),
+    (
+        ["--seconds", "1e12"],
+        "--seconds 1e+12 at --rate 16000 Hz (16,000,000,000,000,000 samples): a full-clip fit needs",
+    ),
     (["--hidden-dim", "0"], "--hidden-dim must be positive"),
     (["--device", "bogus"], "--device 'bogus' is not a device"),
 ]
@@ -55,6 +59,12 @@ OTHER_SCRIPTS = [
     (megapixel.FitMegapixelConfig, megapixel.run, ["--device", "bogus"], "--device 'bogus'"),
     (occupancy_fitting.FitOccupancyConfig, occupancy_fitting.run, ["--epochs", "0"], "--epochs must be positive"),
     (occupancy_fitting.FitOccupancyConfig, occupancy_fitting.run, ["--resolution", "-4"], "--resolution must be"),
+    (
+        occupancy_fitting.FitOccupancyConfig,
+        occupancy_fitting.run,
+        ["--resolution", "4096"],
+        "--resolution 4096: a 4096^3 voxel grid needs at least 2,112 GiB",
+    ),
 ]
 
 
@@ -63,6 +73,19 @@ OTHER_SCRIPTS = [
 )
 def test_bad_options_of_the_other_scripts_are_one_line(tmp_path, config_class, run, args, message):
     assert message in cli_error(config_class, run, ["--out", str(tmp_path / "run"), *args])
+    assert not (tmp_path / "run").exists()
+
+
+def test_megapixel_batches_and_render_chunks_are_checked_against_memory(tmp_path, monkeypatch):
+    from asmr_plugin import memory
+
+    monkeypatch.setattr(memory, "memory_bytes", lambda: 100_000)  # a machine of 100 KB: the tiny network fits
+    image = random_image(tmp_path / "photo.png", 64, 64)
+    args = ["--data", str(image), "--hidden-dim", "8", "--out", str(tmp_path / "run")]
+    message = cli_error(megapixel.FitMegapixelConfig, megapixel.run, [*args, "--batch", "64", "--eval-chunk", "4096"])
+    assert message.startswith("error: --eval-chunk 4096: a forward pass over 4,096 pixels needs at least")
+    message = cli_error(megapixel.FitMegapixelConfig, megapixel.run, [*args, "--batch", "4096", "--eval-chunk", "64"])
+    assert message.startswith("error: --batch 4096: a forward pass over 4,096 pixels needs at least")
     assert not (tmp_path / "run").exists()
 
 

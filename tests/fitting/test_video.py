@@ -18,14 +18,32 @@ def moving_square(frames=6, size=(16, 20)) -> torch.Tensor:
     return video
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("suffix, tolerance", [(".gif", 0.02), (".mp4", 0.15)])
+@pytest.mark.parametrize(
+    "suffix, tolerance",
+    [(".gif", 0.02), pytest.param(".mp4", 0.15, marks=pytest.mark.slow)],  # H.264: seconds
+)
 def test_video_files_round_trip(tmp_path, suffix, tolerance):
     video = moving_square()
     save_video(tmp_path / f"clip{suffix}", video)
     loaded = load_video(tmp_path / f"clip{suffix}")
     assert loaded.shape == video.shape
     assert (loaded - video).abs().mean() < tolerance
+    assert torch.equal(load_video(tmp_path / f"clip{suffix}", frames=2, stride=3), loaded[[0, 3]])
+
+
+def test_a_video_longer_than_memory_is_refused_while_read(tmp_path, monkeypatch):
+    from asmr_plugin import memory
+
+    save_video(tmp_path / "clip.gif", moving_square(frames=10))  # 3.75 KB a float frame
+    monkeypatch.setattr(memory, "memory_bytes", lambda: 40_000)  # 3 copies of 3 frames fit, not of 4
+    with pytest.raises(ValueError) as refused:
+        load_video(tmp_path / "clip.gif")
+    assert str(refused.value) == (
+        f"--data {tmp_path / 'clip.gif'}: fitting the first 4 frames (16x20) needs at least 0 GiB, more than this machine's "
+        "0 GiB; pass --frames, --stride or --resize"
+    )
+    assert load_video(tmp_path / "clip.gif", frames=3).shape == (3, 16, 20, 3)
+    assert load_video(tmp_path / "clip.gif", resize=(8, 10)).shape == (10, 8, 10, 3)
 
 
 def test_frame_folder_with_stride_frames_and_resize(tmp_path):
