@@ -27,7 +27,7 @@ from asmr_plugin.io.files import (
     write_json,
 )
 from asmr_plugin.io.images import load_image
-from asmr_plugin.memory import check_memory
+from asmr_plugin.memory import check_points_memory
 from asmr_plugin.metrics import ssim, ssim_defined
 from asmr_plugin.training.distributed import Process, start_process
 from asmr_plugin.training.epochs import fit_into, full_steps_per_epoch, grid_points
@@ -131,10 +131,7 @@ def _run(config: FitMegapixelConfig, process: Process, console: Console) -> Dict
     lr = config.learning_rate(field)
     full_steps_per_epoch(shape[0] * shape[1], config.batch, process.world_size)  # before anything is written
     for option, points in (("--batch", config.batch), ("--eval-chunk", min(config.eval_chunk, shape[0] * shape[1]))):
-        check_memory(  # at least two hidden activations a point
-            8 * points * field.init_kwargs.get("hidden_dim", 1),
-            f"{option} {points}: a forward pass over {points:,} pixels",
-        )
+        check_points_memory(points, field.init_kwargs.get("hidden_dim", 1), f"{option} {points}: a forward pass")
     announce = (
         f"[bold]{config.model}[/] on {data} ({shape[0]}x{shape[1]}, {channels} channel(s)), {process.world_size} "
         f"process(es) on {process.device}: {field.num_params():,} params, "

@@ -20,7 +20,8 @@ from asmr_plugin.fitting.summary import formatted, mean_std, run_record
 from asmr_plugin.io.checkpoint import save_checkpoint
 from asmr_plugin.io.files import write_json
 from asmr_plugin.io.images import save_image
-from asmr_plugin.io.video import default_video, load_video, save_video, side_by_side
+from asmr_plugin.io.video import FRAME_COPIES, check_frame_rate, default_video, load_video, save_video, side_by_side
+from asmr_plugin.memory import check_memory
 from asmr_plugin.metrics import psnr, ssim
 from asmr_plugin.training.distributed import start_process
 from asmr_plugin.training.epochs import fit_into, full_steps_per_epoch
@@ -63,6 +64,11 @@ class FitVideoConfig(NetworkOptions, ResumeOptions, RunOptions):
         self.check_network_options()
         if self.resize is not None and min(self.resize) < 1:
             raise ValueError(f"--resize must be two positive sizes H W, got {' '.join(map(str, self.resize))}")
+        if self.resize is not None:
+            check_memory(  # float32 RGBA at the most
+                FRAME_COPIES * 4 * 4 * math.prod(self.resize), f"--resize {self.resize[0]} {self.resize[1]}: one frame"
+            )
+        check_frame_rate(self.fps, ".gif" if self.gif else ".mp4")
         self.check_resume_options()
         self.check_run_options()
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
-from typing import List
+from typing import Iterator, List
 
 import cv2
 import numpy as np
@@ -14,6 +15,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
 from asmr_plugin.io.files import atomic_path, visible_files
+from asmr_plugin.memory import check_memory
 
 
 def default_image() -> Path:
@@ -70,6 +72,17 @@ def _to_unit_range(image: Image.Image, path: Path) -> np.ndarray:
     return pixels if pixels.ndim == 3 else pixels[..., None]
 
 
+@contextmanager
+def larger_than_pillows_limit() -> Iterator[None]:
+    """Pillow refuses images of more than 179M pixels as possible decompression bombs; a file of this machine's user
+    is read whatever its size, as long as it fits in memory (``load_image`` checks)."""
+    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+
+
 def load_image(path: Path) -> Float[Tensor, "H W C"]:
     """Read a PNG, JPEG, TIFF (or any format Pillow knows) as float32 ``[H, W, C]`` in [0, 1].
 
@@ -83,7 +96,11 @@ def load_image(path: Path) -> Float[Tensor, "H W C"]:
     if path.stat().st_size == 0:
         raise ValueError(f"image {path} is empty (0 bytes)")
     try:
-        with Image.open(path) as image:
+        with larger_than_pillows_limit(), Image.open(path) as image:  # only the header is read here
+            check_memory(  # the decoded bytes and their float32 copy
+                5 * image.width * image.height * len(image.getbands()),
+                f"image {path} ({image.width}x{image.height}, {len(image.getbands())} channel(s))",
+            )
             image.load()
             oriented = ImageOps.exif_transpose(image)
             colour16 = _sixteen_bit_colour(path) if oriented.mode in ("RGB", "RGBA") else None
@@ -94,7 +111,7 @@ def load_image(path: Path) -> Float[Tensor, "H W C"]:
         raise ValueError(f"image {path} has no pixels ({pixels.shape[1]} x {pixels.shape[0]})")
     if not np.isfinite(pixels).all():
         raise ValueError(f"image {path} holds non-finite pixel values (NaN or infinity)")
-    return torch.from_numpy(np.ascontiguousarray(pixels))
+    return torch.from_numpy(np.array(pixels, order="C", copy=not pixels.flags.writeable))  # Pillow's may be read-only
 
 
 def save_image(path: Path, image: Float[Tensor, "H W C"]) -> None:

@@ -23,6 +23,15 @@ FRAME_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif"}
 FRAME_COPIES = 3
 """Float copies of the frames a fit holds at least: the frames read, the video and its flattened pixels."""
+MAX_FPS = {".gif": 100, ".mp4": 1000}
+"""The highest frame rate written: GIF stores frame delays in hundredths of a second; H.264 in pyav refuses rates
+above about 87,000, and no display shows more than a few hundred."""
+
+
+def check_frame_rate(fps: int, suffix: str) -> None:
+    """A ValueError naming ``--fps`` when a video of ``suffix`` cannot be written at ``fps`` frames per second."""
+    if not 1 <= fps <= MAX_FPS[suffix]:
+        raise ValueError(f"--fps {fps}: {suffix[1:].upper()} videos take 1 to {MAX_FPS[suffix]} frames per second")
 
 
 def natural_order(path: Path) -> Tuple[Any, ...]:
@@ -114,6 +123,7 @@ def default_video(
 def save_video(path: Path, video: Float[Tensor, "T H W C"], fps: int = 10) -> None:
     """MP4 (H.264 via pyav) or GIF, by the suffix of ``path``, written atomically; grey (+ alpha) becomes RGB, alpha
     is dropped. H.264 needs even sizes: an MP4 of odd height or width repeats the last row or column once."""
+    check_frame_rate(fps, ".gif" if path.suffix.lower() == ".gif" else ".mp4")
     frames = (video.clamp(0, 1) * 255).round().to(torch.uint8)
     frames = repeat(frames[..., :1], "t h w 1 -> t h w 3") if frames.shape[-1] <= 2 else frames[..., :3]
     frames = frames.cpu().numpy()

@@ -70,6 +70,19 @@ def test_out_under_a_file_or_proc_is_one_line(tmp_path, image):
     assert not Path("/proc/asmr-run").exists()
 
 
+def test_an_image_too_large_to_fit_here_is_refused_before_anything_is_written(tmp_path, monkeypatch, image):
+    from asmr_plugin import memory
+
+    monkeypatch.setattr(memory, "memory_bytes", lambda: 100_000)  # the image loads, its fit (140 bytes a value) not
+    message = cli_error(
+        image_fitting.FitImageConfig, image_fitting.run, ["--data", str(image), "--out", str(tmp_path / "run")]
+    )
+    assert message.startswith(f"error: a fit of {image} (") and message.endswith(
+        "pass --downscale, or fit it with asmr-fit megapixel (random batches, evaluation in chunks)"
+    )
+    assert not (tmp_path / "run").exists()
+
+
 def test_non_finite_pixels_are_refused_naming_the_file(tmp_path):
     path = tmp_path / "float.tif"
     pixels = np.full((8, 8), 0.5, dtype=np.float32)

@@ -55,6 +55,9 @@ OTHER_SCRIPTS = [
     (video_fitting.FitVideoConfig, video_fitting.run, ["--epochs", "-1"], "--epochs must be positive, got -1.0"),
     (video_fitting.FitVideoConfig, video_fitting.run, ["--frames", "0"], "--frames must be positive"),
     (video_fitting.FitVideoConfig, video_fitting.run, ["--resize", "0", "8"], "--resize must be two positive sizes"),
+    (video_fitting.FitVideoConfig, video_fitting.run, ["--resize", "100000", "100000"], "--resize 100000 100000: one"),
+    (video_fitting.FitVideoConfig, video_fitting.run, ["--fps", "100000"], "--fps 100000: MP4 videos take 1 to 1000"),
+    (video_fitting.FitVideoConfig, video_fitting.run, ["--gif", "--fps", "200"], "--fps 200: GIF videos take 1 to 100"),
     (megapixel.FitMegapixelConfig, megapixel.run, ["--eval-chunk", "0"], "--eval-chunk must be positive"),
     (megapixel.FitMegapixelConfig, megapixel.run, ["--device", "bogus"], "--device 'bogus'"),
     (occupancy_fitting.FitOccupancyConfig, occupancy_fitting.run, ["--epochs", "0"], "--epochs must be positive"),
@@ -83,9 +86,9 @@ def test_megapixel_batches_and_render_chunks_are_checked_against_memory(tmp_path
     image = random_image(tmp_path / "photo.png", 64, 64)
     args = ["--data", str(image), "--hidden-dim", "8", "--out", str(tmp_path / "run")]
     message = cli_error(megapixel.FitMegapixelConfig, megapixel.run, [*args, "--batch", "64", "--eval-chunk", "4096"])
-    assert message.startswith("error: --eval-chunk 4096: a forward pass over 4,096 pixels needs at least")
+    assert message.startswith("error: --eval-chunk 4096: a forward pass needs at least")
     message = cli_error(megapixel.FitMegapixelConfig, megapixel.run, [*args, "--batch", "4096", "--eval-chunk", "64"])
-    assert message.startswith("error: --batch 4096: a forward pass over 4,096 pixels needs at least")
+    assert message.startswith("error: --batch 4096: a forward pass needs at least")
     assert not (tmp_path / "run").exists()
 
 

@@ -104,3 +104,16 @@ def test_a_16_bit_grey_alpha_png_keeps_its_two_channels_and_depth(tmp_path):
     image = load_image(tmp_path / "la16.png")
     assert image.shape == (4, 5, 2)
     assert torch.equal((image * 65535).round().to(torch.int64), torch.from_numpy(pixels.astype(np.int64)))
+
+
+def test_images_beyond_pillows_bomb_limit_are_read_when_they_fit_in_memory(tmp_path, monkeypatch):
+    from asmr_plugin import memory
+
+    Image.new("RGB", (32, 32), (255, 0, 0)).save(tmp_path / "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # Pillow refuses more than twice its limit
+    assert load_image(tmp_path / "big.png").shape == (32, 32, 3)
+    assert Image.MAX_IMAGE_PIXELS == 100  # the limit restored
+    monkeypatch.setattr(memory, "memory_bytes", lambda: 10_000)  # 32 x 32 x 3 x 5 bytes do not fit
+    with pytest.raises(ValueError) as refused:
+        load_image(tmp_path / "big.png")
+    assert str(refused.value).startswith(f"image {tmp_path / 'big.png'} (32x32, 3 channel(s)) needs at least 0 GiB")
