@@ -165,7 +165,7 @@ def run(config: FitAudioConfig, console: Console | None = None) -> Dict[str, Any
 def fit_one(config: FitAudioConfig, data: Path | None, out: Path, console: Console) -> Dict[str, Any]:
     """Fit one clip and write reconstruction.wav, target.wav, waveform.png, checkpoint.pt and results.json
     (with ``--resume``: continue from its checkpoint, or return the results of a finished fit)."""
-    previous = finished_results(config, out)
+    previous = finished_results(config, out, data)
     if previous is not None:
         console.print(f"{data}: already fitted -> {out}")
         return previous
@@ -204,7 +204,7 @@ def fit_one(config: FitAudioConfig, data: Path | None, out: Path, console: Conso
         "best_step": history.best_step,
         "steps": config.steps,
         "seconds": history.seconds,
-        **run_record(field, tuple(target.shape[:1]), device, config),
+        **run_record(field, tuple(target.shape[:1]), device, config, data),
         "notes": "PSNR on [-1, 1] with data range 2; final_psnr after the last step, best_psnr the best step.",
     }
     save_checkpoint(  # the work first

@@ -194,7 +194,7 @@ def network(config: FitImageConfig, target: Float[Tensor, "H W C"]) -> GridField
 def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> Dict[str, Any]:
     """Fit one image and write its reconstruction, PSNR plot, checkpoint and results.json into ``out``
     (with ``--resume``: continue from its checkpoint, or return the results of a finished fit)."""
-    previous = finished_results(config, out)
+    previous = finished_results(config, out, data)
     if previous is not None:
         console.print(f"{data}: already fitted -> {out}")
         return previous
@@ -247,7 +247,7 @@ def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> 
         "steps": config.steps,
         "seconds": history.seconds,
         "seconds_per_step": history.seconds / config.steps,
-        **run_record(field, shape, device, config),
+        **run_record(field, shape, device, config, data),
         "notes": "final_psnr/ssim: after the last step; best_psnr: the best logged step (the released code reports best). "
         "psnr_history: the PSNR of each logged step's prediction (every step for full-image steps). "
         "ssim is null for images with a side under 6 pixels (not defined). "

@@ -169,7 +169,7 @@ def write_outputs(
         "final_psnr": final_psnr,
         "ssim": final_ssim,
         **history,
-        **run_record(field, shape, process.device, config),
+        **run_record(field, shape, process.device, config, data),
         "notes": "final_psnr: whole image after the last step (float predictions clamped to [0, 1]); "
         f"ssim: pixel-weighted mean over tiles of up to {SSIM_TILE}x{SSIM_TILE} of the 8-bit reconstruction "
         "(null below 6 pixels a side: not defined); losses: (step, batch MSE).",

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from asmr_plugin.fields import GridField
 from asmr_plugin.io.files import atomic_path, write_json
+from asmr_plugin.training.resume import content_hash
 
 METRICS = {
     "final_psnr": ("PSNR (dB)", ".3f"),
@@ -36,9 +37,12 @@ def formatted(value: float | None, spec: str) -> str:
     return "n/a" if value is None else f"{value:{spec}}"
 
 
-def run_record(field: GridField, shape: Sequence[int], device: torch.device | str, config: Any) -> Dict[str, Any]:
+def run_record(
+    field: GridField, shape: Sequence[int], device: torch.device | str, config: Any, data: Path | str | None = None
+) -> Dict[str, Any]:
     """What every results.json says about the network and the run: its arguments, size, MACs
-    (both conventions), device, threads and the run's options (a dataclass)."""
+    (both conventions), device, threads, the run's options (a dataclass; paths absolute) and the SHA-256 of the
+    ``data`` it fitted (None for a generated signal), which ``--resume`` checks."""
     macs = field.macs(tuple(shape))
     return {
         "init_kwargs": field.init_kwargs,
@@ -48,7 +52,11 @@ def run_record(field: GridField, shape: Sequence[int], device: torch.device | st
         "macs_with_bias": macs.with_bias,
         "device": str(device),
         "torch_threads": torch.get_num_threads(),
-        "config": {key: str(value) if isinstance(value, Path) else value for key, value in asdict(config).items()},
+        "config": {
+            key: str(Path(value).resolve()) if isinstance(value, Path) else value
+            for key, value in asdict(config).items()
+        },
+        "data_sha256": None if data is None else content_hash(Path(data)),
     }
 
 

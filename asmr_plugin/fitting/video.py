@@ -151,7 +151,7 @@ def write_outputs(
         "frame_psnr": frame_psnr,
         "frame_ssim": frame_ssim,
         **history,
-        **run_record(field, shape, device, config),
+        **run_record(field, shape, device, config, config.data),
         "notes": "Per-frame PSNR/SSIM after the last step (predictions clamped to [0, 1]); std is the population std over "
         "frames; SSIM is null for frames with a side under 6 pixels (not defined).",
     }

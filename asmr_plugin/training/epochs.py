@@ -274,7 +274,7 @@ def fit_into(
     out = check_output_dir(out, config.overwrite, config.resume)
     check_resumable(config, out)
     with run_folder(out) if process.is_main else nullcontext(), resume_hint(out):
-        previous = finished_results(config, out)
+        previous = finished_results(config, out, metadata.get("data"))
         if previous is not None:
             return previous if process.is_main else None
         if process.is_main:

@@ -71,14 +71,11 @@ RENAMED_OPTIONS = {"batch_size": "batch"}
 """Options that checkpoints of earlier versions name otherwise."""
 
 
-def load_training_state(path: Path, field: GridField, config: Any, data_hash: str | None = None) -> TrainingState:
-    """Load the weights of a checkpoint written by :func:`save_training_checkpoint` into ``field``
-    and return its training state; a ValueError when it was written with other options, or on data whose
-    ``content_hash`` differs from ``data_hash`` (the same data by another path resumes)."""
-    checkpoint = load_checkpoint(path)
-    saved = checkpoint.metadata.get("options")
-    if "training" not in checkpoint.metadata or saved is None:
-        raise ValueError(f"--resume: {path} holds no training state (written by an older version?)")
+def check_same_fit(
+    saved: Dict[str, Any], recorded_hash: str | None, config: Any, data_hash: str | None, where: Path
+) -> None:
+    """A ValueError when the fit recorded in ``where`` (its options ``saved`` and its data's ``content_hash``) is not
+    the one ``config`` asks for on data of ``data_hash``; the same data by another path is the same fit."""
     saved = {**OPTIONS_BEFORE_THEY_EXISTED, **{RENAMED_OPTIONS.get(key, key): value for key, value in saved.items()}}
     paths = {key for key, value in asdict(config).items() if isinstance(value, Path) and key not in RUN_ONLY_OPTIONS}
     changed = {
@@ -86,17 +83,26 @@ def load_training_state(path: Path, field: GridField, config: Any, data_hash: st
         for key, value in fit_options(config).items()
         if saved.get(key) != value and not (key in paths and same_paths(saved.get(key), value))
     }
-    recorded, data = checkpoint.metadata.get("data_sha256"), data_hash
-    if recorded is not None and data is not None:
-        if recorded != data:
+    if recorded_hash is not None and data_hash is not None:
+        if recorded_hash != data_hash:
             raise ValueError(
-                f"--resume: the data differ from what {path} was trained on (their content changed); "
+                f"--resume: the data differ from what {where} was made from (their content changed); "
                 "resume with the same data, or start a new run"
             )
         changed = {key: values for key, values in changed.items() if key not in paths}  # moved, same content
     if changed:
         details = ", ".join(f"--{key.replace('_', '-')} {old!r} -> {new!r}" for key, (old, new) in changed.items())
-        raise ValueError(f"--resume: {path} was written with other options ({details}); resume with the same ones")
+        raise ValueError(f"--resume: {where} was written with other options ({details}); resume with the same ones")
+
+
+def load_training_state(path: Path, field: GridField, config: Any, data_hash: str | None = None) -> TrainingState:
+    """Load the weights of a checkpoint written by :func:`save_training_checkpoint` into ``field``
+    and return its training state; a ValueError when it was written with other options or data (``check_same_fit``)."""
+    checkpoint = load_checkpoint(path)
+    saved = checkpoint.metadata.get("options")
+    if "training" not in checkpoint.metadata or saved is None:
+        raise ValueError(f"--resume: {path} holds no training state (written by an older version?)")
+    check_same_fit(saved, checkpoint.metadata.get("data_sha256"), config, data_hash, path)
     field.load_state_dict(checkpoint.field.state_dict())
     return TrainingState(**checkpoint.metadata["training"])
 
@@ -107,10 +113,16 @@ def check_resumable(config: Any, out: Path, checkpoints: str = "checkpoint.pt") 
         raise ValueError(f"--resume: --out {out} holds no {checkpoints} to continue from")
 
 
-def finished_results(config: Any, out: Path) -> Dict[str, Any] | None:
-    """With ``--resume``, the results.json of a fit in ``out`` that already finished (written last), else None."""
-    results = Path(out) / "results.json"
-    return json.loads(results.read_text()) if config.resume and results.is_file() else None
+def finished_results(config: Any, out: Path, data: Path | None = None) -> Dict[str, Any] | None:
+    """With ``--resume``, the results.json of a fit in ``out`` that already finished (written last), else None; a
+    ValueError when that fit had other options or data (``data``: what this run fits, None for a generated signal)."""
+    path = Path(out) / "results.json"
+    if not (config.resume and path.is_file()):
+        return None
+    results = json.loads(path.read_text())
+    saved = {key: value for key, value in results.get("config", {}).items() if key not in RUN_ONLY_OPTIONS}
+    check_same_fit(saved, results.get("data_sha256"), config, None if data is None else content_hash(data), path)
+    return results
 
 
 class ResumableFit:

@@ -48,8 +48,28 @@ def test_resume_refuses_changed_content_at_the_same_path(tmp_path, monkeypatch):
     data, out = grey(tmp_path / "photo.png"), tmp_path / "run"
     interrupted_run(tmp_path, monkeypatch, data, out)
     grey(data, seed=1)
-    with pytest.raises(ValueError, match="the data differ from what .* was trained on"):
+    with pytest.raises(ValueError, match="the data differ from what .* was made from"):
         run(FitImageConfig(data=data, out=out, steps=20, hidden_dim=4, progress=False, resume=True))
+
+
+def test_resuming_a_finished_run_checks_its_options_data_and_command(tmp_path):
+    from asmr_plugin.fitting import audio
+
+    data, out = grey(tmp_path / "photo.png"), tmp_path / "run"
+    options = dict(out=out, steps=3, hidden_dim=4, progress=False)
+    finished = run(FitImageConfig(data=data, **options))
+    assert run(FitImageConfig(data=data, resume=True, **options))["final_psnr"] == finished["final_psnr"]
+    moved = Path(shutil.copy(data, tmp_path / "elsewhere.png"))
+    assert run(FitImageConfig(data=moved, resume=True, **options))["final_psnr"] == finished["final_psnr"]
+    with pytest.raises(ValueError, match=r"results.json was written with other options \(--steps 3 -> 5\)"):
+        run(FitImageConfig(data=data, resume=True, **{**options, "steps": 5}))
+    grey(data, seed=1)
+    with pytest.raises(ValueError, match="the data differ from what .*results.json was made from"):
+        run(FitImageConfig(data=data, resume=True, **options))
+    clip = tmp_path / "clip"
+    audio.run(audio.FitAudioConfig(out=clip, seconds=0.01, steps=2, hidden_dim=4, progress=False))
+    with pytest.raises(ValueError, match="results.json was written with other options"):  # another command's run
+        run(FitImageConfig(data=moved, resume=True, **{**options, "out": clip}))
 
 
 @pytest.mark.parametrize("options", [{"bases": ("8",)}, {"num_layers": 1}], ids=["--bases 8", "--num-layers 1"])
