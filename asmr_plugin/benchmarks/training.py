@@ -25,6 +25,7 @@ from asmr_plugin.benchmarks.timing import time_calls
 from asmr_plugin.decomposition import auto_bases
 from asmr_plugin.fields import ASMRField
 from asmr_plugin.fields.base import grid_coords
+from asmr_plugin.memory import check_points_memory
 from asmr_plugin.training.optimization import AdamCosine
 from asmr_plugin.training.step import EagerStep
 
@@ -97,6 +98,8 @@ def main(config: BenchTrainingConfig) -> None:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(config, name)}")
     if config.threads is not None and config.threads < 1:
         raise ValueError(f"--threads must be at least 1, got {config.threads}")
+    check_points_memory(config.grid**2, 256, f"--grid {config.grid}: a per-point step over {config.grid**2:,} pixels")
+    check_points_memory(config.batch, 512, f"--batch {config.batch}: a per-point step")
     if config.threads:
         torch.set_num_threads(config.threads)
     torch.manual_seed(0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List
 
 import numpy as np
 import torch
@@ -14,6 +13,7 @@ from jaxtyping import Float
 from torch import Tensor
 
 from asmr_plugin.io.images import image_files, load_image
+from asmr_plugin.memory import check_memory
 
 CIFAR_TRAIN_BATCHES = tuple(f"data_batch_{index}" for index in range(1, 6))
 CIFAR_TEST_BATCH = "test_batch"
@@ -30,6 +30,16 @@ class ImageSet:
     description: str
 
 
+def check_set_memory(count: int, size: int, channels: int) -> None:
+    """A ValueError naming ``--size`` when ``count`` images at ``size`` would not fit in memory (twice: resized and
+    stacked)."""
+    check_memory(
+        2 * 4 * count * size * size * channels,
+        f"--size {size}: a set of {count:,} images of {size}x{size}",
+        "pass a smaller --size",
+    )
+
+
 def resize_square(images: Float[Tensor, "N H W C"], size: int) -> Float[Tensor, "N S S C"]:
     """Centre-crop each image to a square, then resize it to ``size`` (area average down, bicubic up)."""
     height, width = images.shape[1:3]
@@ -37,6 +47,7 @@ def resize_square(images: Float[Tensor, "N H W C"], size: int) -> Float[Tensor, 
     top, left = (height - side) // 2, (width - side) // 2
     square = rearrange(images[:, top : top + side, left : left + side], "n h w c -> n c h w")
     if side != size:
+        check_set_memory(images.shape[0], size, images.shape[-1])
         mode = "area" if side > size else "bicubic"
         square = torch.nn.functional.interpolate(square, size=(size, size), mode=mode).clamp(0, 1)
     return rearrange(square, "n c h w -> n h w c").contiguous()
@@ -81,8 +92,13 @@ def read_cifar_batch(path: Path) -> Float[Tensor, "N 32 32 3"]:
 
 def read_folder(folder: Path, size: int) -> Float[Tensor, "N S S C"]:
     """Every image of ``folder`` as a ``size`` square; grey images are repeated to RGB when the folder mixes them."""
-    images: List[Tensor] = []
-    for path in image_files(folder):
+    files, images = image_files(folder), []
+    if len(files) < 2:
+        raise ValueError(
+            f"--data {folder} holds {len(files)} image; meta-learning splits them into train and test, 2 at least"
+        )
+    check_set_memory(len(files), size, 3)
+    for path in files:
         image = load_image(path)
         if image.shape[-1] in (2, 4):
             raise ValueError(f"{path} has an alpha channel; meta-learning fits grey or RGB images, flatten it first")

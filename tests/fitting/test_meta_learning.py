@@ -84,7 +84,10 @@ def test_image_folder_mixing_grey_and_rgb_gives_rgb_squares(tmp_path):
     [
         (lambda path: path.mkdir(), "holds no image files"),
         (lambda path: write_images(path, 2, "RGBA"), "has an alpha channel"),
-        (lambda path: write_images(path, 1), "at least 2 images"),
+        (
+            lambda path: write_images(path, 1),
+            "holds 1 image; meta-learning splits them into train and test, 2 at least",
+        ),
         (lambda path: path.write_text("x"), "is not a folder"),
     ],
 )
@@ -181,3 +184,17 @@ def test_meta_learn_script_runs_as_documented(tmp_path, script):
 def test_options_below_one_are_refused_by_name(option):
     with pytest.raises(ValueError, match=f"--{option.replace('_', '-')} must be at least 1"):
         tiny_config(**{option: 0}).check_options()
+
+
+def test_image_sets_too_large_for_memory_or_too_small_to_split_are_one_line(tmp_path):
+    from helpers import cli_error, random_image
+
+    from asmr_plugin.fitting import meta
+
+    random_image(tmp_path / "one" / "a.png", 8, 8)
+    for args, message in [
+        (["--data", str(tmp_path / "one")], f"--data {tmp_path / 'one'} holds 1 image; meta-learning splits them"),
+        (["--size", "100000"], "--size 100000: a set of 200 images of 100000x100000 needs at least"),
+    ]:
+        assert message in cli_error(meta.MetaLearnConfig, meta.run, [*args, "--out", str(tmp_path / "run")])
+    assert not (tmp_path / "run").exists()
