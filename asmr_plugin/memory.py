@@ -27,3 +27,9 @@ ACTIVATION_BYTES = 2 * 4
 def check_points_memory(points: int, width: int, what: str, remedy: str | None = None) -> None:
     """A ValueError when a forward pass over ``points`` through hidden layers of ``width`` would not fit in memory."""
     check_memory(ACTIVATION_BYTES * points * width, what, remedy)
+
+
+IMAGE_FIT_BYTES_PER_VALUE = 140
+"""What fitting an image holds at least per pixel and channel, with or without random batches (its full renders,
+PSNR and SSIM), measured for ASMR, the most frugal network, on this project's CPU: asmr-fit image 146-265 bytes at
+2048^2 and 4096^2 (SIREN: 1,600), ns-train asmr-image 165 at 2048^2."""

@@ -30,17 +30,13 @@ from asmr_plugin.io.files import (
 )
 from asmr_plugin.io.images import default_image, image_files, load_image, save_image
 from asmr_plugin.macs import measured_macs
-from asmr_plugin.memory import check_memory
+from asmr_plugin.memory import IMAGE_FIT_BYTES_PER_VALUE, check_memory
 from asmr_plugin.metrics import psnr, ssim
 from asmr_plugin.schedule import PAPER_STEPS
 from asmr_plugin.training.distributed import resolve_device
 from asmr_plugin.training.interrupts import resume_hint
 from asmr_plugin.training.loop import FitConfig, FitHistory
 from asmr_plugin.training.resume import check_resumable, finished_results, fit_resumable
-
-FIT_BYTES_PER_VALUE = 140
-"""What a fit of an image holds at least per pixel and channel, with or without --batch (its full renders, PSNR and
-SSIM): measured 146 to 265 bytes for ASMR, the most frugal network, on 2048^2 and 4096^2 images (SIREN: 1,600)."""
 
 
 @dataclass
@@ -169,7 +165,7 @@ def load_target(config: FitImageConfig, data: Path) -> Float[Tensor, "H W C"]:
     target = downscale_image(target, config.downscale) if config.downscale > 1 else target
     height, width, channels = target.shape
     check_memory(
-        FIT_BYTES_PER_VALUE * target.numel(),
+        IMAGE_FIT_BYTES_PER_VALUE * target.numel(),
         f"a fit of {data} ({width}x{height}, {channels} channel(s){' downscaled' if config.downscale > 1 else ''})",
         "pass --downscale, or fit it with asmr-fit megapixel (random batches, evaluation in chunks)",
     )

@@ -12,6 +12,7 @@ import torch
 from nerfstudio.engine.trainer import Trainer, TrainerConfig
 
 from asmr_plugin.fields.registry import checking_only
+from asmr_plugin.memory import IMAGE_FIT_BYTES_PER_VALUE, check_memory
 from asmr_plugin.nerfstudio.dataparser import read_image
 from asmr_plugin.nerfstudio.model import ImageFieldModelConfig
 from asmr_plugin.nerfstudio.schedulers import CosineAnnealingSchedulerConfig
@@ -126,6 +127,11 @@ class ImageTrainerConfig(TrainerConfig):
         checkpoint = self.checkpoint_to_load()
         if isinstance(model, ImageFieldModelConfig):
             height, width, channels = image.shape
+            check_memory(
+                IMAGE_FIT_BYTES_PER_VALUE * image.numel(),
+                f"a fit of {self.image_path()} ({width}x{height}, {channels} channel(s))",
+                "downscale the image first, or fit it with asmr-fit megapixel (random batches, evaluation in chunks)",
+            )
             with checking_only():
                 field_ = model.field_for((height, width), channels)
             if checkpoint is not None:

@@ -320,3 +320,13 @@ def test_evaluating_a_run_without_checkpoints_is_one_line(tmp_path):
         checkpoint.unlink()
     with pytest.raises(SystemExit, match="nerfstudio_models holds no step-\\*.ckpt checkpoint"):
         eval_setup(base / "config.yml")
+
+
+def test_an_image_too_large_to_fit_here_is_one_line_before_config_yml(tmp_path, monkeypatch):
+    from asmr_plugin import memory
+
+    config = method_config("asmr-image", tmp_path, tiny_image(tmp_path / "rgb.png"))
+    monkeypatch.setattr(memory, "memory_bytes", lambda: 100_000)  # it loads; its fit needs 140 bytes a value
+    with pytest.raises(SystemExit, match=r"error: a fit of .*rgb.png \(20x24, 3 channel\(s\)\) needs at least"):
+        config.save_config()
+    assert not (tmp_path / "outputs").exists()
