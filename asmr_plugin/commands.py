@@ -35,11 +35,11 @@ class Entry:
             return description
         return f"{description}\n--preset {{{','.join(sorted(self.presets))}}} sets the defaults below."
 
-    def preset(self, args: Sequence[str]) -> Tuple[Any, Sequence[str]]:
+    def preset(self, args: Sequence[str], prog: str | None = None) -> Tuple[Any, Sequence[str]]:
         """The options ``--preset NAME`` in ``args`` selects (None without one), and the other arguments."""
         if not self.presets:
             return None, args
-        parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+        parser = argparse.ArgumentParser(prog=prog, add_help=False, allow_abbrev=False)
         parser.add_argument("--preset", choices=sorted(self.presets))
         known, rest = parser.parse_known_args(args)
         return (self.presets[known.preset] if known.preset else None), rest
@@ -73,7 +73,7 @@ REPRODUCE = Entry(reproduce_run.ReproduceConfig, reproduce_run.main, reproduce_r
 def run_entry(entry: Entry, args: Sequence[str], prog: str | None = None, description: str | None = None) -> None:
     """Parse ``args`` into the entry's options and run them (``--preset`` where the entry has presets); a script
     gives its own ``description``."""
-    default, args = entry.preset(args)
+    default, args = entry.preset(args, prog)
     run_cli(entry.options, entry.run, entry.help(description), default=default, args=args, prog=prog)
 
 
@@ -82,8 +82,8 @@ def dispatch(command: str, entries: Dict[str, Entry], description: str, args: Se
     args = list(sys.argv[1:] if args is None else args)
     if args and not args[0].startswith("-") and args[0] not in entries:
         sys.exit(f"error: unknown {command} command {args[0]!r}; choose one of {', '.join(entries)}")
-    default, args = entries[args[0]].preset(args) if args and args[0] in entries else (None, args)
-    chosen = args[0] if args else None
+    chosen = args[0] if args and args[0] in entries else None
+    default, args = entries[chosen].preset(args, f"{command} {chosen}") if chosen else (None, args)
     subcommands = [entry.subcommand(name, default if name == chosen else None) for name, entry in entries.items()]
     config = tyro.cli(Union[tuple(subcommands)], prog=command, description=description, args=args)  # type: ignore
     run_config(next(entry.run for entry in entries.values() if type(config) is entry.options), config)
