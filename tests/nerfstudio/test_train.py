@@ -13,6 +13,7 @@ from typing import List
 
 import numpy as np
 import pytest
+import tyro
 import yaml
 from nerfstudio.plugins.registry import discover_methods
 from nerfstudio.plugins.registry_dataparser import discover_dataparsers
@@ -222,12 +223,24 @@ def test_tiny_images_train_and_evaluate_without_ssim(tmp_path):
     ],
 )
 def test_bad_inputs_fail_with_one_line_before_anything_is_written(tmp_path, arguments, message):
+    """ns-train's own parse and main in this process, up to where training would start."""
+    from nerfstudio.configs.method_configs import AnnotatedBaseConfigUnion
+    from nerfstudio.scripts.train import main
+
     (tmp_path / "notes.png").write_text("not an image")
-    command = ns_train(tmp_path, *(argument.format(tmp=tmp_path) for argument in arguments))
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 1 and result.stderr.count("error: ") == 1, result.stderr
-    assert message in result.stderr.splitlines()[-1] and "Traceback" not in result.stderr
+    command = ns_train(tmp_path, *(argument.format(tmp=tmp_path) for argument in arguments))[len(NS_TRAIN) :]
+    with pytest.raises(SystemExit) as exit_info:
+        main(tyro.cli(AnnotatedBaseConfigUnion, args=command))
+    assert str(exit_info.value.code).startswith("error: ") and "\n" not in str(exit_info.value.code)
+    assert message in str(exit_info.value.code)
     assert not (tmp_path / "outputs").exists()
+
+
+def test_ns_train_prints_a_bad_input_as_one_line_and_exits_1(tmp_path):
+    result = subprocess.run(ns_train(tmp_path, "--pipeline.model.hidden-dim", "0"), capture_output=True, text=True)
+    assert result.returncode == 1 and result.stderr.count("error: ") == 1, result.stderr
+    assert result.stderr.splitlines()[-1] == "error: --pipeline.model.hidden-dim must be positive, got 0"
+    assert "Traceback" not in result.stderr and not (tmp_path / "outputs").exists()
 
 
 def default_sigint() -> None:
