@@ -13,6 +13,17 @@ def test_the_readme_is_a_front_page():
     assert len((ROOT / "README.md").read_text().splitlines()) <= 250
 
 
+def test_the_readme_results_block_is_what_the_records_in_docs_results_say():
+    from asmr_plugin.reproduce import headline
+
+    readme = ROOT / "README.md"
+    written = headline.current_block(readme)
+    assert written is not None, "the README has no results block"
+    assert written == headline.block(ROOT / "docs" / "results", readme), (
+        "the README's results block differs from docs/results/*.json: run asmr-reproduce (it rewrites the block)"
+    )
+
+
 @pytest.mark.parametrize("page", PAGES, ids=[str(page.relative_to(ROOT)) for page in PAGES])
 def test_every_relative_link_resolves(page):
     broken = []

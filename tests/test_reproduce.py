@@ -27,6 +27,7 @@ def kodak(tmp_path):
 
 
 def config(tmp_path, **options) -> ReproduceConfig:
+    options.setdefault("readme", tmp_path / "README.md")  # never the checkout's front page
     return ReproduceConfig(
         protocol="smoke", out=tmp_path / "results", work=tmp_path / "work", progress=False, **options
     )
@@ -52,6 +53,24 @@ def test_every_item_writes_its_files_and_the_index_lists_them(tmp_path, kodak, m
         assert f"[{name}]({name}.md)" in index
         if name.startswith("fig") or name == "study":
             assert (results / f"{name}.png").stat().st_size > 1000 and f"({name}.png)" in text
+
+
+def test_the_readme_block_is_rewritten_from_the_records_and_a_readme_without_one_is_left_alone(tmp_path, monkeypatch):
+    from asmr_plugin.reproduce import headline
+
+    monkeypatch.setattr(reproduce, "commit", lambda: "abc1234")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# front\n\n{headline.BEGIN}\n| stale | 1 |\n{headline.END}\n\nafter\n")
+    run(config(tmp_path, only=("fig2",)))
+    text = readme.read_text()
+    assert "stale" not in text and text.startswith("# front") and text.endswith("after\n")
+    fig2 = json.loads((tmp_path / "results" / "fig2.json").read_text())["data"]["rows"]
+    asmr4 = next(row for row in fig2 if row["model"] == "ASMR (4)")
+    assert f"| {asmr4['macs_with_bias']:,.0f} / " in text and "[fig2](results/fig2.md)" in text
+    plain = tmp_path / "plain.md"
+    plain.write_text("# no block\n")
+    run(config(tmp_path, only=("fig2",), readme=plain, overwrite=True))
+    assert plain.read_text() == "# no block\n"
 
 
 def test_items_written_for_this_commit_and_protocol_are_skipped_unless_overwritten(tmp_path, monkeypatch):

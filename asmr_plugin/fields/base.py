@@ -52,11 +52,16 @@ class GridField(nn.Module, ABC):
     initialization: str | None = None
     """How the output layer started (``fields.initialization.initialize_output``): paper, mean or checkpoint
     (loaded weights); None for a network as its constructor left it (the paper's initialization)."""
-    mean_start_gain: float = 1.0
-    """The gain of the output weights when the output starts at the signal's mean (``--init mean``), the best
-    the study measured for this network (docs/studies/asmr-start.md)."""
+    mean_start_gains: Mapping[str, float] = {}
+    """The gain of the output weights when the output starts at the signal's mean (``--init mean``), per signal
+    kind, the best measured for this network on that signal's corpus (docs/studies/init-per-signal.md); 1 where
+    absent."""
     lr_subset_names: Tuple[str, ...] = ()
     """The names of ``lr_subsets`` (the paper trains every parameter at one rate)."""
+
+    def mean_start_gain(self, signal: str) -> float:
+        """The output weights' gain under ``--init mean`` for a signal of kind ``signal``."""
+        return self.mean_start_gains.get(signal, 1.0)
 
     def lr_subsets(self) -> Dict[str, List[nn.Parameter]]:
         """Named parameter subsets that may learn at a rate of their own."""

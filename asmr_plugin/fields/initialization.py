@@ -13,6 +13,9 @@ from asmr_plugin.fields.base import GridField
 
 InitName = Literal["mean", "paper"]
 """``--init``: mean (the default) or paper."""
+SignalKind = Literal["image", "audio", "video", "megapixel", "occupancy"]
+"""The kinds of signal whose start under ``--init mean`` was measured on a corpus of their own (the nerfstudio
+method fits images): a network's output gain may differ between them (``GridField.mean_start_gains``)."""
 
 
 @dataclass(frozen=True)
@@ -22,15 +25,18 @@ class OutputInit:
     mean_bias: bool
     """Set the output bias to the signal's mean, so that the first prediction is the mean rather than about 0."""
     weight_gain: float | None = None
-    """Scale the output weights by this; None: by the network's ``mean_start_gain`` when ``mean_bias``, else 1."""
+    """Scale the output weights by this; None: by the network's ``mean_start_gain`` for the signal when
+    ``mean_bias``, else 1."""
     description: str = field(default="", compare=False)
 
-    def apply(self, network: GridField, mean: Float[Tensor, "C"], name: str | None = None) -> str:
-        """Start ``network``'s output layer so; returns what was done (``GridField.initialization``): ``name``,
-        else what changed."""
+    def apply(
+        self, network: GridField, mean: Float[Tensor, "C"], name: str | None = None, signal: SignalKind = "image"
+    ) -> str:
+        """Start ``network``'s output layer so for a signal of kind ``signal``; returns what was done
+        (``GridField.initialization``): ``name``, else what changed."""
         gain = self.weight_gain
         if gain is None:
-            gain = network.mean_start_gain if self.mean_bias else 1.0
+            gain = network.mean_start_gain(signal) if self.mean_bias else 1.0
         if not self.mean_bias and gain == 1.0:
             network.initialization = "paper"
         elif network.output_layer() is None:
@@ -43,22 +49,42 @@ class OutputInit:
 
 
 INITS: Dict[str, OutputInit] = {
-    "mean": OutputInit(True, description="the output bias at the signal's mean (and ASMR's output weights x10)"),
+    "mean": OutputInit(
+        True, description="the output bias at the signal's mean, and the output weights at the gain measured best for "
+        "the network on that kind of signal (ASMR on images: x10; elsewhere x1)"
+    ),
     "paper": OutputInit(False, description="the paper's (the network's own initialization of the output layer)"),
 }
-"""Initializations by ``--init`` name. The study (docs/studies/asmr-start.md) measured the candidates: on Cameraman
-ASMR started at the mean alone starts far faster than the paper's (20.5 against 10.6 dB after a 300-step run) and,
-with its output weights x10 (``ASMRField.mean_start_gain``), faster still (26.0 dB) and ends no lower after 10K
-steps; SIREN's output weights x10 cost it 4 dB (Cameraman at 128x128, h 64, 2K steps), so its gain stays 1."""
+"""Initializations by ``--init`` name. The studies (docs/studies/init-per-signal.md, docs/studies/asmr-start.md)
+measured the candidates per signal: on images ASMR started at the mean with its output weights x10 starts far
+faster than the paper's and ends no lower; on audio the gain costs it (x1 is best), and SIREN's output weights x10
+cost it 4 dB on images, so their gains stay 1 (``GridField.mean_start_gains``)."""
 DEFAULT_INIT: InitName = "mean"
 
 
-def initialize_output(field: GridField, mean: Float[Tensor, "C"], init: str) -> str:
-    """Apply ``--init`` ``init`` to a freshly built ``field`` for a signal of channel means ``mean``; returns
-    what was done (for results files). Networks without an output bias keep their own start."""
+def initialize_output(field: GridField, mean: Float[Tensor, "C"], init: str, signal: SignalKind = "image") -> str:
+    """Apply ``--init`` ``init`` to a freshly built ``field`` for a signal of kind ``signal`` and channel means
+    ``mean``; returns what was done (for results files). Networks without an output bias keep their own start."""
     if init not in INITS:
         raise ValueError(f"--init must be one of {', '.join(INITS)}; got {init!r}")
-    return INITS[init].apply(field, mean, init)
+    return INITS[init].apply(field, mean, init, signal)
+
+
+@torch.no_grad()
+def matched_gain(network: GridField, target: Float[Tensor, "*shape C"], points: int = 2**14) -> float:
+    """The output-weight gain at which ``network``'s first prediction varies as much as ``target`` does: the
+    signal's standard deviation over that of the prediction without its bias, on up to ``points`` grid points
+    drawn with a generator of its own (the caller's random state is left alone)."""
+    shape = tuple(target.shape[:-1])
+    flat = target.reshape(-1, target.shape[-1])
+    generator = torch.Generator().manual_seed(0)
+    picked = torch.randperm(flat.shape[0], generator=generator)[:points]
+    coords = torch.stack(torch.unravel_index(picked, shape), dim=-1).float()
+    layer = network.output_layer()
+    device = next(network.parameters()).device
+    varying = network(coords.to(device)) - (0 if layer is None else layer[1])
+    spread = varying.std().item()
+    return flat.std().item() / spread if spread > 0 else 1.0
 
 
 def channel_mean(values: Float[Tensor, "*shape C"]) -> Float[Tensor, "C"]:

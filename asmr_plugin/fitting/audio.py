@@ -61,6 +61,8 @@ AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".mp3
 class FitAudioConfig(NetworkOptions, ResumeOptions, RunOptions):
     """Fit audio with a coordinate network (defaults: the paper's Table 4 protocol)."""
 
+    signal_kind = "audio"
+
     data: Path | None = None
     """Audio file (WAV, FLAC, OGG, ...) or a folder of them (Table-4-style summary). Default: a
     generated speech-like clip, so the command runs offline."""

@@ -43,6 +43,8 @@ from asmr_plugin.training.resume import check_resumable, finished_results, fit_r
 class FitImageConfig(NetworkOptions, ResumeOptions, RunOptions):
     """Fit an image with a coordinate network (defaults: the paper's Table 2 protocol)."""
 
+    signal_kind = "image"
+
     data: Path | None = None
     """Image to fit (PNG, JPEG, TIFF, ...), or a folder: fit each image in it and write summary.md/.json
     (mean ± std, Table 3 style). Default: the Cameraman photo that scikit-image ships."""

@@ -46,6 +46,8 @@ SSIM_TILE = 2048
 class FitMegapixelConfig(NetworkOptions, ResumeOptions, RunOptions):
     """Fit a large image with random batches (defaults: the paper's Table 5 protocol)."""
 
+    signal_kind = "megapixel"
+
     data: Path | None = None
     """Image file. Default: retina.jpg (1411 x 1411 RGB), the largest image scikit-image ships."""
     model: Literal["asmr", "siren", "kilonerf", "ngp"] = "asmr"

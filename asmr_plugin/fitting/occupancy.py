@@ -63,6 +63,8 @@ VOXEL_BYTES = 2 * 12 + 1 + 4 + 4
 class FitOccupancyConfig(NetworkOptions, ResumeOptions, RunOptions):
     """Fit occupancy grids (or signed distances) of meshes with ASMR or SIREN (the paper's Appendix H sampling)."""
 
+    signal_kind = "occupancy"
+
     data: Path | None = None
     """A mesh (OBJ, PLY, OFF, STL, GLB) or a folder of them. Default: a torus, an arrow and a sphere
     built with open3d, so the command runs offline."""
@@ -247,7 +249,7 @@ def fit_shapes(
         torch.manual_seed(config.seed)
         field = build_occupancy_field(config).to(device)
         mean = values.mean().reshape(1) if config.target == "sdf" else logit_mean(occupancy)
-        initialize_output(field, mean, config.init)
+        initialize_output(field, mean, config.init, "occupancy")
         console.print(
             f"[bold]{config.model}[/] on {shape_name} ({config.target}, {config.resolution}^3, "
             f"{occupancy.float().mean():.1%} occupied): {field.num_params():,} params, "

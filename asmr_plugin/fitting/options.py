@@ -8,12 +8,12 @@ import time
 from dataclasses import dataclass
 from itertools import chain, count
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from torch import Tensor
 
 from asmr_plugin.fields.base import GridField
-from asmr_plugin.fields.initialization import DEFAULT_INIT, InitName, channel_mean, initialize_output
+from asmr_plugin.fields.initialization import DEFAULT_INIT, InitName, SignalKind, channel_mean, initialize_output
 from asmr_plugin.fields.registry import NetworkShape, check_positive
 from asmr_plugin.training.distributed import resolve_device
 from asmr_plugin.training.optimization import FINAL_LR
@@ -79,8 +79,11 @@ class NetworkOptions(NetworkShape):
     lr: float | None = None
     """Initial Adam learning rate, cosine annealing to 1e-6. Default: the network's paper rate."""
     init: InitName = DEFAULT_INIT
-    """How the output layer starts: mean (its bias at the signal's mean: a fast start, the same end; the study in
-    docs/studies/asmr-start.md) or paper (the network's own initialization, as the paper trains)."""
+    """How the output layer starts: mean (its bias at the signal's mean and its weights at the gain measured best
+    for this kind of signal: docs/studies/init-per-signal.md) or paper (the network's own initialization, as the
+    paper trains)."""
+    signal_kind: ClassVar[SignalKind]
+    """The kind of signal the command fits (its ``--init mean`` gains)."""
 
     def check_network_options(self) -> None:
         self.check_network_shape()
@@ -93,7 +96,7 @@ class NetworkOptions(NetworkShape):
 
     def initialize(self, field: GridField, signal: Tensor) -> None:
         """Start ``field``'s output as ``--init`` says, for ``signal`` (``[..., C]``)."""
-        initialize_output(field, channel_mean(signal), self.init)
+        initialize_output(field, channel_mean(signal), self.init, self.signal_kind)
 
     def learning_rate(self, field: GridField) -> float:
         """``--lr``, or the paper's rate for ``field``."""

@@ -39,6 +39,8 @@ VIDEO_NETWORKS: Dict[str, Dict[str, Any]] = {
 class FitVideoConfig(NetworkOptions, ResumeOptions, RunOptions):
     """Fit a video with a coordinate network (defaults: the paper's Table 10 protocol)."""
 
+    signal_kind = "video"
+
     data: Path | None = None
     """A folder of frames, an animated GIF, or an MP4/AVI/MOV/MKV/WEBM file. Default: a 24-frame
     pan across scikit-image's chelsea photo (128 x 160)."""

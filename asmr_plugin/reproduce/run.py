@@ -16,7 +16,7 @@ from rich.console import Console
 
 from asmr_plugin.fields.initialization import INITS
 from asmr_plugin.io.files import atomic_path, save_figure, write_json
-from asmr_plugin.reproduce import figures, fits, study, wallclock
+from asmr_plugin.reproduce import figures, fits, headline, study, wallclock
 from asmr_plugin.reproduce.protocol import Context, Outcome, Protocol, markdown_table
 from asmr_plugin.training.distributed import resolve_device
 
@@ -135,6 +135,9 @@ class ReproduceConfig:
     """Torch device. Default: cuda when available, else cpu."""
     overwrite: bool = False
     """Re-run items already written for this commit and protocol."""
+    readme: Path | None = Path("README.md")
+    """The front page whose results block (between its markers) is rewritten from --out's records after the run;
+    None: none. A file without the block is left alone, with a note."""
     progress: bool = True
     """Show progress bars."""
 
@@ -151,6 +154,8 @@ class ReproduceConfig:
                 )
         if self.out.exists() and not self.out.is_dir():
             raise ValueError(f"--out {self.out} is not a folder")
+        if self.readme is not None and Path(self.readme).exists() and not Path(self.readme).is_file():
+            raise ValueError(f"--readme {self.readme} is not a file")
 
 
 def commit() -> str:
@@ -313,4 +318,9 @@ def main(config: ReproduceConfig, console: Console | None = None) -> dict[str, s
         status[name] = "written"
         console.print(f"{name}: {outcome.comparison} ({record['seconds']:.0f} s) -> {config.out / (name + '.md')}")
     write_index(config, {name: reason for name, reason in status.items() if reason != "written"})
+    if config.readme is not None and Path(config.readme).is_file():
+        if headline.update_readme(Path(config.readme), config.out):
+            console.print(f"{config.readme}: results block rewritten from {config.out}")
+        else:
+            console.print(f"[yellow]{config.readme} has no results block ({headline.BEGIN}); left alone")
     return status

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from torch import Tensor
 
 from asmr_plugin.fields.base import GridField
-from asmr_plugin.fields.initialization import DEFAULT_INIT, InitName, channel_mean, initialize_output
+from asmr_plugin.fields.initialization import DEFAULT_INIT, InitName, SignalKind, channel_mean, initialize_output
 from asmr_plugin.metrics import psnr
 from asmr_plugin.schedule import PAPER_STEPS
 from asmr_plugin.training.interrupts import after_each_step
@@ -40,6 +40,8 @@ class FitConfig:
     init: InitName = DEFAULT_INIT
     """How ``fit`` starts a field that nothing has initialized yet (``field.initialization`` None, as its
     constructor left it): mean (the output bias at the target's mean) or paper (as built)."""
+    signal: SignalKind = "image"
+    """The kind of signal fitted: which of the network's ``--init mean`` gains applies."""
     batch: int | None = None
     """None: the whole grid every step, rendered by activation sharing (Eq. 2). Otherwise the
     number of random grid points per step through the field's forward (ASMR shares each layer's
@@ -144,7 +146,7 @@ def fit(
     """
     graph = graph_wanted(config.graph, target.device)
     if resume is None and field_.initialization is None:
-        initialize_output(field_, channel_mean(target), config.init)
+        initialize_output(field_, channel_mean(target), config.init, config.signal)
     shape = tuple(target.shape[:-1])
     generator = torch.Generator(device=target.device).manual_seed(config.seed)
     full_grid = config.batch is None

@@ -52,6 +52,15 @@ def test_explicit_weight_gains_scale_any_output_layer():
     assert OutputInit(True, 3.0).apply(build("asmr"), MEAN) == "bias = mean, weights x3"
 
 
+@pytest.mark.parametrize("signal, gain", [("image", 10.0), ("audio", 1.0), ("video", 1.0), ("occupancy", 1.0)])
+def test_asmrs_output_gain_under_init_mean_is_the_one_measured_for_the_signal(signal, gain):
+    reference, field = build("asmr"), build("asmr")
+    assert initialize_output(field, MEAN, "mean", signal) == "mean"
+    weight, bias = field.output_layer()
+    assert torch.allclose(weight, reference.output_layer()[0] * gain) and torch.equal(bias, MEAN)
+    assert ASMRField.mean_start_gains.get(signal, 1.0) == gain
+
+
 def test_kilonerf_starts_every_tile_at_the_mean():
     field = build("kilonerf")
     initialize_output(field, MEAN, "mean")

@@ -71,6 +71,14 @@ def test_audio_networks_match_the_papers_sizes():
 
 
 @pytest.mark.slow
+def test_init_mean_starts_audio_at_its_mean_with_the_papers_output_weights():
+    clip = speech_like_clip(8000, 0.25)
+    started = network(FitAudioConfig(rate=8000, seconds=0.25), clip)  # --init mean, the default
+    paper = network(FitAudioConfig(rate=8000, seconds=0.25, init="paper"), clip)
+    assert torch.equal(started.output.weight, paper.output.weight)  # x10 cost audio 10 dB (init-per-signal study)
+    assert torch.allclose(started.output.bias, clip.mean(0))
+
+
 def test_fit_audio_script_writes_outputs_and_a_folder_summary(tmp_path, script):
     folder = tmp_path / "clips"
     folder.mkdir()
