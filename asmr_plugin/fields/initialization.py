@@ -70,23 +70,6 @@ def initialize_output(field: GridField, mean: Float[Tensor, "C"], init: str, sig
     return INITS[init].apply(field, mean, init, signal)
 
 
-@torch.no_grad()
-def matched_gain(network: GridField, target: Float[Tensor, "*shape C"], points: int = 2**14) -> float:
-    """The output-weight gain at which ``network``'s first prediction varies as much as ``target`` does: the
-    signal's standard deviation over that of the prediction without its bias, on up to ``points`` grid points
-    drawn with a generator of its own (the caller's random state is left alone)."""
-    shape = tuple(target.shape[:-1])
-    flat = target.reshape(-1, target.shape[-1])
-    generator = torch.Generator().manual_seed(0)
-    picked = torch.randperm(flat.shape[0], generator=generator)[:points]
-    coords = torch.stack(torch.unravel_index(picked, shape), dim=-1).float()
-    layer = network.output_layer()
-    device = next(network.parameters()).device
-    varying = network(coords.to(device)) - (0 if layer is None else layer[1])
-    spread = varying.std().item()
-    return flat.std().item() / spread if spread > 0 else 1.0
-
-
 def channel_mean(values: Float[Tensor, "*shape C"]) -> Float[Tensor, "C"]:
     """The mean of each channel of a signal."""
     return values.reshape(-1, values.shape[-1]).mean(0)

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from matplotlib.figure import Figure
 
+from asmr_plugin.decomposition import auto_bases
 from asmr_plugin.fields import ASMRField, SIRENField
 from asmr_plugin.fields.base import GridField
 from asmr_plugin.fields.initialization import DEFAULT_INIT, channel_mean, initialize_output
@@ -15,7 +16,7 @@ from asmr_plugin.fitting.image import downscale_image
 from asmr_plugin.io.images import default_image, load_image
 from asmr_plugin.macs import mlp_macs
 from asmr_plugin.metrics import psnr
-from asmr_plugin.reproduce.fits import kodak_fit, kodak_folder, kodak_images, last_base_eight
+from asmr_plugin.reproduce.fits import kodak_fit, kodak_folder, kodak_images
 from asmr_plugin.reproduce.paper_tables import ROWS, measure
 from asmr_plugin.reproduce.protocol import Context, Outcome, markdown_table
 from asmr_plugin.schedule import PAPER_STEPS
@@ -183,7 +184,7 @@ def fig7(context: Context) -> Outcome:
     at = list(FIG7_STEPS) if context.protocol != "smoke" else [1, 2]
     target = cameraman(context, downscale)
     shape = tuple(target.shape[:-1])
-    paper_bases = [list(last_base_eight(512 // downscale, 4))] * 2  # [4,4,4,8] at 512
+    paper_bases = [list(bases) for bases in auto_bases(shape, 4)]  # [4,4,4,8] at 512
     networks = {
         "ASMR (4), --init paper": (lambda: asmr4(shape, paper_bases), "paper"),
         f"ASMR (4), --init {DEFAULT_INIT}": (lambda: asmr4(shape, paper_bases), DEFAULT_INIT),

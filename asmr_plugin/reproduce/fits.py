@@ -60,8 +60,8 @@ def table2(context: Context) -> Outcome:
         config = replace(PRESETS[preset], steps=steps, downscale=downscale, init=context.init)
         if downscale > 1:
             config = narrowed(config, downscale)
-        if downscale > 1 and levels is not None:  # the paper's bases cover 512: its pattern for the smaller image
-            config = replace(config, bases=(",".join(map(str, last_base_eight(512 // downscale, levels))),))
+        if downscale > 1 and levels is not None:  # the paper's bases cover 512: auto_bases chooses for the smaller image
+            config = replace(config, bases=None, num_layers=levels)
         if downscale > 1 and config.model == "loe":
             config = replace(config, bases=None)
         result = fit_image_once(context, context.work / "table2" / preset, config)
@@ -99,14 +99,9 @@ def table2(context: Context) -> Outcome:
         reduced=""
         if context.protocol == "paper"
         else f"Cameraman box-filtered by {downscale} and every network's hidden width divided by {downscale} (about "
-        f"the paper's parameters per pixel), {steps} steps (cosine over them); ASMR bases in the paper's pattern for "
-        "the smaller image (the largest, 8, last), LoE's chosen for it",
+        f"the paper's parameters per pixel), {steps} steps (cosine over them); ASMR's bases and LoE's tiles chosen for "
+        "the smaller image (`auto_bases`, docs/studies/bases.md)",
     )
-
-
-def last_base_eight(size: int, levels: int) -> tuple[int, ...]:
-    """Bases for a smaller Cameraman in the paper's pattern: the largest base, 8, last (512: [8,8,8], [4,4,4,8])."""
-    return (*auto_bases((size // 8,), levels - 1)[0], 8)
 
 
 def pick_keys(result: dict[str, Any]) -> dict[str, Any]:

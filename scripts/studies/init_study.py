@@ -24,9 +24,24 @@ CANDIDATES = {  # setting: (bias at the mean, output-weight gain: a number or "m
 SEEDS = (0, 1, 2)
 
 
+def matched_gain(network, target, points: int = 2**14) -> float:
+    """The output-weight gain at which ``network``'s first prediction varies as much as ``target`` does: the
+    signal's standard deviation over that of the prediction without its bias, on up to ``points`` grid points
+    drawn with a generator of its own."""
+    import torch
+
+    with torch.no_grad():
+        shape = tuple(target.shape[:-1])
+        flat = target.reshape(-1, target.shape[-1])
+        picked = torch.randperm(flat.shape[0], generator=torch.Generator().manual_seed(0))[:points]
+        coords = torch.stack(torch.unravel_index(picked, shape), dim=-1).float()
+        spread = (network(coords) - network.output_layer()[1]).std().item()
+    return flat.std().item() / spread if spread > 0 else 1.0
+
+
 def start(field, target, setting: str) -> float:
     """Apply ``setting`` to ``field``; returns the gain used."""
-    from asmr_plugin.fields.initialization import OutputInit, channel_mean, matched_gain
+    from asmr_plugin.fields.initialization import OutputInit, channel_mean
 
     mean_bias, gain = CANDIDATES[setting]
     if gain == "match":

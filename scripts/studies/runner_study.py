@@ -19,9 +19,9 @@ REDUCED = {  # the REDUCED protocol's options of Tables 10, 5 and 6 (asmr_plugin
     "occupancy": {"resolution": 64, "epochs": 20, "points_per_epoch": 100_000, "hidden_dim": 128},
 }
 METRIC = {"video": "psnr_mean", "megapixel": "final_psnr", "occupancy": "iou_mean"}
-EXTRA_INITS = {"mean, x1": (True, 1.0), "mean, x3": (True, 3.0)}
+EXTRA_INITS = {"mean, x1": (True, 1.0), "mean, x3": (True, 3.0), "mean, x10": (True, 10.0)}
 """Starts beyond the --init choices, registered for the study's process only."""
-INIT_SETTINGS = ("paper", "mean, x1", "mean, x3", "mean")
+INIT_SETTINGS = ("paper", "mean, x1", "mean, x3", "mean, x10")
 VIDEO_SETTINGS = {  # label: options on top of the REDUCED ones
     "reduced (10 epochs, batch 32768)": {},
     "40 epochs": {"epochs": 40.0},
@@ -68,9 +68,10 @@ def main() -> None:
     parser.add_argument("study", choices=["init", "video"])
     parser.add_argument("results", type=Path)
     parser.add_argument("--signals", nargs="+", default=list(REDUCED))
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+", help="default: 0 1 2 (init), 0 1 (video)")
     parser.add_argument("--models", nargs="+", default=["asmr", "siren"])
     arguments = parser.parse_args()
+    arguments.seeds = arguments.seeds or ([0, 1, 2] if arguments.study == "init" else [0, 1])
     if arguments.study == "init":
         jobs = [
             Job("runner", signal, init, seed, 0, {"signal": signal, "init": init})

@@ -52,7 +52,9 @@ def test_explicit_weight_gains_scale_any_output_layer():
     assert OutputInit(True, 3.0).apply(build("asmr"), MEAN) == "bias = mean, weights x3"
 
 
-@pytest.mark.parametrize("signal, gain", [("image", 10.0), ("audio", 1.0), ("video", 1.0), ("occupancy", 1.0)])
+@pytest.mark.parametrize(
+    "signal, gain", [("image", 10.0), ("megapixel", 10.0), ("occupancy", 10.0), ("audio", 1.0), ("video", 1.0)]
+)
 def test_asmrs_output_gain_under_init_mean_is_the_one_measured_for_the_signal(signal, gain):
     reference, field = build("asmr"), build("asmr")
     assert initialize_output(field, MEAN, "mean", signal) == "mean"

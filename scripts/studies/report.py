@@ -1,0 +1,129 @@
+"""Tables and plots of the studies' JSON-lines results (docs/studies/data/*.jsonl) for docs/studies/*.md.
+
+python scripts/studies/report.py init docs/studies/data/init-audio.jsonl docs/studies/init-audio.png
+python scripts/studies/report.py bases docs/studies/data/bases.jsonl docs/studies/bases.png
+python scripts/studies/report.py scale docs/studies/data/scale.jsonl docs/studies/scale.png
+python scripts/studies/report.py runner docs/studies/data/video.jsonl
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from harness import load, mean_spread
+
+
+def table(headers: list[str], rows: list[list[object]]) -> str:
+    def cell(value: object) -> str:
+        return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows])
+
+
+def seed_spread(records: list[dict]) -> float:
+    """The mean over signals of the standard deviation between seeds."""
+    by_signal = defaultdict(list)
+    for record in records:
+        by_signal[record["signal"]].append(record["final"])
+    spreads = [statistics.stdev(values) for values in by_signal.values() if len(values) > 1]
+    return statistics.fmean(spreads) if spreads else 0.0
+
+
+def summary(records: list[dict], group: str = "setting") -> str:
+    """Per schedule and setting: mean final over signals and seeds, seed spread, PSNR at steps 100 and 300, wall."""
+    groups = defaultdict(list)
+    for record in records:
+        groups[(record["steps"], record[group])].append(record)
+    rows = []
+    for (steps, setting), members in sorted(groups.items(), key=lambda item: (item[0][0], -statistics.fmean(r["final"] for r in item[1]))):
+        final, _ = mean_spread(record["final"] for record in members)
+        marks = [statistics.fmean(r["marks"][mark] for r in members if mark in r.get("marks", {})) if all(mark in r.get("marks", {}) for r in members) else "" for mark in ("100", "300")]
+        signals = len({record["signal"] for record in members})
+        seeds = len({record["seed"] for record in members})
+        rows.append([f"{steps:,}", setting, final, f"±{seed_spread(members):.2f}", *marks, f"{signals} x {seeds}", f"{statistics.fmean(r['wall'] for r in members):.0f} s"])
+    return table(["steps", "setting", "final PSNR, mean", "seed spread", "step 100", "step 300", "signals x seeds", "wall per fit"], rows)
+
+
+def per_signal(records: list[dict], steps: int, group: str = "setting") -> str:
+    """Mean final over seeds, one column per setting, one row per signal (the best in bold)."""
+    cells = defaultdict(list)
+    for record in records:
+        if record["steps"] == steps:
+            cells[(record["signal"], record[group])].append(record["final"])
+    settings = sorted({setting for _, setting in cells}, key=lambda s: -statistics.fmean(v for (sig, st), vals in cells.items() if st == s for v in vals))
+    signals = sorted({signal for signal, _ in cells})
+    rows = []
+    for signal in signals:
+        values = {setting: statistics.fmean(cells[(signal, setting)]) for setting in settings if (signal, setting) in cells}
+        best = max(values.values())
+        rows.append([signal] + [("**" + f"{values[s]:.2f}" + "**" if values[s] == best else f"{values[s]:.2f}") if s in values else "" for s in settings])
+    return table(["signal"] + settings, rows)
+
+
+def plot_lines(records: list[dict], path: Path, x_key: str, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = defaultdict(lambda: defaultdict(list))
+    for record in records:
+        groups[record["setting"]][record[x_key]].append(record["final"])
+    figure, axis = plt.subplots(figsize=(8, 4.5))
+    for setting, points in sorted(groups.items()):
+        xs = sorted(points)
+        axis.errorbar(xs, [statistics.fmean(points[x]) for x in xs], yerr=[statistics.stdev(points[x]) if len(points[x]) > 1 else 0 for x in xs], marker="o", capsize=3, label=setting)
+    axis.set_title(title)
+    axis.set_ylabel("final PSNR (dB)")
+    axis.legend(fontsize=8)
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def init_plot(records: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    schedules = sorted({record["steps"] for record in records})
+    figure, axes = plt.subplots(1, len(schedules), figsize=(5 * len(schedules), 4.5), squeeze=False)
+    for axis, steps in zip(axes[0], schedules):
+        members = [record for record in records if record["steps"] == steps]
+        signals = sorted({record["signal"] for record in members})
+        settings = sorted({record["setting"] for record in members})
+        width = 0.8 / len(settings)
+        for index, setting in enumerate(settings):
+            values = [[r["final"] for r in members if r["signal"] == signal and r["setting"] == setting] for signal in signals]
+            axis.bar([i + index * width for i in range(len(signals))], [statistics.fmean(v) if v else 0 for v in values], width,
+                     yerr=[statistics.stdev(v) if len(v) > 1 else 0 for v in values], label=setting, capsize=2)
+        axis.set_xticks([i + 0.4 - width / 2 for i in range(len(signals))], signals, rotation=30, ha="right", fontsize=8)
+        axis.set_title(f"{steps:,} steps")
+        axis.set_ylabel("final PSNR (dB), mean of seeds")
+        low = min(statistics.fmean(r["final"] for r in members if r["signal"] == s) for s in signals)
+        axis.set_ylim(bottom=max(0, low - 15))
+    axes[0][0].legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+if __name__ == "__main__":
+    kind, source = sys.argv[1], Path(sys.argv[2])
+    records = load(source)
+    if kind == "init":
+        print(summary(records))
+        for steps in sorted({r["steps"] for r in records}):
+            print(f"\n{steps:,} steps, final PSNR per signal (mean of seeds):\n")
+            print(per_signal(records, steps))
+        if len(sys.argv) > 3:
+            init_plot(records, Path(sys.argv[3]))
+    elif kind in ("bases", "runner", "scale"):
+        print(summary(records))
+        for steps in sorted({r["steps"] for r in records}):
+            print()
+            print(per_signal(records, steps))
