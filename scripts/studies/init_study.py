@@ -91,16 +91,18 @@ def main() -> None:
     parser.add_argument("results", type=Path)
     parser.add_argument("--steps", type=int, nargs="+", default=[300, 2000])
     parser.add_argument("--size", type=int, default=256, help="images: the longer side after box-filtering")
+    parser.add_argument("--images", nargs="*", default=list(KODAK_STUDY), help="images: Kodak names (Cameraman always)")
     parser.add_argument("--settings", nargs="+", default=list(CANDIDATES))
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     arguments = parser.parse_args()
     if arguments.signal == "audio":
         files = sorted(path for path in arguments.data.iterdir() if path.suffix == ".wav")
     else:
-        files = [Path(path) for path in image_corpus(arguments.data, KODAK_STUDY)]
+        files = [Path(path) for path in image_corpus(arguments.data, arguments.images)]
     settings = {"hidden": 256 * arguments.size // 512, "size": arguments.size} if arguments.signal == "image" else {}
+    size = f"@{arguments.size}" if arguments.signal == "image" else ""
     jobs = [
-        Job(f"init-{arguments.signal}", path.stem, setting, seed, steps, {**settings, "path": str(path)})
+        Job(f"init-{arguments.signal}", f"{path.stem}{size}", setting, seed, steps, {**settings, "path": str(path)})
         for steps in arguments.steps
         for path in files
         for seed in arguments.seeds
