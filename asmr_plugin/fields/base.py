@@ -59,9 +59,10 @@ class GridField(nn.Module, ABC):
     lr_subset_names: Tuple[str, ...] = ()
     """The names of ``lr_subsets`` (the paper trains every parameter at one rate)."""
 
-    def mean_start_gain(self, signal: str) -> float:
+    @classmethod
+    def mean_start_gain(cls, signal: str) -> float:
         """The output weights' gain under ``--init mean`` for a signal of kind ``signal``."""
-        return self.mean_start_gains.get(signal, 1.0)
+        return cls.mean_start_gains.get(signal, 1.0)
 
     def lr_subsets(self) -> Dict[str, List[nn.Parameter]]:
         """Named parameter subsets that may learn at a rate of their own."""

@@ -47,10 +47,10 @@ CANDIDATES = [
     Candidate("bias = mean, weights x30", OutputInit(True, 30.0)),
 ]
 """ASMR's candidates; the weight gains scale the SIREN bound sqrt(6/h)/omega0 of the output weights."""
-DEFAULT = next(candidate for candidate in CANDIDATES if candidate.init == OutputInit(True, ASMRField.mean_start_gains["image"]))
+DEFAULT = next(candidate for candidate in CANDIDATES if candidate.init == OutputInit(True, ASMRField.mean_start_gain("image")))
 """ASMR's candidate that ``--init mean`` is."""
 BASELINE_CANDIDATES = {
-    "SIREN (4)": (PAPER, Candidate("--init mean", INITS["mean"]), Candidate("bias = mean, weights x10", DEFAULT.init)),
+    "SIREN (4)": (PAPER, Candidate("--init mean", INITS["mean"]), Candidate("bias = mean, weights x10", OutputInit(True, 10.0))),
     "KiloNeRF (3)": (PAPER, Candidate("--init mean", INITS["mean"])),
 }
 """The baselines' candidates: the paper's, the default's, and for SIREN ASMR's gain."""
@@ -238,7 +238,7 @@ def outcome(context: Context, run: Plan, rows: list[dict[str, Any]], baseline_sh
         body="Every fit: full-image steps of Adam at the network's paper rate (ASMR, SIREN: 1e-4; KiloNeRF: 5e-4), "
         f"cosine to 1e-6; the step columns are the PSNR of that step's prediction in the {run.steps}-step schedule, "
         f"the last column a separate {run.short_steps}-step schedule. `--init mean` is, per network, the bias at the "
-        f"mean and the output weights times its `mean_start_gain` (ASMR on images {ASMRField.mean_start_gains['image']:g}, the others 1)."
+        f"mean and the output weights times its `mean_start_gain` (ASMR on images {ASMRField.mean_start_gain('image'):g}, the others 1)."
         "\n\n"
         + table
         + "\n\nMeans over the ASMR (4) fits (Cameraman seeds and Kodak images): the final PSNR over those run the "

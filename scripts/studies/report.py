@@ -33,19 +33,26 @@ def seed_spread(records: list[dict]) -> float:
     return statistics.fmean(spreads) if spreads else 0.0
 
 
+def scale_of(record: dict) -> str:
+    """'256 px' for an image study's signal 'camera@256', else the schedule's steps."""
+    return f"{record['signal'].split('@')[1]} px, {record['steps']:,}" if "@" in record["signal"] else f"{record['steps']:,}"
+
+
 def summary(records: list[dict], group: str = "setting") -> str:
-    """Per schedule and setting: mean final over signals and seeds, seed spread, PSNR at steps 100 and 300, wall."""
+    """Per scale (and schedule) and setting: mean final over signals and seeds, seed spread, PSNR at steps 100 and
+    300, wall."""
     groups = defaultdict(list)
     for record in records:
-        groups[(record["steps"], record[group])].append(record)
+        groups[(scale_of(record), record[group])].append(record)
+    order = lambda text: tuple(int(part.split()[0].replace(",", "")) for part in text.split(", "))
     rows = []
-    for (steps, setting), members in sorted(groups.items(), key=lambda item: (item[0][0], -statistics.fmean(r["final"] for r in item[1]))):
+    for (steps, setting), members in sorted(groups.items(), key=lambda item: (order(item[0][0]), -statistics.fmean(r["final"] for r in item[1]))):
         final, _ = mean_spread(record["final"] for record in members)
         marks = [statistics.fmean(r["marks"][mark] for r in members if mark in r.get("marks", {})) if all(mark in r.get("marks", {}) for r in members) else "" for mark in ("100", "300")]
         signals = len({record["signal"] for record in members})
         seeds = len({record["seed"] for record in members})
-        rows.append([f"{steps:,}", setting, final, f"±{seed_spread(members):.2f}", *marks, f"{signals} x {seeds}", f"{statistics.fmean(r['wall'] for r in members):.0f} s"])
-    return table(["steps", "setting", "final PSNR, mean", "seed spread", "step 100", "step 300", "signals x seeds", "wall per fit"], rows)
+        rows.append([steps, setting, final, f"±{seed_spread(members):.2f}", *marks, f"{signals} x {seeds}", f"{statistics.fmean(r['wall'] for r in members):.0f} s"])
+    return table(["scale, steps", "setting", "final PSNR, mean", "seed spread", "step 100", "step 300", "signals x seeds", "wall per fit"], rows)
 
 
 def per_signal(records: list[dict], steps: int, group: str = "setting") -> str:
