@@ -140,11 +140,12 @@ def _balanced_factors(size: int, count: int) -> Tuple[int, ...]:
 
 
 def auto_bases(shape: Sequence[int], levels: int = 4) -> Bases:
-    """Choose bases for a grid of any shape, the largest base last (Appendix K).
+    """Choose bases for a grid of any shape: the largest base last (Appendix K), the smallest second to last.
 
     Each axis of size N gets the smallest padded size M >= N whose prime factors split into
     ``levels`` bases no larger than twice ceil(N ** (1 / levels)); for sizes that factor well
-    M == N (512 -> [4, 4, 4, 8], 768 -> [4, 4, 6, 8], 32000 -> [10, 10, 16, 20]).
+    M == N (512 -> [4, 4, 4, 8], 768 -> [4, 6, 4, 8], 128 -> [4, 4, 2, 4]). The order is
+    ``_measured_order``'s.
     """
     if levels < 1:
         raise ValueError(f"the number of levels must be at least 1, got {levels}")
@@ -156,5 +157,14 @@ def auto_bases(shape: Sequence[int], levels: int = 4) -> Bases:
         padded = size
         while max(factors := _balanced_factors(padded, levels)) > limit:
             padded += 1
-        per_axis.append(factors)
+        per_axis.append(_measured_order(factors))
     return tuple(per_axis)
+
+
+def _measured_order(ascending: Tuple[int, ...]) -> Tuple[int, ...]:
+    """Balanced bases in the order that fitted best (docs/studies/bases.md): the largest last, which shares the
+    most activations (the fewest MACs), and the smallest second to last; e.g. [4, 4, 2, 4] over [2, 4, 4, 4] for
+    128 px ended 1.0-1.5 dB higher on Cameraman and four Kodak images."""
+    if len(ascending) < 3:
+        return ascending
+    return (*ascending[1:-1], ascending[0], ascending[-1])

@@ -3,6 +3,7 @@ Kodak images, seeds 0-2, widths 256 * size / 512 (the paper's parameters per pix
 
 python scripts/studies/bases_study.py KODAK_DIR RESULTS.jsonl --size 128 [--rules ...] [--steps 2000]
 python scripts/studies/bases_study.py KODAK_DIR RESULTS.jsonl --table12      # Cameraman 512, the paper's Table 12
+python scripts/studies/bases_study.py KODAK_DIR RESULTS.jsonl --audio CLIPS --rules "L4 ascending" "L4 smallest third"
 """
 
 from __future__ import annotations
@@ -55,6 +56,23 @@ def bases_job(job: Job) -> dict:
     return {**record, "bases": bases, "macs": field.macs().with_bias, "params": field.num_params()}
 
 
+@runner("bases-audio")
+def audio_bases_job(job: Job) -> dict:
+    import torch
+
+    from asmr_plugin.fields import FIELDS
+    from asmr_plugin.io.audio import load_audio
+    from asmr_plugin.training.loop import FitConfig, fit
+
+    target = load_audio(Path(job.settings["path"]), 16_000, 2.0)
+    bases = rule_bases(tuple(target.shape[:1]), job.setting)
+    torch.manual_seed(job.seed)
+    field = FIELDS["asmr"](target.shape[:1], 1, hidden_dim=128, bases=bases)
+    config = FitConfig(steps=job.steps, lr=1e-4, value_range=(-1.0, 1.0), seed=job.seed, progress=False, init="paper")
+    record = history_record(fit(field, target, config))
+    return {**record, "bases": bases, "macs": field.macs().with_bias, "params": field.num_params()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("kodak", type=Path)
@@ -66,7 +84,17 @@ def main() -> None:
     parser.add_argument("--images", nargs="+", default=list(KODAK_STUDY), help="Kodak names (Cameraman always)")
     parser.add_argument("--init", default="mean")
     parser.add_argument("--table12", action="store_true", help="Cameraman at 512 with the paper's permutations")
+    parser.add_argument("--audio", type=Path, help="a folder of clips: the rules on 2 s at 16 kHz instead of images")
     arguments = parser.parse_args()
+    if arguments.audio:
+        clips = sorted(arguments.audio.glob("*.wav"))
+        jobs = [
+            Job("bases-audio", clip.stem, rule, seed, arguments.steps, {"path": str(clip)})
+            for seed in arguments.seeds
+            for clip in clips
+            for rule in arguments.rules
+        ]
+        return run_jobs(jobs, arguments.results)
     if arguments.table12:
         arguments.size, arguments.rules, arguments.images = 512, list(TABLE12), []
     settings = {"size": arguments.size, "hidden": 256 * arguments.size // 512, "init": arguments.init}

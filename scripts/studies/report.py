@@ -92,6 +92,34 @@ def plot_lines(records: list[dict], path: Path, x_key: str, title: str) -> None:
     figure.savefig(path, dpi=110)
 
 
+def scale_plot(records: list[dict], path: Path) -> None:
+    """Final PSNR against image size, ASMR and SIREN: the mean over images (thick) and each image (thin)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    colours = {"asmr": "tab:blue", "siren": "tab:orange"}
+    for model, colour in colours.items():
+        members = [record for record in records if record["setting"] == model]
+        sizes = sorted({int(record["signal"].split("@")[1]) for record in members})
+        images = sorted({record["signal"].split("@")[0] for record in members})
+        for image in images:
+            points = [(int(r["signal"].split("@")[1]), r["final"]) for r in members if r["signal"].startswith(image + "@")]
+            points.sort()
+            axis.plot(*zip(*points), color=colour, alpha=0.25, linewidth=1)
+        means = [statistics.fmean(r["final"] for r in members if r["signal"].endswith(f"@{size}")) for size in sizes]
+        axis.plot(sizes, means, color=colour, marker="o", linewidth=2.5, label=f"{model.upper()} (4), mean of images")
+    axis.set_xscale("log", base=2)
+    axis.set_xlabel("image size (longer side, px); width 256·size/512 for both")
+    axis.set_ylabel("final PSNR (dB)")
+    axis.legend()
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
 def init_plot(records: list[dict], path: Path) -> None:
     import matplotlib
 
@@ -129,7 +157,13 @@ if __name__ == "__main__":
             print(per_signal(records, steps))
         if len(sys.argv) > 3:
             init_plot(records, Path(sys.argv[3]))
-    elif kind in ("bases", "runner", "scale"):
+    elif kind == "scale":
+        print(summary(records))
+        print()
+        print(per_signal(records, records[0]["steps"]))
+        if len(sys.argv) > 3:
+            scale_plot(records, Path(sys.argv[3]))
+    elif kind in ("bases", "runner"):
         print(summary(records))
         for steps in sorted({r["steps"] for r in records}):
             print()
