@@ -236,10 +236,12 @@ def write_item(config: ReproduceConfig, name: str, outcome: Outcome, record: dic
 def write_index(config: ReproduceConfig, skipped: dict[str, str]) -> None:
     """docs/results/README.md: one row per item, from the records on disk (items of earlier runs included)."""
     rows = []
+    seconds: dict[str, float] = {}
     for name, item in ITEMS.items():
         path = config.out / f"{name}.json"
         if path.is_file():
             record = json.loads(path.read_text())
+            seconds[record["protocol"]] = seconds.get(record["protocol"], 0.0) + record["seconds"]
             verdict, why = claims.verdict(name, record["data"])
             rows.append(
                 [
@@ -265,7 +267,7 @@ def write_index(config: ReproduceConfig, skipped: dict[str, str]) -> None:
         "torch it ran with, and sets our numbers beside the paper's. `--protocol paper` trains every network as the "
         "paper does (`--init paper`); the REDUCED protocol starts every network's output layer at the signal's mean "
         "(`--init mean`, this package's default, see the study item), gives every network of an item the same steps, "
-        "and shrinks the networks with the images they fit (widths divided by the downscale factor), so that its "
+        "and shrinks the networks with the images they fit (to the paper's parameters per pixel), so that its "
         "numbers test the paper's claims rather than a slow start or memorization. The claim column says, per item, "
         "what the paper claims and how much of it a REDUCED run can test; the next says whether our numbers confirm "
         "it, contradict it, or cannot test it, computed from the record (`asmr_plugin/reproduce/claims.py`).\n\n"
@@ -285,7 +287,10 @@ def write_index(config: ReproduceConfig, skipped: dict[str, str]) -> None:
             ],
             rows,
         )
-        + "\n"
+        + "\n\n"
+        + "Wall time of the items, added up per protocol (each item as recorded, on its own device): "
+        + ", ".join(f"{protocol} {total / 60:.0f} minutes" for protocol, total in sorted(seconds.items()))
+        + ".\n"
     )
     with atomic_path(config.out / "README.md") as temporary:
         temporary.write_text(text)
