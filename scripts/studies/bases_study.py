@@ -37,7 +37,7 @@ def rule_bases(shape: tuple[int, ...], rule: str) -> list[list[int]]:
     levels, order = RULES[rule]
     if order is None:
         return [[*auto_bases((-(-size // 8),), levels - 1)[0], 8] for size in shape]
-    return [[factors[index] for index in order] for factors in auto_bases(shape, levels)]
+    return [[sorted(factors)[index] for index in order] for factors in auto_bases(shape, levels)]
 
 
 @runner("bases")
