@@ -8,7 +8,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from asmr_plugin.decomposition import auto_bases
 from asmr_plugin.fields import FIELDS
 from asmr_plugin.fields.registry import build_field, checking_only
 from asmr_plugin.fitting import audio, megapixel, meta, occupancy, video
