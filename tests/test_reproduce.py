@@ -71,6 +71,11 @@ def test_the_readme_block_is_rewritten_from_the_records_and_a_readme_without_one
     plain.write_text("# no block\n")
     run(config(tmp_path, only=("fig2",), readme=plain, overwrite=True))
     assert plain.read_text() == "# no block\n"
+    elsewhere = tmp_path / "checkout" / "README.md"  # a trial run into another folder leaves the front page alone
+    elsewhere.parent.mkdir()
+    elsewhere.write_text(text)
+    run(config(tmp_path, only=("fig2",), readme=elsewhere, overwrite=True))
+    assert elsewhere.read_text() == text
 
 
 def test_items_written_for_this_commit_and_protocol_are_skipped_unless_overwritten(tmp_path, monkeypatch):

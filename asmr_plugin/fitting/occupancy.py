@@ -249,7 +249,7 @@ def fit_shapes(
         torch.manual_seed(config.seed)
         field = build_occupancy_field(config).to(device)
         mean = values.mean().reshape(1) if config.target == "sdf" else logit_mean(occupancy)
-        initialize_output(field, mean, config.init, "occupancy")
+        initialize_output(field, mean, config.init, config.signal_kind)
         console.print(
             f"[bold]{config.model}[/] on {shape_name} ({config.target}, {config.resolution}^3, "
             f"{occupancy.float().mean():.1%} occupied): {field.num_params():,} params, "

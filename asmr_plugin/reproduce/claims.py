@@ -6,12 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from asmr_plugin.reproduce.headline import by_name
+
 Verdict = tuple[str, str]
 """("confirms" | "contradicts" | "partly" | "cannot test", why)."""
-
-
-def by_row(data: dict[str, Any], key: str = "row") -> dict[str, dict[str, Any]]:
-    return {row[key]: row for row in data["rows"]}
 
 
 def above(ours: float, others: dict[str, float]) -> tuple[list[str], list[str]]:
@@ -32,7 +30,7 @@ def ordering(name: str, ours: float, others: dict[str, float], unit: str = "dB")
 
 
 def table2(data: dict[str, Any]) -> Verdict:
-    rows = {name: row["final_psnr"] for name, row in by_row(data).items()}
+    rows = {name: row["final_psnr"] for name, row in by_name(data["rows"]).items()}
     asmr = rows.pop("ASMR (4)")
     rows.pop("ASMR (3)", None)
     return ordering("ASMR (4)", asmr, rows)
@@ -45,21 +43,21 @@ def table3(data: dict[str, Any]) -> Verdict:
 
 def runner_table(metric: str, unit: str = "dB") -> Callable[[dict[str, Any]], Verdict]:
     def verdict(data: dict[str, Any]) -> Verdict:
-        rows = {name: row[metric] for name, row in by_row(data).items()}
+        rows = {name: row[metric] for name, row in by_name(data["rows"]).items()}
         return ordering("ASMR", rows.pop("asmr"), rows, unit)
 
     return verdict
 
 
 def table6(data: dict[str, Any]) -> Verdict:
-    rows = {name: row["iou_mean"] for name, row in by_row(data).items()}
+    rows = {name: row["iou_mean"] for name, row in by_name(data["rows"]).items()}
     gap = rows["asmr"] - rows["siren"]
     why = f"IoU ASMR {rows['asmr']:.3f}, SIREN {rows['siren']:.3f}"
     return ("confirms" if gap >= -0.01 else "contradicts"), why + " (the claim: equal IoU at a fraction of the MACs)"
 
 
 def table10(data: dict[str, Any]) -> Verdict:
-    rows = {name: row["psnr_mean"] for name, row in by_row(data).items()}
+    rows = {name: row["psnr_mean"] for name, row in by_name(data["rows"]).items()}
     asmr, siren, kilonerf = rows["asmr"], rows["siren"], rows["kilonerf"]
     why = f"ASMR {asmr:.2f} dB, SIREN {siren:.2f}, KiloNeRF {kilonerf:.2f}; the paper: 3.1 dB under SIREN"
     if asmr > kilonerf and siren - asmr <= 3.2:

@@ -17,7 +17,7 @@ BEGIN = "<!-- results: written by asmr-reproduce from docs/results/*.json; edit 
 END = "<!-- end of results -->"
 MEASURED = "measured.json"
 """Runs made by hand under the paper's protocol (too long for ``asmr-reproduce --protocol reduced``), each with its
-command, commit and device: the front page's first rows."""
+command and the page that records it: the front page's first rows."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ def psnr_pair(first: float, second: float) -> str:
 
 
 def by_name(rows: list[dict[str, Any]], key: str = "row") -> dict[str, dict[str, Any]]:
+    """A record's rows by their name (``key``)."""
     return {row[key]: row for row in rows}
 
 
@@ -47,9 +48,7 @@ def table3(data: dict[str, Any]) -> list[Row]:
     models = data["models"]
     shape = next(iter(models["asmr"]["images"].values()))["shape"]
     names = [name for name in ("asmr", "siren", "ffn") if name in models]
-    what = f"Table 3, Kodak at {shape[0]}x{shape[1]} ({len(data['images'])} images), " + " / ".join(
-        name.upper() if name != "asmr" else "ASMR" for name in names
-    )
+    what = f"Table 3, Kodak at {shape[0]}x{shape[1]} ({len(data['images'])} images), " + " / ".join(map(display, names))
     ours = " / ".join(f"{models[name]['psnr_mean']:.2f}" for name in names)
     return [Row(what, ours, " / ".join(f"{paper_values.TABLE3[name]['psnr']:.2f}" for name in names) + " (24)")]
 

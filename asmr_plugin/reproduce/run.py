@@ -141,7 +141,7 @@ class ReproduceConfig:
     """Re-run items already written for this commit and protocol."""
     readme: Path | None = Path("README.md")
     """The front page whose results block (between its markers) is rewritten from --out's records after the run;
-    None: none. A file without the block is left alone, with a note."""
+    None: none. A file without the block, or one whose folder does not hold --out, is left alone, with a note."""
     progress: bool = True
     """Show progress bars."""
 
@@ -332,7 +332,9 @@ def main(config: ReproduceConfig, console: Console | None = None) -> dict[str, s
         console.print(f"{name}: {outcome.comparison} ({record['seconds']:.0f} s) -> {config.out / (name + '.md')}")
     write_index(config, {name: reason for name, reason in status.items() if reason != "written"})
     if config.readme is not None and Path(config.readme).is_file():
-        if headline.update_readme(Path(config.readme), config.out):
+        if not Path(config.out).resolve().is_relative_to(Path(config.readme).resolve().parent):
+            console.print(f"[yellow]{config.readme} left alone: --out {config.out} lies outside its folder")
+        elif headline.update_readme(Path(config.readme), config.out):
             console.print(f"{config.readme}: results block rewritten from {config.out}")
         else:
             console.print(f"[yellow]{config.readme} has no results block ({headline.BEGIN}); left alone")
