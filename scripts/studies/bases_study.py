@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness import KODAK_STUDY, Job, history_record, image_corpus, image_target, run_jobs, runner
+from harness import KODAK_STUDY, Job, fitted, image_corpus, image_target, run_jobs, runner
 
 RULES = {  # name: (levels, order of the balanced factors sorted ascending f0 <= f1 <= ...)
     "L4 ascending": (4, (0, 1, 2, 3)),
@@ -45,15 +45,12 @@ def bases_job(job: Job) -> dict:
     import torch
 
     from asmr_plugin.fields import FIELDS
-    from asmr_plugin.training.loop import FitConfig, fit
 
     target = image_target(job.settings["path"], job.settings["size"])
     bases = rule_bases(tuple(target.shape[:2]), job.setting)
     torch.manual_seed(job.seed)
     field = FIELDS["asmr"](target.shape[:2], target.shape[-1], hidden_dim=job.settings["hidden"], bases=bases)
-    config = FitConfig(steps=job.steps, lr=1e-4, seed=job.seed, progress=False, init=job.settings["init"])
-    record = history_record(fit(field, target, config))
-    return {**record, "bases": bases, "macs": field.macs().with_bias, "params": field.num_params()}
+    return {**fitted(field, target, job, job.settings["init"]), "bases": bases}
 
 
 @runner("bases-audio")
@@ -62,15 +59,12 @@ def audio_bases_job(job: Job) -> dict:
 
     from asmr_plugin.fields import FIELDS
     from asmr_plugin.io.audio import load_audio
-    from asmr_plugin.training.loop import FitConfig, fit
 
     target = load_audio(Path(job.settings["path"]), 16_000, 2.0)
     bases = rule_bases(tuple(target.shape[:1]), job.setting)
     torch.manual_seed(job.seed)
     field = FIELDS["asmr"](target.shape[:1], 1, hidden_dim=128, bases=bases)
-    config = FitConfig(steps=job.steps, lr=1e-4, value_range=(-1.0, 1.0), seed=job.seed, progress=False, init="paper")
-    record = history_record(fit(field, target, config))
-    return {**record, "bases": bases, "macs": field.macs().with_bias, "params": field.num_params()}
+    return {**fitted(field, target, job, "paper", (-1.0, 1.0)), "bases": bases}
 
 
 def main() -> None:

@@ -46,14 +46,21 @@ def runner(name: str) -> Callable[[Callable[[Job], dict[str, Any]]], Callable[[J
     return register
 
 
-def history_record(history: Any) -> dict[str, Any]:
-    """Final and best PSNR, the PSNR at ``MARKS``, seconds."""
+def fitted(field: Any, target: Any, job: Job, init: str, value_range: tuple[float, float] = (0.0, 1.0)) -> dict[str, Any]:
+    """``field`` fitted to ``target`` for the job's steps and seed (Adam 1e-4, cosine to 1e-6): final and best PSNR,
+    the PSNR at ``MARKS``, seconds, and the network's parameters and MACs per sample."""
+    from asmr_plugin.training.loop import FitConfig, fit
+
+    config = FitConfig(steps=job.steps, lr=1e-4, value_range=value_range, seed=job.seed, progress=False, init=init)
+    history = fit(field, target, config)
     by_step = dict(zip(history.steps, history.psnr))
     return {
         "final": history.psnr[-1],
         "best": max(history.psnr),
         "marks": {str(mark): by_step[mark] for mark in MARKS if mark in by_step},
         "seconds": history.seconds,
+        "params": field.num_params(),
+        "macs": field.macs().with_bias,
     }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness import KODAK_STUDY, Job, history_record, image_corpus, image_target, run_jobs, runner
+from harness import KODAK_STUDY, Job, fitted, image_corpus, image_target, run_jobs, runner
 
 CANDIDATES = {  # setting: (bias at the mean, output-weight gain: a number or "match")
     "paper": (False, 1.0),
@@ -57,14 +57,12 @@ def audio_job(job: Job) -> dict:
     from asmr_plugin.fields import FIELDS
     from asmr_plugin.fitting.audio import AUDIO_NETWORKS
     from asmr_plugin.io.audio import load_audio
-    from asmr_plugin.training.loop import FitConfig, fit
 
     target = load_audio(Path(job.settings["path"]), 16_000, 2.0)
     torch.manual_seed(job.seed)
     field = FIELDS["asmr"](target.shape[:1], 1, **AUDIO_NETWORKS["asmr"])
     gain = start(field, target, job.setting)
-    config = FitConfig(steps=job.steps, lr=1e-4, value_range=(-1.0, 1.0), seed=job.seed, progress=False, init="paper")
-    return {**history_record(fit(field, target, config)), "gain": gain, "signal_std": target.std().item()}
+    return {**fitted(field, target, job, "paper", (-1.0, 1.0)), "gain": gain, "signal_std": target.std().item()}
 
 
 @runner("init-image")
@@ -73,15 +71,13 @@ def image_job(job: Job) -> dict:
 
     from asmr_plugin.decomposition import auto_bases
     from asmr_plugin.fields import FIELDS
-    from asmr_plugin.training.loop import FitConfig, fit
 
     target = image_target(job.settings["path"], job.settings["size"])
     torch.manual_seed(job.seed)
     hidden = job.settings["hidden"]
     field = FIELDS["asmr"](target.shape[:2], target.shape[-1], hidden_dim=hidden, bases=auto_bases(target.shape[:2]))
     gain = start(field, target, job.setting)
-    config = FitConfig(steps=job.steps, lr=1e-4, seed=job.seed, progress=False, init="paper")
-    return {**history_record(fit(field, target, config)), "gain": gain, "signal_std": target.std().item()}
+    return {**fitted(field, target, job, "paper"), "gain": gain, "signal_std": target.std().item()}
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness import KODAK_STUDY, Job, history_record, image_corpus, image_target, run_jobs, runner
+from harness import KODAK_STUDY, Job, fitted, image_corpus, image_target, run_jobs, runner
 
 
 @runner("scale")
@@ -18,18 +18,14 @@ def scale_job(job: Job) -> dict:
     import torch
 
     from asmr_plugin.fields import FIELDS
-    from asmr_plugin.training.loop import FitConfig, fit
 
     target = image_target(job.settings["path"], job.settings["size"])
     torch.manual_seed(job.seed)
     hidden = job.settings["hidden"]
     options = {"hidden_dim": hidden} | ({"num_layers": 4} if job.setting == "siren" else {})
     field = FIELDS[job.setting](target.shape[:2], target.shape[-1], **options)
-    config = FitConfig(steps=job.steps, lr=1e-4, seed=job.seed, progress=False, init="mean")
-    record = history_record(fit(field, target, config))
-    values = target.numel()
-    return {**record, "params": field.num_params(), "params_per_value": field.num_params() / values,
-            "macs": field.macs().with_bias, "shape": list(target.shape)}
+    record = fitted(field, target, job, "mean")
+    return {**record, "params_per_value": record["params"] / target.numel(), "shape": list(target.shape)}
 
 
 def main() -> None:
