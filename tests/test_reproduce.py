@@ -109,6 +109,8 @@ def test_kodak_items_are_skipped_without_the_images_and_the_index_says_why(tmp_p
 def test_bad_options_are_refused_before_anything_is_written(tmp_path):
     with pytest.raises(ValueError, match="--kodak .* is not a folder"):
         run(config(tmp_path, kodak=tmp_path / "missing"))
+    with pytest.raises(ValueError, match="--readme .* is not a file"):
+        run(config(tmp_path, readme=tmp_path))
     (tmp_path / "photos").mkdir()
     Image.fromarray(np.zeros((8, 8), dtype=np.uint8)).save(tmp_path / "photos" / "kodim01.png")
     with pytest.raises(ValueError, match=r"--kodak .*photos lacks 23 of the 24 Kodak images .*: kodim02.png"):
