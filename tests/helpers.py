@@ -39,3 +39,22 @@ def stop_after(monkeypatch, steps: int) -> None:
         yield lambda: next(calls) >= steps
 
     monkeypatch.setattr(interrupts, "stop_requests", stop_requests)
+
+
+def smooth_rgb_image(path: Path, size=(40, 48)) -> Path:
+    """A smooth RGB image of ``size`` (rows, columns) written to ``path``."""
+    rows, cols = np.meshgrid(np.linspace(0, 1, size[0]), np.linspace(0, 1, size[1]), indexing="ij")
+    pixels = np.stack([np.sin(5 * rows) * 0.5 + 0.5, np.cos(4 * cols) * 0.5 + 0.5, rows * cols], axis=-1)
+    Image.fromarray((pixels * 255).astype(np.uint8)).save(path)
+    return path
+
+
+def write_sphere(path: Path) -> Path:
+    """A sphere of radius 3 (open3d) written to ``path``."""
+    from asmr_plugin.io.open3d_loader import open3d
+
+    o3d = open3d()
+    sphere = o3d.geometry.TriangleMesh.create_sphere(3.0, resolution=60)
+    sphere.compute_triangle_normals()  # STL needs them
+    o3d.io.write_triangle_mesh(str(path), sphere)
+    return path

@@ -4,6 +4,7 @@ from typing import Dict, Type
 
 from asmr_plugin.fields.asmr import ASMRField
 from asmr_plugin.fields.base import GridField
+from asmr_plugin.fields.dense_grid import DenseGridField
 from asmr_plugin.fields.ffn import FFNField
 from asmr_plugin.fields.kilonerf import KiloNeRFField
 from asmr_plugin.fields.loe import LoEField
@@ -21,11 +22,13 @@ FIELDS: Dict[str, Type[GridField]] = {
     "kilonerf": KiloNeRFField,
     "loe": LoEField,
     "ngp": NGPField,
+    "grid": DenseGridField,
 }
 """Field classes by model name, as written in checkpoints and on the command line."""
 
 __all__ = [
     "ASMRField",
+    "DenseGridField",
     "FFNField",
     "FIELDS",
     "GridField",

@@ -49,6 +49,9 @@ class GridField(nn.Module, ABC):
     init_kwargs: Dict[str, Any]
     paper_lr: float
     """Initial Adam learning rate the paper uses for this network (cosine annealing to 1e-6)."""
+    from_paper: bool = True
+    """Whether the ASMR paper trains this network (False: a baseline added here, trained at its own ``paper_lr``
+    where the paper gives one rate for every network of a task)."""
     initialization: str | None = None
     """How the output layer started (``fields.initialization.initialize_output``): paper, mean or checkpoint
     (loaded weights); None for a network as its constructor left it (the paper's initialization)."""
@@ -90,6 +93,10 @@ class GridField(nn.Module, ABC):
         if isinstance(output, nn.Linear) and output.bias is not None:
             return output.weight, output.bias
         return None
+
+    def has_output_offset(self) -> bool:
+        """Whether ``start_at_`` can start the output at the signal's mean (an output bias, or values of its own)."""
+        return self.output_layer() is not None
 
     @torch.no_grad()
     def start_at_(self, mean: Float[Tensor, "C"] | None, weight_gain: float = 1.0) -> None:

@@ -39,7 +39,7 @@ class OutputInit:
             gain = network.mean_start_gain(signal) if self.mean_bias else 1.0
         if not self.mean_bias and gain == 1.0:
             network.initialization = "paper"
-        elif network.output_layer() is None:
+        elif not network.has_output_offset():
             network.initialization = "paper (no output bias)"
         else:
             network.start_at_(mean if self.mean_bias else None, gain)
@@ -50,8 +50,9 @@ class OutputInit:
 
 INITS: Dict[str, OutputInit] = {
     "mean": OutputInit(
-        True, description="the output bias at the signal's mean, and the output weights at the gain measured best for "
-        "the network on that kind of signal (ASMR on occupancy and megapixel images: x10; elsewhere x1)"
+        True,
+        description="the output bias at the signal's mean, and the output weights at the gain measured best for "
+        "the network on that kind of signal (ASMR on occupancy and megapixel images: x10; elsewhere x1)",
     ),
     "paper": OutputInit(False, description="the paper's (the network's own initialization of the output layer)"),
 }

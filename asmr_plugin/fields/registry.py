@@ -14,7 +14,7 @@ from asmr_plugin import decomposition
 from asmr_plugin.fields import FIELDS, GridField
 from asmr_plugin.memory import check_memory
 
-ModelName = Literal["asmr", "siren", "ffn", "mfn", "wire", "kilonerf", "loe", "ngp"]
+ModelName = Literal["asmr", "siren", "ffn", "mfn", "wire", "kilonerf", "loe", "ngp", "grid"]
 """The names of ``FIELDS``, for command-line choices."""
 
 
@@ -53,6 +53,13 @@ def check_network_memory(hidden_dim: int | None, num_layers: int | None, option_
         )
 
 
+def matched_params(shape: Sequence[int], channels: int, reference: Dict[str, Any] | None = None) -> int:
+    """The parameters of ASMR built with ``reference`` (its options as a command builds it; default: its own) for
+    this signal: the budget of a network compared with it at equal parameters (the dense grid's default)."""
+    with checking_only():
+        return FIELDS["asmr"](tuple(shape), out_dim=channels, **(reference or {})).num_params()
+
+
 @contextmanager
 def checking_only() -> Iterator[None]:
     """Networks built inside run every check of their options but hold no weights (PyTorch's meta device: shapes
@@ -71,17 +78,21 @@ def build_field(
     omega0: float | None = None,
     option_prefix: str = "--",
     defaults: Dict[str, Any] | None = None,
+    params: int | None = None,
+    reference: Dict[str, Any] | None = None,
 ) -> GridField:
     """The network named ``model`` for a signal grid of ``shape`` with ``channels`` outputs.
 
     Options left as None take ``defaults`` (a task's configuration of this network, e.g. the
     paper's audio networks), else the network's own defaults; an option the network does not
-    have is an error. Errors name the options with ``option_prefix``.
+    have is an error. A network sized by a parameter budget (the dense grid) without ``params`` gets
+    ASMR's on this signal, ASMR built with ``reference`` (the task's ASMR options). Errors name the
+    options with ``option_prefix``.
     """
     if model not in FIELDS:
         raise ValueError(f"{option_prefix}model must be one of {', '.join(FIELDS)}; got {model!r}")
-    options = {"bases": bases, "num_layers": num_layers, "hidden_dim": hidden_dim, "omega0": omega0}
-    check_positive({name: options[name] for name in ("num_layers", "hidden_dim", "omega0")}, option_prefix)
+    options = {"bases": bases, "num_layers": num_layers, "hidden_dim": hidden_dim, "omega0": omega0, "params": params}
+    check_positive({name: options[name] for name in ("num_layers", "hidden_dim", "omega0", "params")}, option_prefix)
     check_network_memory(hidden_dim, num_layers, option_prefix)
     accepted = set(inspect.signature(FIELDS[model]).parameters)
     for name, value in options.items():
@@ -94,6 +105,8 @@ def build_field(
         except ValueError as error:
             raise ValueError(f"{option_prefix}bases do not fit the signal of shape {shape}: {error}") from error
     given = {name: value for name, value in options.items() if value is not None}
+    if "params" in accepted and params is None and not {"params", "resolution"} & set(defaults or {}):
+        given["params"] = matched_params(shape, channels, reference)
     task_defaults = {
         name: value
         for name, value in (defaults or {}).items()
@@ -104,7 +117,12 @@ def build_field(
     except ValueError as error:
         spelled = " ".join(
             f"{option_prefix}{name.replace('_', '-')} {' '.join(value) if name == 'bases' else value}"
-            for name, value in (("bases", bases), ("num_layers", num_layers), ("hidden_dim", hidden_dim))
+            for name, value in (
+                ("bases", bases),
+                ("num_layers", num_layers),
+                ("hidden_dim", hidden_dim),
+                ("params", params),
+            )
             if value is not None
         )
         raise ValueError(f"{model}{f' with {spelled}' if spelled else ''}: {error}") from error
@@ -124,11 +142,20 @@ class NetworkShape:
     """Number of linear layers, the output included (ASMR: levels)."""
     omega0: float | None = None
     """Sine/Gabor frequency of SIREN, ASMR (also scales its modulators) and WIRE. Default: 30 (WIRE: 20)."""
+    params: int | None = None
+    """Dense grid (--model grid): its parameter budget, filled in the signal's aspect. Default: ASMR's parameters on
+    the same signal, ASMR as this command builds it."""
 
     def check_network_shape(self, option_prefix: str = "--") -> None:
         """A ValueError naming the first size at or below zero."""
         check_positive(
-            {"hidden_dim": self.hidden_dim, "num_layers": self.num_layers, "omega0": self.omega0}, option_prefix
+            {
+                "hidden_dim": self.hidden_dim,
+                "num_layers": self.num_layers,
+                "omega0": self.omega0,
+                "params": self.params,
+            },
+            option_prefix,
         )
 
     def build(
@@ -139,9 +166,11 @@ class NetworkShape:
         option_prefix: str = "--",
         defaults: Dict[str, Any] | None = None,
         bases: Tuple[str, ...] | None = None,
+        reference: Dict[str, Any] | None = None,
     ) -> GridField:
         """``model`` of this shape for a signal grid of ``shape`` (``bases`` in place of the given ones, e.g.
-        adapted to the signal); see ``build_field``."""
+        adapted to the signal; ``reference``: the task's ASMR options, which size a dense grid); see
+        ``build_field``."""
         return build_field(
             model,
             tuple(shape),
@@ -152,4 +181,6 @@ class NetworkShape:
             self.omega0,
             option_prefix,
             defaults,
+            self.params,
+            reference,
         )

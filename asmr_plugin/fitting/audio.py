@@ -47,12 +47,16 @@ AUDIO_NETWORKS: Dict[str, Dict[str, Any]] = {
         "max_res": 8000,
         "log2_hashmap_size": 11,
     },
+    "grid": {},  # ASMR's parameters (--params to change)
 }
 """The paper's ~33K-parameter audio networks (Appendix D, Table 4). SIREN's first layer uses
 Sitzmann et al.'s audio frequency (omega0 = 3000): with 30 on [-1, 1] it cannot follow 2 s of
 speech and predicts near silence (19.9 dB on the default clip, measured). Instant-NGP's tables hold 2^11
 entries per level so that its parameters match (29.7K); the paper's tinycudann grid stores its
 coarse levels densely, which nerfstudio's torch HashEncoding cannot."""
+
+AUDIO_LR = 1e-4
+"""The paper's rate for every audio network (Appendix D)."""
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".mp3"}
 
@@ -66,7 +70,7 @@ class FitAudioConfig(NetworkOptions, ResumeOptions, RunOptions):
     data: Path | None = None
     """Audio file (WAV, FLAC, OGG, ...) or a folder of them (Table-4-style summary). Default: a
     generated speech-like clip, so the command runs offline."""
-    model: Literal["asmr", "siren", "kilonerf", "ngp"] = "asmr"
+    model: Literal["asmr", "siren", "kilonerf", "ngp", "grid"] = "asmr"
     """Network to fit, at the paper's ~33K-parameter configuration."""
     rate: int = 16_000
     """Sample rate the clip is resampled to (Hz)."""
@@ -76,8 +80,9 @@ class FitAudioConfig(NetworkOptions, ResumeOptions, RunOptions):
     """Zero-pad clips shorter than --seconds instead of refusing them."""
     steps: int = PAPER_STEPS
     """Optimizer steps (the whole clip every step)."""
-    lr: float | None = 1e-4
-    """Initial Adam learning rate for every network (Appendix D), cosine annealing to 1e-6."""
+    lr: float | None = None
+    """Initial Adam learning rate, cosine annealing to 1e-6. Default: 1e-4, the paper's for every audio network
+    (Appendix D); the dense grid's own rate for it."""
 
     def check_options(self) -> None:
         """A ValueError naming the first bad option."""
@@ -129,7 +134,9 @@ def load_target(config: FitAudioConfig, data: Path | None) -> Float[Tensor, "N 1
 def network(config: FitAudioConfig, clip: Float[Tensor, "N 1"]) -> GridField:
     """The freshly initialized network for ``clip``; ValueError for options that do not fit it."""
     torch.manual_seed(config.seed)
-    field = config.build(config.model, clip.shape[:1], 1, defaults=AUDIO_NETWORKS[config.model])
+    field = config.build(
+        config.model, clip.shape[:1], 1, defaults=AUDIO_NETWORKS[config.model], reference=AUDIO_NETWORKS["asmr"]
+    )
     config.initialize(field, clip)
     return field
 
@@ -158,7 +165,7 @@ def run(config: FitAudioConfig, console: Console | None = None) -> Dict[str, Any
         out = prepare_output_dir(out, config.overwrite, config.resume)
         runs = [fit_one(config, path, out / stem, console) for path, stem in output_names(files).items()]
     protocol = (
-        f"{config.steps} full-clip steps, Adam lr {config.lr:g} cosine to 1e-6, {config.seconds:g} s at {config.rate} Hz, seed {config.seed}"
+        f"{config.steps} full-clip steps, Adam lr {runs[0]['lr']:g} cosine to 1e-6, {config.seconds:g} s at {config.rate} Hz, seed {config.seed}"
         + ("" if config.steps == PAPER_STEPS else f", a REDUCED protocol (the paper: {PAPER_STEPS} steps)")
     )
     return write_summary(out, config.model, Path(config.data), protocol, runs, ("final_psnr",), console)
@@ -183,9 +190,10 @@ def fit_one(config: FitAudioConfig, data: Path | None, out: Path, console: Conso
         f"[bold]{config.model}[/] on {source} ({target.shape[0]:,} samples at {config.rate} Hz) on {device}: "
         f"{field.num_params():,} params, {macs.with_bias:,.1f} MACs/sample"
     )
+    lr = config.learning_rate(field, AUDIO_LR)
     fit_config = FitConfig(
         steps=config.steps,
-        lr=config.lr,
+        lr=lr,
         value_range=(-1.0, 1.0),
         seed=config.seed,
         progress=config.progress,
@@ -200,7 +208,7 @@ def fit_one(config: FitAudioConfig, data: Path | None, out: Path, console: Conso
         "model": config.model,
         "shape": [target.shape[0]],
         "rate": config.rate,
-        "lr": config.lr,
+        "lr": lr,
         "final_psnr": psnr(reconstruction, target, data_range=2.0).item(),
         "best_psnr": history.best_psnr,
         "best_step": history.best_step,

@@ -37,6 +37,7 @@ MEGAPIXEL_NETWORKS: Dict[str, Dict[str, Any]] = {
     "siren": {"hidden_dim": 512, "num_layers": 6},
     "kilonerf": {"hidden_dim": 32, "num_layers": 6, "grid": 16, "num_frequencies": 10},
     "ngp": {"hidden_dim": 64, "num_layers": 3, "num_levels": 16, "min_res": 16, "log2_hashmap_size": 16},
+    "grid": {},  # ASMR's parameters (--params to change)
 }
 """The paper's megapixel networks (Appendix E, Table 5); NGP's finest resolution is half the image."""
 SSIM_TILE = 2048
@@ -50,7 +51,7 @@ class FitMegapixelConfig(NetworkOptions, ResumeOptions, RunOptions):
 
     data: Path | None = None
     """Image file. Default: retina.jpg (1411 x 1411 RGB), the largest image scikit-image ships."""
-    model: Literal["asmr", "siren", "kilonerf", "ngp"] = "asmr"
+    model: Literal["asmr", "siren", "kilonerf", "ngp", "grid"] = "asmr"
     epochs: float = 500.0
     """Passes over all pixels (fractions allowed); one step draws --batch pixels per process."""
     batch: int = 1 << 18
@@ -128,7 +129,9 @@ def _run(config: FitMegapixelConfig, process: Process, console: Console) -> Dict
     target = load_image(data)
     shape, channels = (target.shape[0], target.shape[1]), target.shape[-1]
     torch.manual_seed(config.seed)  # the same initial weights on every process
-    field = config.build(config.model, shape, channels, defaults=MEGAPIXEL_NETWORKS[config.model]).to(process.device)
+    field = config.build(
+        config.model, shape, channels, defaults=MEGAPIXEL_NETWORKS[config.model], reference=MEGAPIXEL_NETWORKS["asmr"]
+    ).to(process.device)
     config.initialize(field, target)
     lr = config.learning_rate(field)
     full_steps_per_epoch(shape[0] * shape[1], config.batch, process.world_size)  # before anything is written

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from asmr_plugin.fields import GridField
 from asmr_plugin.fields.initialization import initialize_output, logit_mean
-from asmr_plugin.fields.registry import checking_only
+from asmr_plugin.fields.registry import checking_only, parse_bases_option
 from asmr_plugin.fitting.options import NetworkOptions, ResumeOptions, RunOptions, require_positive
 from asmr_plugin.fitting.summary import run_record, write_summary
 from asmr_plugin.io.checkpoint import save_checkpoint
@@ -59,6 +59,12 @@ VOXEL_BYTES = 2 * 12 + 1 + 4 + 4
 """What a voxel costs at least while its shape is fitted: its centre twice, its occupancy, target and prediction."""
 
 
+OCCUPANCY_LR = 1e-4
+"""The rate of the paper's occupancy networks."""
+OCCUPANCY_WIDTH = 256
+"""ASMR's and SIREN's default width for occupancy (the paper's SIREN: 512)."""
+
+
 @dataclass
 class FitOccupancyConfig(NetworkOptions, ResumeOptions, RunOptions):
     """Fit occupancy grids (or signed distances) of meshes with ASMR or SIREN (the paper's Appendix H sampling)."""
@@ -68,18 +74,19 @@ class FitOccupancyConfig(NetworkOptions, ResumeOptions, RunOptions):
     data: Path | None = None
     """A mesh (OBJ, PLY, OFF, STL, GLB) or a folder of them. Default: a torus, an arrow and a sphere
     built with open3d, so the command runs offline."""
-    model: Literal["asmr", "siren"] = "asmr"
+    model: Literal["asmr", "siren", "grid"] = "asmr"
     target: Literal["occupancy", "sdf"] = "occupancy"
     """occupancy: inside or not per voxel, BCE (Table 6). sdf: the signed distance at voxel centres
     (unit-cube lengths, negative inside), L1 loss; IoU then compares the predicted inside (< 0)."""
     resolution: int = 128
     """Occupancy grid size per axis; ASMR uses base-2 bases (log2 of it levels) when it is a power of 2."""
-    hidden_dim: int | None = 256
-    """Width (the paper's SIREN: 512)."""
+    hidden_dim: int | None = None
+    """Width. Default: 256 (the paper's SIREN: 512)."""
     num_layers: int | None = None
     """Linear layers. Default: log2(resolution) (ASMR: one per level; the paper's SIREN has 10)."""
-    lr: float | None = 1e-4
-    """Initial Adam learning rate, cosine annealing to 1e-6."""
+    lr: float | None = None
+    """Initial Adam learning rate, cosine annealing to 1e-6. Default: 1e-4 (the paper's for ASMR and SIREN); the
+    dense grid's own rate for it."""
     bases: Tuple[str, ...] | None = None
     """ASMR bases per axis. Default: base 2 at every level when --resolution is a power of 2, else chosen for it."""
     epochs: int = 200
@@ -122,12 +129,17 @@ def sample_epoch(
 
 
 def build_occupancy_field(config: FitOccupancyConfig) -> GridField:
-    """ASMR with base-2 bases (when the resolution is a power of 2), or a SIREN as deep."""
+    """ASMR with base-2 bases (when the resolution is a power of 2), a SIREN as deep, or a dense grid of ASMR's
+    parameters."""
     shape, levels = (config.resolution,) * 3, round(math.log2(config.resolution))
+    width = {"hidden_dim": OCCUPANCY_WIDTH}
     if config.model == "siren":
-        return config.build("siren", shape, 1, defaults={"num_layers": levels})
+        return config.build("siren", shape, 1, defaults={"num_layers": levels, **width})
     base_two = (",".join(["2"] * levels),) if 2**levels == config.resolution and config.num_layers is None else None
-    return config.build("asmr", shape, 1, bases=config.bases or base_two)
+    if config.model == "grid":
+        asmr = {**width, "bases": parse_bases_option(base_two, 3)} if base_two else width
+        return config.build("grid", shape, 1, reference=asmr)
+    return config.build("asmr", shape, 1, defaults=width, bases=config.bases or base_two)
 
 
 def target_loss(prediction: Float[Tensor, "N 1"], labels: Float[Tensor, "N 1"], target: str) -> Tensor:
@@ -170,7 +182,7 @@ def fit_shape(
     epochs = EpochConfig(
         config.epochs,
         config.batch,
-        config.learning_rate(field),
+        config.learning_rate(field, OCCUPANCY_LR),
         config.seed,
         config.progress,
         config.checkpoint_every,
@@ -273,6 +285,7 @@ def fit_shapes(
             "model": config.model,
             "target": config.target,
             "shape": [config.resolution] * 3,
+            "lr": config.learning_rate(field, OCCUPANCY_LR),
             **metrics,
             "occupied_fraction": occupancy.float().mean().item(),
             "surface_triangles": len(surface_mesh.triangles),
@@ -296,7 +309,7 @@ def fit_shapes(
         runs.append(result)
     protocol = (
         f"{config.epochs} epochs of {config.points_per_epoch:,} points (60% uniform, 20% surface, 20% near, sigma {config.near_sigma}), "
-        f"batch {config.batch}, {config.target} with {LOSS_NAMES[config.target]} loss, Adam lr {config.lr:g} cosine to 1e-6, grid {config.resolution}^3"
+        f"batch {config.batch}, {config.target} with {LOSS_NAMES[config.target]} loss, Adam lr {runs[0]['lr']:g} cosine to 1e-6, grid {config.resolution}^3"
         + (
             ""
             if config.epochs == 200 and config.points_per_epoch == 250_000

@@ -98,6 +98,9 @@ class NetworkOptions(NetworkShape):
         """Start ``field``'s output as ``--init`` says, for ``signal`` (``[..., C]``)."""
         initialize_output(field, channel_mean(signal), self.init, self.signal_kind)
 
-    def learning_rate(self, field: GridField) -> float:
-        """``--lr``, or the paper's rate for ``field``."""
-        return field.paper_lr if self.lr is None else self.lr
+    def learning_rate(self, field: GridField, task_rate: float | None = None) -> float:
+        """``--lr``; else the paper's rate for this task (``task_rate``, where the paper trains all its networks at one
+        rate) for the paper's networks, and ``field``'s own rate for the others."""
+        if self.lr is not None:
+            return self.lr
+        return task_rate if task_rate is not None and field.from_paper else field.paper_lr

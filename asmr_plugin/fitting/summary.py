@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Dict, List, Sequence, Tuple
@@ -37,6 +38,12 @@ def formatted(value: float | None, spec: str) -> str:
     return "n/a" if value is None else f"{value:{spec}}"
 
 
+def params_per_sample(params: int, shape: Sequence[int], channels: int) -> float:
+    """Parameters over the signal's values (samples x channels): near 1 or above, a network can store the signal
+    itself (memorization, not compression)."""
+    return params / (math.prod(shape) * channels)
+
+
 def run_record(
     field: GridField, shape: Sequence[int], device: torch.device | str, config: Any, data: Path | str | None = None
 ) -> Dict[str, Any]:
@@ -48,6 +55,7 @@ def run_record(
         "init_kwargs": field.init_kwargs,
         "output_init": field.initialization or "paper",
         "params": field.num_params(),
+        "params_per_sample": params_per_sample(field.num_params(), shape, field.out_dim),
         "macs_weights": macs.weights_only,
         "macs_with_bias": macs.with_bias,
         "device": str(device),

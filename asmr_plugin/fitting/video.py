@@ -30,6 +30,7 @@ VIDEO_NETWORKS: Dict[str, Dict[str, Any]] = {
     "asmr": {"hidden_dim": 512, "num_layers": 7},
     "siren": {"hidden_dim": 512, "num_layers": 7},
     "kilonerf": {"hidden_dim": 32, "num_layers": 6, "num_frequencies": 10},
+    "grid": {},  # ASMR's parameters (--params to change)
 }
 """The paper's cat-video networks (Appendix F, Table 10). KiloNeRF's grid is 16 tiles per axis
 (fewer on short axes); ASMR's bases default to 7 levels chosen per axis, padded with bases of 1."""
@@ -50,7 +51,7 @@ class FitVideoConfig(NetworkOptions, ResumeOptions, RunOptions):
     """Use every stride-th frame."""
     resize: Tuple[int, int] | None = None
     """Resize every frame to H W."""
-    model: Literal["asmr", "siren", "kilonerf"] = "asmr"
+    model: Literal["asmr", "siren", "kilonerf", "grid"] = "asmr"
     epochs: float = 200.0
     """Passes over all pixels of all frames."""
     batch: int = 153_600
@@ -104,7 +105,13 @@ def run(config: FitVideoConfig, console: Console | None = None) -> Dict[str, Any
         )
         shape = tuple(video.shape[:3])
         torch.manual_seed(config.seed)
-        field = config.build(config.model, shape, video.shape[-1], defaults=VIDEO_NETWORKS[config.model])
+        field = config.build(
+            config.model,
+            shape,
+            video.shape[-1],
+            defaults=VIDEO_NETWORKS[config.model],
+            reference=VIDEO_NETWORKS["asmr"],
+        )
         field = field.to(process.device)
         config.initialize(field, video)
         lr = config.learning_rate(field)

@@ -9,6 +9,7 @@ try:
     from asmr_plugin.nerfstudio.methods import (
         asmr_image,
         ffn_image,
+        grid_image,
         kilonerf_image,
         loe_image,
         mfn_image,
@@ -20,7 +21,8 @@ except Exception as error:  # noqa: BLE001 - any failure must stay inside this p
     from rich.console import Console
 
     Console(stderr=True).print(f"[bold yellow]asmr-plugin: methods unavailable ({type(error).__name__}: {error})")
-    asmr_image = siren_image = ffn_image = mfn_image = wire_image = kilonerf_image = loe_image = ngp_image = None
+    asmr_image = siren_image = ffn_image = mfn_image = wire_image = None
+    kilonerf_image = loe_image = ngp_image = grid_image = None
 
 __all__ = [
     "asmr_image",
@@ -31,4 +33,5 @@ __all__ = [
     "kilonerf_image",
     "loe_image",
     "ngp_image",
+    "grid_image",
 ]

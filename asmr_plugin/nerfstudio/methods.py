@@ -1,4 +1,5 @@
-"""nerfstudio methods that fit a single image: asmr-image, siren-image and one per baseline (ffn-image, ...)."""
+"""nerfstudio methods that fit a single image: asmr-image, siren-image and one per baseline (ffn-image, ...,
+grid-image)."""
 
 from __future__ import annotations
 
@@ -76,4 +77,7 @@ kilonerf_image = image_method_specification("kilonerf", "KiloNeRF-style grid of 
 loe_image = image_method_specification("loe", "Levels-of-Experts (position-dependent weight tiles) fitting one image")
 ngp_image = image_method_specification(
     "ngp", "Instant-NGP hash grid + MLP (nerfstudio's HashEncoding) fitting one image"
+)
+grid_image = image_method_specification(
+    "grid", "Dense grid of values at ASMR's parameters, read bilinearly (the baseline at equal parameters)"
 )

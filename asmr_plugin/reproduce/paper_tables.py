@@ -1,4 +1,5 @@
-"""Parameter and MAC counts of every network row of the paper's Tables 2, 3, 4, 5, 7, 8 and 9, ours beside the paper's.
+"""Parameter and MAC counts of every network row of the paper's Tables 2, 3, 4, 5, 7, 8 and 9, ours beside the paper's,
+with a dense grid at ASMR's parameters in Tables 2-5 (not in the paper) and every row's parameters per sample.
 
 MACs are per sample, in both of the paper's conventions: weights only, and with the bias and
 modulation adds (the authors' counter). Each row compares ours with the paper in the
@@ -20,8 +21,10 @@ from rich.console import Console
 from rich.table import Table
 
 from asmr_plugin.decomposition import parse_bases
+from asmr_plugin.fitting.summary import params_per_sample
 from asmr_plugin.fields import (
     ASMRField,
+    DenseGridField,
     FFNField,
     GridField,
     KiloNeRFField,
@@ -44,8 +47,8 @@ class PaperRow:
     model: str
     config: str
     build: Callable[[], GridField]
-    paper_params: str
-    """As printed, in ``unit``s."""
+    paper_params: str | None
+    """As printed, in ``unit``s (None: a row the paper does not have)."""
     paper_macs: str | None
     """As printed, in ``unit``s (None where our copy of the paper is not legible)."""
     convention: Literal["weights", "with_bias"]
@@ -74,6 +77,31 @@ def kilonerf(
 ) -> Callable[[], GridField]:
     return lambda: KiloNeRFField(
         shape, out_dim, hidden_dim=hidden_dim, num_layers=num_layers, grid=grid, num_frequencies=frequencies
+    )
+
+
+def grid_like(build_asmr: Callable[[], GridField]) -> Callable[[], GridField]:
+    """A dense grid over ASMR's signal with ASMR's parameters."""
+
+    def build() -> GridField:
+        reference = build_asmr()
+        return DenseGridField(reference.grid_shape, reference.out_dim, params=reference.num_params())
+
+    return build
+
+
+def grid_row(table: str, build_asmr: Callable[[], GridField], signal: str, unit: Literal["K", "M"] = "K") -> PaperRow:
+    """The dense-grid baseline beside a table's ASMR row (the paper has none)."""
+    return PaperRow(
+        table=table,
+        model="Grid",
+        config=f"dense values at ASMR's parameters, linear interpolation, {signal}",
+        build=grid_like(build_asmr),
+        paper_params=None,
+        paper_macs=None,
+        convention="with_bias",
+        unit=unit,
+        note="not in the paper: the baseline at equal parameters",
     )
 
 
@@ -170,6 +198,7 @@ ROWS: List[PaperRow] = [
         convention="weights",
     ),
     *cameraman_asmr_rows("2", [([8, 8, 8], "67.8", "1.29"), ([4, 4, 4, 8], "134", "1.35")]),
+    grid_row("2", asmr([4, 4, 4, 8]), "512x512 grey"),
     PaperRow(
         table="3",
         model="FFN",
@@ -217,6 +246,7 @@ ROWS: List[PaperRow] = [
         paper_macs="1.85",
         convention="with_bias",
     ),
+    grid_row("3", asmr([[4, 4, 4, 8], [4, 4, 6, 8]], out_dim=3), "512x768 RGB"),
     PaperRow(
         table="4",
         model="Instant-NGP",
@@ -264,6 +294,7 @@ ROWS: List[PaperRow] = [
         paper_macs="1.0",
         convention="with_bias",
     ),
+    grid_row("4", asmr([[10, 10, 16, 20]], 1, 128), "32000 samples"),
     PaperRow(
         table="5",
         model="Instant-NGP",
@@ -327,6 +358,7 @@ ROWS: List[PaperRow] = [
         unit="M",
         note="Appendix E prints [4,4,4,4,8] for W (2048 px); the counts match [4,4,4,4,4,8]",
     ),
+    grid_row("5", asmr([[4, 4, 4, 4, 4, 8]] * 2, 3, 512), "8192x8192 RGB", unit="M"),
     PaperRow(
         table="5",
         model="ASMR-BIG",
@@ -475,7 +507,7 @@ def measure(row: PaperRow) -> dict:
     params = field.num_params()
     ours_in_paper_convention = macs.weights_only if row.convention == "weights" else macs.with_bias
     flags = []
-    if disagrees(params, row.paper_params, row.unit):
+    if row.paper_params is not None and disagrees(params, row.paper_params, row.unit):
         flags.append("params differ from the paper")
     if row.paper_macs is not None and disagrees(ours_in_paper_convention, row.paper_macs, row.unit):
         flags.append(f"MACs ({row.convention.replace('_', ' ')}) differ from the paper")
@@ -486,9 +518,10 @@ def measure(row: PaperRow) -> dict:
         "model": row.model,
         "config": row.config,
         "params": params,
+        "params_per_sample": params_per_sample(params, field.grid_shape, field.out_dim),
         "macs_weights": macs.weights_only,
         "macs_with_bias": macs.with_bias,
-        "paper_params": float(row.paper_params) * UNITS[row.unit],
+        "paper_params": None if row.paper_params is None else float(row.paper_params) * UNITS[row.unit],
         "paper_macs": None if row.paper_macs is None else float(row.paper_macs) * UNITS[row.unit],
         "paper_convention": row.convention,
         "flag": "; ".join(flags),
@@ -513,7 +546,18 @@ def main(config: CountMacsConfig) -> None:
         print(json.dumps(results, indent=2))
         return
     table = Table(title="Per-sample MACs and parameters: ours vs the paper (K = thousands)")
-    for column in ("table", "model", "config", "params", "paper", "MACs weights", "MACs +bias", "paper MACs", "flag"):
+    columns = (
+        "table",
+        "model",
+        "config",
+        "params",
+        "paper",
+        "params/sample",
+        "MACs weights",
+        "MACs +bias",
+        "paper MACs",
+    )
+    for column in (*columns, "flag"):
         table.add_column(column, justify="left" if column in ("model", "config", "flag") else "right")
     for result in results:
         table.add_row(
@@ -521,7 +565,8 @@ def main(config: CountMacsConfig) -> None:
             result["model"],
             result["config"],
             f"{result['params']:,}",
-            paper_number(result["paper_params"]),
+            "-" if result["paper_params"] is None else paper_number(result["paper_params"]),
+            f"{result['params_per_sample']:.3g}",
             f"{result['macs_weights']:,.1f}",
             f"{result['macs_with_bias']:,.1f}",
             "-"

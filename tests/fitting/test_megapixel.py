@@ -5,7 +5,6 @@ import math
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,13 +16,7 @@ from asmr_plugin.fitting.megapixel import FitMegapixelConfig, evaluate, run
 from asmr_plugin.metrics import psnr, ssim
 from asmr_plugin.training.distributed import Process
 from asmr_plugin.training.epochs import EpochConfig, fit_epochs
-
-
-def smooth_rgb_image(path: Path, size=(40, 48)) -> Path:
-    rows, cols = np.meshgrid(np.linspace(0, 1, size[0]), np.linspace(0, 1, size[1]), indexing="ij")
-    pixels = np.stack([np.sin(5 * rows) * 0.5 + 0.5, np.cos(4 * cols) * 0.5 + 0.5, rows * cols], axis=-1)
-    Image.fromarray((pixels * 255).astype(np.uint8)).save(path)
-    return path
+from helpers import smooth_rgb_image
 
 
 class Recorder(torch.nn.Module):

@@ -3,7 +3,6 @@
 import json
 import math
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,15 +20,9 @@ from asmr_plugin.io.meshes import (
     surface_points,
 )
 from asmr_plugin.io.open3d_loader import open3d
+from helpers import write_sphere
 
 o3d = open3d()
-
-
-def write_sphere(path: Path) -> Path:
-    sphere = o3d.geometry.TriangleMesh.create_sphere(3.0, resolution=60)
-    sphere.compute_triangle_normals()  # STL needs them
-    o3d.io.write_triangle_mesh(str(path), sphere)
-    return path
 
 
 @pytest.mark.parametrize("suffix", [".ply", ".obj", ".stl", ".off"])

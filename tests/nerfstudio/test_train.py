@@ -2,6 +2,7 @@
 ns-train's bad input and Ctrl-C."""
 
 import copy
+import inspect
 import json
 import signal
 import socket
@@ -54,7 +55,8 @@ def method_config(name: str, tmp_path: Path, image: Path, steps: int = 3) -> Ima
     config.steps_per_save = steps
     config.save_only_latest_checkpoint = False
     config.pipeline.datamanager.data = image
-    config.pipeline.model.hidden_dim = 16
+    if "hidden_dim" in inspect.signature(FIELDS[config.pipeline.model.network]).parameters:
+        config.pipeline.model.hidden_dim = 16
     config.__post_init__()  # the schedules follow max_num_iterations, as when tyro builds the config
     config.set_timestamp()
     return config
@@ -112,7 +114,7 @@ def test_a_few_iterations_then_eval_render_and_resume(name, tmp_path):
     assert (resumed_base / "nerfstudio_models" / "step-000000004.ckpt").exists()
 
 
-BASELINE_METHODS = ["ffn-image", "mfn-image", "wire-image", "kilonerf-image", "loe-image", "ngp-image"]
+BASELINE_METHODS = ["ffn-image", "mfn-image", "wire-image", "kilonerf-image", "loe-image", "ngp-image", "grid-image"]
 
 
 def test_method_names_do_not_shadow_nerfstudio_builtins():
