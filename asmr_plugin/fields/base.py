@@ -49,6 +49,9 @@ class GridField(nn.Module, ABC):
     init_kwargs: Dict[str, Any]
     paper_lr: float
     """Initial Adam learning rate the paper uses for this network (cosine annealing to 1e-6)."""
+    signal_lrs: Mapping[str, float] = {}
+    """Adam's initial rate per signal kind where the best measured differs from ``paper_lr`` (networks outside the
+    paper; ``lr_for``)."""
     from_paper: bool = True
     """Whether the ASMR paper trains this network (False: a baseline added here, trained at its own ``paper_lr``
     where the paper gives one rate for every network of a task)."""
@@ -66,6 +69,11 @@ class GridField(nn.Module, ABC):
     def mean_start_gain(cls, signal: str) -> float:
         """The output weights' gain under ``--init mean`` for a signal of kind ``signal``."""
         return cls.mean_start_gains.get(signal, 1.0)
+
+    @classmethod
+    def lr_for(cls, signal: str) -> float:
+        """This network's initial rate on a signal of kind ``signal``."""
+        return cls.signal_lrs.get(signal, cls.paper_lr)
 
     def lr_subsets(self) -> Dict[str, List[nn.Parameter]]:
         """Named parameter subsets that may learn at a rate of their own."""

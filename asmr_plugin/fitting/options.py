@@ -103,4 +103,4 @@ class NetworkOptions(NetworkShape):
         rate) for the paper's networks, and ``field``'s own rate for the others."""
         if self.lr is not None:
             return self.lr
-        return task_rate if task_rate is not None and field.from_paper else field.paper_lr
+        return task_rate if task_rate is not None and field.from_paper else field.lr_for(self.signal_kind)

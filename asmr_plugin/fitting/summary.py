@@ -90,6 +90,7 @@ def write_summary(
             for stat, value in zip(("mean", "std"), pair)
         },
         "params": sorted({run["params"] for run in runs}),
+        "params_per_sample": sorted({run["params_per_sample"] for run in runs if "params_per_sample" in run}),
         "macs_with_bias": sorted({run["macs_with_bias"] for run in runs}),
         "macs_weights": sorted({run["macs_weights"] for run in runs}),
         "seconds": sum(run["seconds"] for run in runs),

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from asmr_plugin.reproduce.headline import by_name
+from asmr_plugin.reproduce.protocol import GRID_ROW
 
 Verdict = tuple[str, str]
 """("confirms" | "contradicts" | "partly" | "cannot test", why)."""
@@ -20,13 +21,31 @@ def above(ours: float, others: dict[str, float]) -> tuple[list[str], list[str]]:
 
 
 def ordering(name: str, ours: float, others: dict[str, float], unit: str = "dB") -> Verdict:
-    """ASMR above every one of ``others`` (confirms), some (partly) or none (contradicts)."""
-    beaten, not_beaten = above(ours, others)
-    values = ", ".join(f"{other} {value:.2f}" for other, value in others.items())
+    """ASMR above every one of the paper's ``others`` (confirms), some (partly) or none (contradicts); the dense grid
+    among them (not the paper's) is reported beside the verdict and does not change it."""
+    papers = {other: value for other, value in others.items() if other not in GRID_NAMES}
+    beaten, not_beaten = above(ours, papers)
+    values = ", ".join(f"{other} {value:.2f}" for other, value in papers.items())
     why = f"{name} {ours:.2f} {unit} against {values}"
     if not not_beaten:
-        return "confirms", why
-    return ("partly" if beaten else "contradicts"), why + f"; not above {', '.join(not_beaten)}"
+        return "confirms", why + grid_note(others, ours, unit)
+    return ("partly" if beaten else "contradicts"), why + f"; not above {', '.join(not_beaten)}" + grid_note(
+        others, ours, unit
+    )
+
+
+GRID_NAMES = {"grid", "GRID", GRID_ROW}
+"""How records name the dense-grid row (``reproduce.protocol.GRID_ROW``)."""
+
+
+def grid_note(values: dict[str, float], ours: float, unit: str = "dB") -> str:
+    """The dense grid at ASMR's parameters beside ASMR (not the paper's claim), or nothing without a grid row."""
+    grid = next((value for name, value in values.items() if name in GRID_NAMES), None)
+    if grid is None:
+        return ""
+    side = "under" if grid < ours else "above"
+    value = f"IoU {grid:.3f}" if unit == "IoU" else f"{grid:.2f} {unit}"
+    return f" (beyond the paper: the dense grid at ASMR's parameters {value}, {side} ASMR)"
 
 
 def table2(data: dict[str, Any]) -> Verdict:
@@ -53,13 +72,15 @@ def table6(data: dict[str, Any]) -> Verdict:
     rows = {name: row["iou_mean"] for name, row in by_name(data["rows"]).items()}
     gap = rows["asmr"] - rows["siren"]
     why = f"IoU ASMR {rows['asmr']:.3f}, SIREN {rows['siren']:.3f}"
-    return ("confirms" if gap >= -0.01 else "contradicts"), why + " (the claim: equal IoU at a fraction of the MACs)"
+    why += " (the claim: equal IoU at a fraction of the MACs)" + grid_note(rows, rows["asmr"], "IoU")
+    return ("confirms" if gap >= -0.01 else "contradicts"), why
 
 
 def table10(data: dict[str, Any]) -> Verdict:
     rows = {name: row["psnr_mean"] for name, row in by_name(data["rows"]).items()}
     asmr, siren, kilonerf = rows["asmr"], rows["siren"], rows["kilonerf"]
     why = f"ASMR {asmr:.2f} dB, SIREN {siren:.2f}, KiloNeRF {kilonerf:.2f}; the paper: 3.1 dB under SIREN"
+    why += grid_note(rows, asmr)
     if asmr > kilonerf and siren - asmr <= 3.2:
         return "confirms", why
     return ("partly" if asmr > kilonerf else "contradicts"), why

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +18,14 @@ from asmr_plugin.io.images import default_image, load_image
 from asmr_plugin.macs import mlp_macs
 from asmr_plugin.metrics import psnr
 from asmr_plugin.reproduce.fits import kodak_fit, kodak_folder, kodak_images
-from asmr_plugin.reproduce.paper_tables import ROWS, measure
+from asmr_plugin.fitting.summary import params_per_sample
+from asmr_plugin.reproduce.paper_tables import ROWS, PaperRow, grid_like, measure
 from asmr_plugin.reproduce.protocol import Context, Outcome, markdown_table
 from asmr_plugin.schedule import PAPER_STEPS
 from asmr_plugin.training.loop import FitConfig, fit
 from asmr_plugin.training.optimization import AdamCosine
 
-FAMILIES = {"SIREN": "tab:gray", "ASMR": "tab:red", "KiloNeRF": "tab:blue", "LoE": "tab:green"}
+FAMILIES = {"SIREN": "tab:gray", "ASMR": "tab:red", "KiloNeRF": "tab:blue", "LoE": "tab:green", "Grid": "tab:purple"}
 
 
 def family(model: str) -> str:
@@ -37,6 +39,8 @@ def fig2(context: Context) -> Outcome:
     axes = figure.subplots()
     for name, colour in FAMILIES.items():
         points = [result for result in results if family(result["model"]) == name]
+        if not points:
+            continue
         axes.plot(
             [point["params"] / 1e3 for point in points],
             [point["macs_with_bias"] / 1e3 for point in points],
@@ -85,6 +89,7 @@ def fig3(context: Context) -> Outcome:
     """MAC-PSNR of the Table 9 configurations (KiloNeRF, LoE, ASMR at 3-7 layers) fitted on Cameraman."""
     steps = context.pick(PAPER_STEPS, 300, 3)
     rows = [row for row in ROWS if row.table == "9"] if context.protocol != "smoke" else smoke_rows()
+    rows += [grid_beside(row) for row in rows if family(row.model) == "ASMR"]
     target = cameraman(context)
     results: list[dict[str, Any]] = []
     for row in rows:
@@ -98,6 +103,7 @@ def fig3(context: Context) -> Outcome:
                 "model": row.model,
                 "config": row.config,
                 "params": field.num_params(),
+                "params_per_sample": params_per_sample(field.num_params(), field.grid_shape, field.out_dim),
                 "macs_with_bias": macs.with_bias,
                 "final_psnr": history.psnr[-1],
                 "lr": field.paper_lr,
@@ -127,12 +133,13 @@ def fig3(context: Context) -> Outcome:
     axes.grid(alpha=0.3)
     figure.tight_layout()
     table = markdown_table(
-        ["model", "configuration", "params", "MACs/px (+bias)", "lr", "final PSNR (dB)", "fit time"],
+        ["model", "configuration", "params", "params/sample", "MACs/px (+bias)", "lr", "final PSNR (dB)", "fit time"],
         [
             [
                 r["model"],
                 r["config"],
                 r["params"],
+                f"{r['params_per_sample']:.3g}",
                 f"{r['macs_with_bias']:,.0f}",
                 f"{r['lr']:g}",
                 r["final_psnr"],
@@ -143,7 +150,7 @@ def fig3(context: Context) -> Outcome:
     )
     best = {
         name: max((r["final_psnr"] for r in results if family(r["model"]) == name), default=None)
-        for name in ("ASMR", "KiloNeRF", "LoE")
+        for name in ("ASMR", "KiloNeRF", "LoE", "Grid")
     }
     return Outcome(
         body=table,
@@ -151,6 +158,19 @@ def fig3(context: Context) -> Outcome:
         comparison=", ".join(f"best {name} {value:.2f} dB" for name, value in best.items() if value is not None),
         reduced="" if context.protocol == "paper" else f"{steps} steps per configuration (cosine over them)",
         figure=figure,
+    )
+
+
+def grid_beside(row: PaperRow) -> PaperRow:
+    """The dense grid at ``row``'s parameters (the baseline at equal parameters; not in the paper)."""
+    return replace(
+        row,
+        model=f"Grid ({row.model}'s params)",
+        config="dense values, bilinear, 512x512 grey",
+        build=grid_like(row.build),
+        paper_params=None,
+        paper_macs=None,
+        note="not in the paper",
     )
 
 

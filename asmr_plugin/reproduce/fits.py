@@ -15,7 +15,7 @@ from asmr_plugin.fitting.image import PRESETS, FitImageConfig
 from asmr_plugin.fitting.image import run as run_image
 from asmr_plugin.fitting.summary import mean_std
 from asmr_plugin.reproduce import paper_values
-from asmr_plugin.reproduce.protocol import Context, Outcome, markdown_table
+from asmr_plugin.reproduce.protocol import GRID_ROW, Context, Outcome, markdown_table
 from asmr_plugin.schedule import PAPER_STEPS
 
 TABLE2_PRESETS = {  # the rows of Table 2 and their presets, with ASMR's levels
@@ -81,28 +81,24 @@ def table2(context: Context) -> Outcome:
         config = replace(PRESETS[preset], steps=steps, downscale=downscale, init=context.init)
         if downscale > 1:
             config = narrowed(config, downscale)
-        if downscale > 1 and levels is not None:  # the paper's bases cover 512: auto_bases chooses for the smaller image
+        if (
+            downscale > 1 and levels is not None
+        ):  # the paper's bases cover 512: auto_bases chooses for the smaller image
             config = replace(config, bases=None, num_layers=levels)
         if downscale > 1 and config.model == "loe":
             config = replace(config, bases=None)
         result = fit_image_once(context, context.work / "table2" / preset, config)
         data[name] = {"row": name, "preset": preset, **pick_keys(result), "paper_psnr": paper["psnr"]}
-        rows.append(
-            [
-                name,
-                result["params"],
-                f"{result['macs_with_bias']:,.0f}",
-                result["final_psnr"],
-                result["best_psnr"],
-                f"{result['seconds']:.0f} s",
-                f"{paper['params_k']:g}K / {paper['macs_k']:g}K",
-                paper["psnr"],
-            ]
-        )
+        rows.append(table2_row(name, result, f"{paper['params_k']:g}K / {paper['macs_k']:g}K", paper["psnr"]))
+    grid = FitImageConfig(model="grid", params=data["ASMR (4)"]["params"], steps=steps, downscale=downscale)
+    result = fit_image_once(context, context.work / "table2" / "grid", replace(grid, init=context.init))
+    data[GRID_ROW] = {"row": GRID_ROW, "preset": None, **pick_keys(result), "paper_psnr": None}
+    rows.append(table2_row(GRID_ROW, result, "not in the paper", None))
     body = markdown_table(
         [
             "model",
             "params",
+            "params/sample",
             "MACs/px (+bias)",
             "final PSNR",
             "best PSNR",
@@ -125,8 +121,38 @@ def table2(context: Context) -> Outcome:
     )
 
 
+def table2_row(name: str, result: dict[str, Any], paper_size: str, paper_psnr: float | None) -> list[Any]:
+    return [
+        name,
+        result["params"],
+        ratio_text(result.get("params_per_sample")),
+        f"{result['macs_with_bias']:,.0f}",
+        result["final_psnr"],
+        result["best_psnr"],
+        f"{result['seconds']:.0f} s",
+        paper_size,
+        paper_psnr,
+    ]
+
+
+def ratio_text(value: float | None) -> str:
+    """Parameters per sample (params / (samples x channels)) as a table cell."""
+    return "–" if value is None else f"{value:.3g}"
+
+
 def pick_keys(result: dict[str, Any]) -> dict[str, Any]:
-    keys = ("final_psnr", "best_psnr", "ssim", "params", "macs_with_bias", "macs_weights", "seconds", "lr", "shape")
+    keys = (
+        "final_psnr",
+        "best_psnr",
+        "ssim",
+        "params",
+        "params_per_sample",
+        "macs_with_bias",
+        "macs_weights",
+        "seconds",
+        "lr",
+        "shape",
+    )
     return {key: result.get(key) for key in keys}
 
 
@@ -138,17 +164,19 @@ def kodak_images(context: Context, count: int) -> list[Path]:
     return (chosen + [path for path in files if path not in chosen])[:count]
 
 
-def kodak_fit(context: Context, model: str, image: Path) -> dict[str, Any]:
-    """``model`` fitted to one Kodak image at this protocol (shared by Table 3 and Fig. 9)."""
+def kodak_fit(context: Context, model: str, image: Path, params: int | None = None) -> dict[str, Any]:
+    """``model`` fitted to one Kodak image at this protocol (shared by Table 3 and Fig. 9); ``params``: the grid's
+    budget."""
     config = FitImageConfig(
         data=image,
         model=model,
+        params=params,
         bases=("4,4,4,8", "4,4,6,8") if model == "asmr" and context.protocol == "paper" else None,
         steps=kodak_steps(context),
         downscale=kodak_downscale(context),
         init=context.init,
     )
-    if config.downscale > 1:
+    if config.downscale > 1 and model != "grid":
         config = narrowed(config, config.downscale, channels=3)
     return fit_image_once(context, kodak_folder(context, model, image), config)
 
@@ -175,17 +203,23 @@ def kodak_models(context: Context) -> tuple[str, ...]:
 def table3(context: Context) -> Outcome:
     images = kodak_images(context, context.pick(24, 3, 1))
     rows, data = [], {}
-    for model in kodak_models(context):
-        runs = [kodak_fit(context, model, image) for image in images]
+    for model in (*kodak_models(context), "grid"):
+        asmr_params = [run["params"] for run in data["asmr"]["images"].values()] if model == "grid" else None
+        runs = [
+            kodak_fit(context, model, image, None if asmr_params is None else asmr_params[index])
+            for index, image in enumerate(images)
+        ]
         psnr, psnr_std = mean_std([run["final_psnr"] for run in runs])
         ssim, ssim_std = mean_std([run["ssim"] for run in runs])
-        paper_psnr, paper_ssim = paper_values.TABLE3[model]["psnr"], paper_values.TABLE3[model]["ssim"]
+        paper = paper_values.TABLE3.get(model, {})
+        paper_psnr, paper_ssim = paper.get("psnr"), paper.get("ssim")
         data[model] = {
             "psnr_mean": psnr,
             "psnr_std": psnr_std,
             "ssim_mean": ssim,
             "ssim_std": ssim_std,
             "params": runs[0]["params"],
+            "params_per_sample": runs[0].get("params_per_sample"),
             "macs_with_bias": runs[0]["macs_with_bias"],
             "images": {Path(run["data"]).name: pick_keys(run) for run in runs},
             "paper_psnr": paper_psnr,
@@ -193,8 +227,9 @@ def table3(context: Context) -> Outcome:
         }
         rows.append(
             [
-                model.upper() if model != "siren" else "SIREN",
+                {"siren": "SIREN", "grid": GRID_ROW}.get(model, model.upper()),
                 runs[0]["params"],
+                ratio_text(runs[0].get("params_per_sample")),
                 f"{runs[0]['macs_with_bias']:,.0f}",
                 psnr_text(psnr, psnr_std),
                 psnr_text(ssim, ssim_std) if ssim is None else f"{ssim:.3f} ± {ssim_std:.3f}",
@@ -207,6 +242,7 @@ def table3(context: Context) -> Outcome:
         [
             "model",
             "params",
+            "params/sample",
             "MACs/px (+bias)",
             "PSNR (final)",
             "SSIM",
@@ -237,24 +273,35 @@ def runner_table(
     metric: str,
     metric_label: str,
 ) -> tuple[str, list[dict[str, Any]]]:
-    """Run ``(label, run function, config, paper value)`` rows into work/<item>/<label>; a table of ``metric``."""
+    """Run ``(label, run function, config, paper value)`` rows into work/<item>/<label>, and after the "asmr" row the
+    dense grid at its parameters (``GRID_ROW``, into work/<item>/grid); a table of ``metric``."""
     rows, data = [], []
+    asmr = next((entry for entry in runs if entry[0] == "asmr"), None)
+    if asmr is not None:
+        label, run, config, _ = asmr
+        shape = {name: None for name in ("bases", "hidden_dim", "num_layers", "omega0") if hasattr(config, name)}
+        runs = [*runs, ("grid", run, replace(config, model="grid", **shape), None)]
     for label, run, config, paper in runs:
         options = {**context.run_options(context.work / item / label), "init": context.init}
+        if label == "grid":
+            options["params"] = row(data, "asmr")["params"]
         result = run(replace(config, **options), context.console)
-        record = {key: single(result.get(key)) for key in ("params", "macs_with_bias", "seconds")}
+        keys = ("params", "params_per_sample", "macs_with_bias", "seconds")
+        record = {key: single(result.get(key)) for key in keys}
         data.append({"row": label, metric: result[metric], **record, "paper": paper})
         rows.append(
             [
-                label,
+                GRID_ROW if label == "grid" else label,
                 record["params"],
+                ratio_text(record["params_per_sample"]),
                 macs_text(record["macs_with_bias"]),
                 result[metric],
                 seconds_text(record["seconds"]),
-                paper,
+                "not in the paper" if label == "grid" else paper,
             ]
         )
-    return markdown_table(["model", "params", "MACs/sample (+bias)", metric_label, "fit time", "paper"], rows), data
+    headers = ["model", "params", "params/sample", "MACs/sample (+bias)", metric_label, "fit time", "paper"]
+    return markdown_table(headers, rows), data
 
 
 def row(data: list[dict[str, Any]], name: str) -> dict[str, Any]:
@@ -287,11 +334,19 @@ def table4(context: Context) -> Outcome:
     asmr = row(data, "asmr")
     return Outcome(
         body=body + "\n\nData: the generated speech-like clip (LibriSpeech is not bundled); the paper's values are "
-        "LibriSpeech means over 100 clips.",
+        "LibriSpeech means over 100 clips.\n\n" + MEMORIZATION_NOTE,
         data={"rows": data, "steps": steps, "seconds": seconds},
         comparison=f"ASMR {asmr['final_psnr']:.2f} dB on the generated clip (paper {paper['asmr']:.2f} on LibriSpeech)",
         reduced="" if context.protocol == "paper" else f"{steps} steps",
     )
+
+
+MEMORIZATION_NOTE = (
+    "Parameters per sample near 1 (params / (samples x channels)): the paper's audio networks have about as many "
+    "parameters as the clip has samples, so a table of the samples themselves (the grid row at one value per sample) "
+    "is exact. Above about 1/2 a network can store the clip rather than compress it; this table measures fitting "
+    "capacity, not compression (docs/studies/grid-baseline.md)."
+)
 
 
 def table5(context: Context) -> Outcome:

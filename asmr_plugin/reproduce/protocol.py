@@ -59,6 +59,11 @@ class Outcome:
     figure: Figure | Path | None = None
 
 
+GRID_ROW = "Grid (ASMR's params)"
+"""The dense-grid baseline's row in every table: values on a grid at ASMR's parameters, read by linear interpolation
+(not in the paper; docs/studies/grid-baseline.md). Records name it so (Table 2), or "grid"."""
+
+
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A GitHub markdown table; numbers right-aligned."""
     align = ["---:" if any(isinstance(row[i], (int, float)) for row in rows) else "---" for i in range(len(headers))]

@@ -11,9 +11,10 @@ from matplotlib.figure import Figure
 from asmr_plugin.fields.base import GridField
 from asmr_plugin.fields.initialization import DEFAULT_INIT, channel_mean, initialize_output
 from asmr_plugin.fields.registry import build_field
+from asmr_plugin.fitting.summary import params_per_sample
 from asmr_plugin.metrics import psnr
 from asmr_plugin.reproduce.figures import cameraman
-from asmr_plugin.reproduce.protocol import Context, Outcome, markdown_table
+from asmr_plugin.reproduce.protocol import GRID_ROW, Context, Outcome, markdown_table
 from asmr_plugin.schedule import CosineFactor
 from asmr_plugin.training.distributed import resolve_device
 
@@ -23,8 +24,10 @@ NETWORKS: dict[str, tuple[str, dict[str, Any]]] = {
     "KiloNeRF (3)": ("kilonerf", {}),
     "LoE (4)": ("loe", {"bases": ("8,8,8",)}),
     "Instant-NGP": ("ngp", {}),
+    GRID_ROW: ("grid", {}),
 }
-"""Table 2's networks (the paper's configurations for Cameraman) and Instant-NGP (nerfstudio's hash grid)."""
+"""Table 2's networks (the paper's configurations for Cameraman), Instant-NGP (nerfstudio's hash grid) and the dense
+grid (its default budget: ASMR's parameters on the image)."""
 SCHEDULE_RESOLUTION = 1000
 """The cosine schedule runs over seconds, in this many increments."""
 
@@ -79,6 +82,7 @@ def wallclock(context: Context) -> Outcome:
             {
                 "network": label,
                 "params": field.num_params(),
+                "params_per_sample": params_per_sample(field.num_params(), shape, 1),
                 "macs_with_bias": field.macs().with_bias,
                 "lr": field.paper_lr,
                 "output_init": field.initialization,
@@ -101,11 +105,22 @@ def wallclock(context: Context) -> Outcome:
     axes.grid(alpha=0.3)
     figure.tight_layout()
     table = markdown_table(
-        ["network", "params", "MACs/px (+bias)", "lr", "steps in the time", "s/step", "final PSNR", "best PSNR"],
+        [
+            "network",
+            "params",
+            "params/sample",
+            "MACs/px (+bias)",
+            "lr",
+            "steps in the time",
+            "s/step",
+            "final PSNR",
+            "best PSNR",
+        ],
         [
             [
                 row["network"],
                 row["params"],
+                f"{row['params_per_sample']:.3g}",
                 f"{row['macs_with_bias']:,.0f}",
                 f"{row['lr']:g}",
                 row["steps"],

@@ -23,7 +23,7 @@ def test_image_grid_has_asmrs_parameters_and_learns(tmp_path):
     data = smooth_rgb_image(tmp_path / "image.png", size=(40, 48))
     result = image.run(image.FitImageConfig(data=data, model="grid", steps=300, out=tmp_path / "out", progress=False))
     assert result["params"] <= matched_params((40, 48), 3) and result["params_per_sample"] <= 1.0
-    assert result["macs_with_bias"] == 4 * 3 and result["lr"] == 1e-1
+    assert result["macs_with_bias"] == 4 * 3 and result["lr"] == 1e-2
     assert result["final_psnr"] > mean_psnr(load_image(data)) + 10
 
 
@@ -31,7 +31,7 @@ def test_audio_grid_within_params_learns(tmp_path):
     config = audio.FitAudioConfig(model="grid", params=1000, seconds=0.25, steps=100, out=tmp_path / "out")
     result = audio.run(config)
     clip = audio.load_target(config, None)
-    assert result["params"] == 1000 and result["params_per_sample"] == 1000 / 4000 and result["lr"] == 1e-1
+    assert result["params"] == 1000 and result["params_per_sample"] == 1000 / 4000 and result["lr"] == 1e-2
     assert result["final_psnr"] > mean_psnr(clip, data_range=2.0) + 3
 
 
@@ -65,7 +65,7 @@ def test_occupancy_grid_learns_a_sphere(tmp_path):
     occupancy.run(config)
     results = json.loads((tmp_path / "out" / "sphere" / "results.json").read_text())
     assert results["params"] == 16**3 and results["macs_with_bias"] == 8  # ASMR's budget exceeds 16^3 voxels
-    assert results["iou"] > 0.8
+    assert results["iou"] > 0.8 and results["lr"] == 1e-1  # random batches: the grid's rate for them
 
 
 def replace_progress(config):
