@@ -38,3 +38,14 @@ def test_fig3_confirms_when_asmr_rises_with_depth():
 def test_items_without_a_testable_claim_say_why():
     verdict, why = claims.verdict("fig9", {})
     assert verdict == "cannot test" and "qualitative" in why
+
+
+def test_the_grid_is_reported_beside_the_verdict_and_does_not_change_it():
+    record = table2_record(31.0, 30.0)
+    record["rows"].append({"row": "Grid (ASMR's params)", "final_psnr": 33.0})
+    verdict, why = claims.verdict("table2", record)
+    assert verdict == "confirms" and "dense grid at ASMR's parameters 33.00 dB, above ASMR" in why
+    audio = {"rows": [{"row": "asmr", "final_psnr": 50.0}, {"row": "siren", "final_psnr": 40.0}]}
+    audio["rows"].append({"row": "grid", "final_psnr": 45.0})
+    verdict, why = claims.verdict("table4", audio)
+    assert verdict == "confirms" and "45.00 dB, under ASMR" in why and "not above" not in why

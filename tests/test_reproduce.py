@@ -33,6 +33,9 @@ def config(tmp_path, **options) -> ReproduceConfig:
     )
 
 
+GRID_ITEMS = {"table2", "table3", "table4", "table5", "table6", "table10", "fig3", "wallclock"}
+
+
 def run(config_: ReproduceConfig):
     return reproduce.main(config_, Console(quiet=True))
 
@@ -51,6 +54,8 @@ def test_every_item_writes_its_files_and_the_index_lists_them(tmp_path, kodak, m
         assert text.startswith(f"# {ITEMS[name].title}") and "Ours against the paper" in text
         assert "SMOKE" in text or "nothing to reduce" in text
         assert f"[{name}]({name}.md)" in index
+        if name in GRID_ITEMS:  # the dense grid at ASMR's parameters, and every row's parameters per sample
+            assert "| Grid (" in text and "params/sample" in text
         if name.startswith("fig") or name == "study":
             assert (results / f"{name}.png").stat().st_size > 1000 and f"({name}.png)" in text
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from asmr_plugin.io.files import atomic_path
 from asmr_plugin.reproduce import paper_values
+from asmr_plugin.reproduce.protocol import GRID_ROW
 
 BEGIN = "<!-- results: written by asmr-reproduce from docs/results/*.json; edit those, not this block -->"
 END = "<!-- end of results -->"
@@ -40,35 +41,43 @@ def table2(data: dict[str, Any]) -> list[Row]:
     rows = by_name(data["rows"])
     asmr, siren = rows["ASMR (4)"], rows["SIREN (4)"]
     height, width = asmr["shape"]
-    what = f"Table 2, ASMR (4) / SIREN (4) at {height}x{width}, widths /{data['downscale']}, {data['steps']:,} steps"
-    return [Row(what, psnr_pair(asmr["final_psnr"], siren["final_psnr"]), psnr_pair(asmr["paper_psnr"], siren["paper_psnr"]))]
+    grid = rows.get(GRID_ROW)
+    names = "ASMR (4) / SIREN (4)" + (" / grid" if grid else "")
+    what = f"Table 2, {names} at {height}x{width}, widths /{data['downscale']}, {data['steps']:,} steps"
+    ours = psnr_pair(asmr["final_psnr"], siren["final_psnr"]) + (f" / {grid['final_psnr']:.2f}" if grid else "")
+    paper = psnr_pair(asmr["paper_psnr"], siren["paper_psnr"]) + (" / –" if grid else "")
+    return [Row(what, ours, paper)]
 
 
 def table3(data: dict[str, Any]) -> list[Row]:
     models = data["models"]
     shape = next(iter(models["asmr"]["images"].values()))["shape"]
-    names = [name for name in ("asmr", "siren", "ffn") if name in models]
+    names = [name for name in ("asmr", "siren", "ffn", "grid") if name in models]
     what = f"Table 3, Kodak at {shape[0]}x{shape[1]} ({len(data['images'])} images), " + " / ".join(map(display, names))
     ours = " / ".join(f"{models[name]['psnr_mean']:.2f}" for name in names)
-    return [Row(what, ours, " / ".join(f"{paper_values.TABLE3[name]['psnr']:.2f}" for name in names) + " (24)")]
+    paper = " / ".join(f"{paper_values.TABLE3[name]['psnr']:.2f}" if name in paper_values.TABLE3 else "–" for name in names)
+    return [Row(what, ours, paper + " (24)")]
 
 
 def runner_rows(
     label: str, names: tuple[str, ...], key: str = "final_psnr", digits: int = 2
 ) -> Callable[[dict[str, Any]], list[Row]]:
-    """A table of runner rows (audio, megapixel, occupancy, video): ``names`` side by side."""
+    """A table of runner rows (audio, megapixel, occupancy, video): ``names`` side by side, and the dense grid where
+    the record has it."""
 
     def rows(data: dict[str, Any]) -> list[Row]:
         found = by_name(data["rows"])
-        ours = " / ".join(f"{found[name][key]:.{digits}f}" for name in names)
-        paper = " / ".join(f"{found[name]['paper']:.{digits}f}" for name in names)
-        return [Row(f"{label}, {' / '.join(display(name) for name in names)}", ours, paper)]
+        shown = (*names, "grid") if "grid" in found else names
+        ours = " / ".join(f"{found[name][key]:.{digits}f}" for name in shown)
+        paper = " / ".join("–" if found[name]["paper"] is None else f"{found[name]['paper']:.{digits}f}" for name in shown)
+        return [Row(f"{label}, {' / '.join(display(name) for name in shown)}", ours, paper)]
 
     return rows
 
 
 def display(name: str) -> str:
-    return {"asmr": "ASMR", "siren": "SIREN", "ngp": "Instant-NGP", "kilonerf": "KiloNeRF", "ffn": "FFN"}.get(name, name)
+    names = {"asmr": "ASMR", "siren": "SIREN", "ngp": "Instant-NGP", "kilonerf": "KiloNeRF", "ffn": "FFN", "grid": "grid"}
+    return names.get(name, name)
 
 
 def fig2(data: dict[str, Any]) -> list[Row]:
@@ -92,7 +101,10 @@ def fig5(data: dict[str, Any]) -> list[Row]:
 def wallclock(data: dict[str, Any]) -> list[Row]:
     rows = by_name(data["rows"], "network")
     ours = psnr_pair(rows["ASMR (4)"]["final_psnr"], rows["SIREN (4)"]["final_psnr"])
-    return [Row(f"Same {data['seconds']:g} s of training: ASMR (4) / SIREN (4)", ours, "(not in the paper)")]
+    grid = rows.get(GRID_ROW)
+    names = "ASMR (4) / SIREN (4)" + (" / grid" if grid else "")
+    ours += f" / {grid['final_psnr']:.2f}" if grid else ""
+    return [Row(f"Same {data['seconds']:g} s of training: {names}", ours, "(not in the paper)")]
 
 
 HEADLINES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {

@@ -4,6 +4,7 @@ python scripts/studies/report.py init docs/studies/data/init-audio.jsonl docs/st
 python scripts/studies/report.py bases docs/studies/data/bases.jsonl docs/studies/bases.png
 python scripts/studies/report.py scale docs/studies/data/scale.jsonl docs/studies/scale.png
 python scripts/studies/report.py runner docs/studies/data/video.jsonl
+python scripts/studies/report.py grid docs/studies/grid-baseline.png docs/studies/data/grid-*.jsonl
 """
 
 from __future__ import annotations
@@ -147,7 +148,89 @@ def init_plot(records: list[dict], path: Path) -> None:
     figure.savefig(path, dpi=100)
 
 
+GRID_COLOURS = {"asmr": "tab:blue", "siren": "tab:orange", "grid": "tab:green"}
+
+
+def grid_cells(records: list[dict]) -> dict[tuple[str, float], list[dict]]:
+    """Records by (network, target ratio); settings are 'model@ratio'."""
+    cells = defaultdict(list)
+    for record in records:
+        model, ratio = record["setting"].split("@")
+        cells[(model, float(ratio))].append(record)
+    return cells
+
+
+def grid_table(records: list[dict]) -> str:
+    """One row per parameters-per-sample target: each network's mean final over the signals, its mean measured
+    ratio and MACs, and ASMR minus the grid."""
+    cells = grid_cells(records)
+    ratios = sorted({ratio for _, ratio in cells})
+    models = [model for model in GRID_COLOURS if any(key[0] == model for key in cells)]
+    rows = []
+    for ratio in ratios:
+        row: list[object] = [f"1/{round(1 / ratio)}" if ratio < 1 else f"{ratio:g}"]
+        means = {}
+        for model in models:
+            members = cells.get((model, ratio), [])
+            if not members:
+                row += ["", ""]
+                continue
+            means[model] = statistics.fmean(r["final"] for r in members)
+            macs = statistics.fmean(r["macs"] for r in members)
+            row += [means[model], f"{statistics.fmean(r['params_per_sample'] for r in members):.3g} / {macs:,.0f}"]
+        row.append(means["asmr"] - means["grid"] if {"asmr", "grid"} <= means.keys() else "")
+        row.append(len({r["signal"] for model in models for r in cells.get((model, ratio), [])}))
+        rows.append(row)
+    headers = ["params / sample"]
+    for model in models:
+        headers += [f"{model}: final", f"{model}: params/sample, MACs"]
+    return table(headers + ["ASMR − grid", "signals"], rows)
+
+
+def grid_plot(panels: dict[str, list[dict]], path: Path) -> None:
+    """Final metric against parameters per sample, one line per network (the mean over signals; thin: each signal),
+    one panel per signal kind."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4), squeeze=False)
+    for axis, (title, records) in zip(axes[0], panels.items()):
+        cells = grid_cells(records)
+        for model, colour in GRID_COLOURS.items():
+            ratios = sorted(ratio for key_model, ratio in cells if key_model == model)
+            if not ratios:
+                continue
+            for signal in sorted({r["signal"] for ratio in ratios for r in cells[(model, ratio)]}):
+                points = sorted((r["params_per_sample"], r["final"]) for ratio in ratios for r in cells[(model, ratio)] if r["signal"] == signal)
+                axis.plot(*zip(*points), color=colour, alpha=0.2, linewidth=1)
+            xs = [statistics.fmean(r["params_per_sample"] for r in cells[(model, ratio)]) for ratio in ratios]
+            ys = [statistics.fmean(r["final"] for r in cells[(model, ratio)]) for ratio in ratios]
+            axis.plot(xs, ys, color=colour, marker="o", linewidth=2.2, label=model.upper() if model != "grid" else "dense grid")
+        axis.set_xscale("log", base=2)
+        axis.set_xlabel("parameters per sample")
+        axis.set_ylabel("IoU" if "occupancy" in title else "final PSNR (dB)")
+        axis.set_title(title, fontsize=10)
+        axis.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+GRID_PANELS = {"grid-image": "images, 128 px", "grid-image512": "Cameraman, 512 px", "grid-audio": "speech, 2 s", "grid-occupancy": "occupancy, 64³"}
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "grid":  # report.py grid PLOT.png FILE.jsonl ...
+        panels = {}
+        for source in sys.argv[3:]:
+            name = GRID_PANELS.get(Path(source).stem, Path(source).stem)
+            panels[name] = load(Path(source))
+            print(f"\n{name}:\n")
+            print(grid_table(panels[name]))
+        grid_plot(panels, Path(sys.argv[2]))
+        sys.exit()
     kind, source = sys.argv[1], Path(sys.argv[2])
     records = load(source)
     if kind == "init":
