@@ -13,7 +13,10 @@ from torch import Tensor, nn
 
 from asmr_plugin.fields.base import GridField, crop
 from asmr_plugin.macs import MacCount
+from asmr_plugin.memory import check_memory
 
+TRAINING_BYTES = 4 * 4
+"""Bytes per value while training: float32 value, gradient and Adam's two moments."""
 INTERPOLATION = {1: "linear", 2: "bilinear", 3: "trilinear"}
 """torch's interpolation mode per number of axes (linear, bilinear, trilinear)."""
 
@@ -80,6 +83,7 @@ class DenseGridField(GridField):
         resolution = tuple(int(size) for size in resolution)
         if len(resolution) != len(shape) or min(resolution) < 1:
             raise ValueError(f"resolution {resolution}: expected one positive size per axis of shape {tuple(shape)}")
+        check_memory(TRAINING_BYTES * out_dim * math.prod(resolution), f"a dense grid of {resolution} x {out_dim} values")
         self.store_arguments(shape, out_dim, resolution=list(resolution))
         self.resolution = resolution
         self.values = nn.Parameter(torch.zeros(1, out_dim, *resolution))

@@ -74,6 +74,8 @@ def test_bad_sizes_are_clear_errors():
         DenseGridField((10, 10), 2, params=7)
     with pytest.raises(ValueError, match="not both"):
         DenseGridField((10, 10), 1, params=50, resolution=(5, 5))
+    with pytest.raises(ValueError, match="needs at least .* GiB"):
+        DenseGridField((10, 10), 3, resolution=(10**6, 10**6))
     with pytest.raises(ValueError, match="1-D, 2-D or 3-D"):
         DenseGridField((2, 2, 2, 2), 1)
     with pytest.raises(ValueError, match="--params must be positive"):
