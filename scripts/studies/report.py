@@ -149,6 +149,8 @@ def init_plot(records: list[dict], path: Path) -> None:
 
 
 GRID_COLOURS = {"asmr": "tab:blue", "siren": "tab:orange", "grid": "tab:green"}
+EXACT = 100.0
+"""A PSNR above this is a lossless fit (a grid of one value per sample: float32 rounding only)."""
 
 
 def grid_cells(records: list[dict]) -> dict[tuple[str, float], list[dict]]:
@@ -177,8 +179,10 @@ def grid_table(records: list[dict]) -> str:
                 continue
             means[model] = statistics.fmean(r["final"] for r in members)
             macs = statistics.fmean(r["macs"] for r in members)
-            row += [means[model], f"{statistics.fmean(r['params_per_sample'] for r in members):.3g} / {macs:,.0f}"]
-        row.append(means["asmr"] - means["grid"] if {"asmr", "grid"} <= means.keys() else "")
+            shown = "exact" if all(r["final"] > EXACT for r in members) else means[model]
+            row += [shown, f"{statistics.fmean(r['params_per_sample'] for r in members):.3g} / {macs:,.0f}"]
+        exact = means.get("grid", 0) > EXACT
+        row.append(("−∞ (the grid is exact)" if exact else means["asmr"] - means["grid"]) if {"asmr", "grid"} <= means.keys() else "")
         row.append(len({r["signal"] for model in models for r in cells.get((model, ratio), [])}))
         rows.append(row)
     headers = ["params / sample"]
@@ -197,6 +201,8 @@ def grid_plot(panels: dict[str, list[dict]], path: Path) -> None:
 
     figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4), squeeze=False)
     for axis, (title, records) in zip(axes[0], panels.items()):
+        top = max(r["final"] for r in records if r["final"] <= EXACT) + 4
+        records = [{**r, "final": min(r["final"], top)} for r in records]  # lossless fits drawn at the top
         cells = grid_cells(records)
         for model, colour in GRID_COLOURS.items():
             ratios = sorted(ratio for key_model, ratio in cells if key_model == model)
@@ -212,6 +218,8 @@ def grid_plot(panels: dict[str, list[dict]], path: Path) -> None:
         axis.set_xlabel("parameters per sample")
         axis.set_ylabel("IoU" if "occupancy" in title else "final PSNR (dB)")
         axis.set_title(title, fontsize=10)
+        if any(r["final"] >= top for r in records):
+            axis.annotate("lossless", (1, top), textcoords="offset points", xytext=(-40, -12), fontsize=8)
         axis.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8)
     figure.tight_layout()
