@@ -271,7 +271,11 @@ def write_index(config: ReproduceConfig, skipped: dict[str, str]) -> None:
         "and shrinks the networks with the images they fit (to the paper's parameters per pixel), so that its "
         "numbers test the paper's claims rather than a slow start or memorization. The claim column says, per item, "
         "what the paper claims and how much of it a REDUCED run can test; the next says whether our numbers confirm "
-        "it, contradict it, or cannot test it, computed from the record (`asmr_plugin/reproduce/claims.py`).\n\n"
+        "it, contradict it, or cannot test it, computed from the record (`asmr_plugin/reproduce/claims.py`). Beyond "
+        "the paper, every table written since the dense-grid baseline has a row for a grid of values at ASMR's "
+        "parameters and a column of parameters per sample (params / (samples x channels); near 1 a network can store "
+        "the signal instead of compressing it): the verdicts test the paper's claims and report the grid beside "
+        "them ([the grid study](../studies/grid-baseline.md)).\n\n"
         + markdown_table(
             [
                 "item",
