@@ -69,6 +69,9 @@ OPTIONS_BEFORE_THEY_EXISTED = {"init": "paper"}
 """What checkpoints written before an option existed were trained with."""
 RENAMED_OPTIONS = {"batch_size": "batch"}
 """Options that checkpoints of earlier versions name otherwise."""
+FORMER_DEFAULTS = {"audio": {"lr": 1e-4}, "occupancy": {"lr": 1e-4, "hidden_dim": 256}}
+"""Per signal kind, defaults that became None (resolved per network since the dense grid came): what runs of earlier
+versions recorded, and what None still resolves to for every network those versions had."""
 
 
 def check_same_fit(
@@ -77,6 +80,9 @@ def check_same_fit(
     """A ValueError when the fit recorded in ``where`` (its options ``saved`` and its data's ``content_hash``) is not
     the one ``config`` asks for on data of ``data_hash``; the same data by another path is the same fit."""
     saved = {**OPTIONS_BEFORE_THEY_EXISTED, **{RENAMED_OPTIONS.get(key, key): value for key, value in saved.items()}}
+    for key, former in FORMER_DEFAULTS.get(getattr(config, "signal_kind", ""), {}).items():
+        if saved.get(key) == former and getattr(config, key) is None:
+            saved[key] = None
     paths = {key for key, value in asdict(config).items() if isinstance(value, Path) and key not in RUN_ONLY_OPTIONS}
     changed = {
         key: (saved.get(key), value)

@@ -81,3 +81,21 @@ def test_a_one_level_asmr_fits_end_to_end(tmp_path, options):
 def test_meta_learning_refuses_one_layer_up_front():
     with pytest.raises(ValueError, match="--num-layers must be at least 2"):
         MetaLearnConfig(num_layers=1).check_options()
+
+
+def test_runs_recorded_with_a_former_default_resume_where_it_is_none_now(tmp_path):
+    """Audio's --lr and occupancy's --lr and --hidden-dim defaults became None (resolved per network); a run that
+    recorded the former default is the same fit, and any other value is still another fit."""
+    from asmr_plugin.fitting.audio import FitAudioConfig
+    from asmr_plugin.fitting.occupancy import FitOccupancyConfig
+    from asmr_plugin.training.resume import check_same_fit, fit_options
+
+    occupancy = FitOccupancyConfig()
+    saved = {**fit_options(occupancy), "lr": 1e-4, "hidden_dim": 256}
+    check_same_fit(saved, None, occupancy, None, tmp_path)
+    check_same_fit({**fit_options(FitAudioConfig()), "lr": 1e-4}, None, FitAudioConfig(), None, tmp_path)
+    with pytest.raises(ValueError, match="--hidden-dim 128 -> None"):
+        check_same_fit({**saved, "hidden_dim": 128}, None, occupancy, None, tmp_path)
+    image = FitImageConfig()  # no default of the image command changed: a recorded --lr is another fit
+    with pytest.raises(ValueError, match="--lr 0.0001 -> None"):
+        check_same_fit({**fit_options(image), "lr": 1e-4}, None, image, None, tmp_path)
