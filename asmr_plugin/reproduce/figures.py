@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from asmr_plugin.macs import mlp_macs
 from asmr_plugin.metrics import psnr
 from asmr_plugin.reproduce.fits import kodak_fit, kodak_folder, kodak_images
 from asmr_plugin.fitting.summary import params_per_sample
-from asmr_plugin.reproduce.paper_tables import ROWS, PaperRow, grid_like, measure
+from asmr_plugin.reproduce.paper_tables import ROWS, PaperRow, grid_row, measure
 from asmr_plugin.reproduce.protocol import Context, Outcome, markdown_table
 from asmr_plugin.schedule import PAPER_STEPS
 from asmr_plugin.training.loop import FitConfig, fit
@@ -163,15 +162,7 @@ def fig3(context: Context) -> Outcome:
 
 def grid_beside(row: PaperRow) -> PaperRow:
     """The dense grid at ``row``'s parameters (the baseline at equal parameters; not in the paper)."""
-    return replace(
-        row,
-        model=f"Grid ({row.model}'s params)",
-        config="dense values, bilinear, 512x512 grey",
-        build=grid_like(row.build),
-        paper_params=None,
-        paper_macs=None,
-        note="not in the paper",
-    )
+    return grid_row(row.table, row.build, "512x512 grey", model=f"Grid ({row.model}'s params)")
 
 
 def smoke_rows() -> list[Any]:

@@ -90,11 +90,13 @@ def grid_like(build_asmr: Callable[[], GridField]) -> Callable[[], GridField]:
     return build
 
 
-def grid_row(table: str, build_asmr: Callable[[], GridField], signal: str, unit: Literal["K", "M"] = "K") -> PaperRow:
+def grid_row(
+    table: str, build_asmr: Callable[[], GridField], signal: str, unit: Literal["K", "M"] = "K", model: str = "Grid"
+) -> PaperRow:
     """The dense-grid baseline beside a table's ASMR row (the paper has none)."""
     return PaperRow(
         table=table,
-        model="Grid",
+        model=model,
         config=f"dense values at ASMR's parameters, linear interpolation, {signal}",
         build=grid_like(build_asmr),
         paper_params=None,

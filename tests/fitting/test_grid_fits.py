@@ -28,7 +28,9 @@ def test_image_grid_has_asmrs_parameters_and_learns(tmp_path):
 
 
 def test_audio_grid_within_params_learns(tmp_path):
-    config = audio.FitAudioConfig(model="grid", params=1000, seconds=0.25, steps=100, out=tmp_path / "out")
+    config = audio.FitAudioConfig(
+        model="grid", params=1000, seconds=0.25, steps=100, out=tmp_path / "out", progress=False
+    )
     result = audio.run(config)
     clip = audio.load_target(config, None)
     assert result["params"] == 1000 and result["params_per_sample"] == 1000 / 4000 and result["lr"] == 1e-2
@@ -36,8 +38,10 @@ def test_audio_grid_within_params_learns(tmp_path):
 
 
 def test_video_grid_learns(tmp_path):
-    config = video.FitVideoConfig(model="grid", frames=4, resize=(16, 20), epochs=20, batch=256, out=tmp_path / "out")
-    result = video.run(replace_progress(config))
+    config = video.FitVideoConfig(
+        model="grid", frames=4, resize=(16, 20), epochs=20, batch=256, out=tmp_path / "out", progress=False
+    )
+    result = video.run(config)
     saved = json.loads((tmp_path / "out" / "results.json").read_text())
     assert saved["params"] <= math.prod((4, 16, 20)) * 3 and saved["macs_with_bias"] == 8 * 3
     assert result["psnr_mean"] > 20
@@ -46,9 +50,9 @@ def test_video_grid_learns(tmp_path):
 def test_megapixel_grid_learns(tmp_path):
     data = smooth_rgb_image(tmp_path / "big.png")
     config = megapixel.FitMegapixelConfig(
-        data=data, model="grid", params=600, epochs=20, batch=256, out=tmp_path / "out"
+        data=data, model="grid", params=600, epochs=20, batch=256, out=tmp_path / "out", progress=False
     )
-    result = megapixel.run(replace_progress(config))
+    result = megapixel.run(config)
     assert result["params"] <= 600 and result["final_psnr"] > mean_psnr(load_image(data)) + 10
 
 
@@ -66,11 +70,6 @@ def test_occupancy_grid_learns_a_sphere(tmp_path):
     results = json.loads((tmp_path / "out" / "sphere" / "results.json").read_text())
     assert results["params"] == 16**3 and results["macs_with_bias"] == 8  # ASMR's budget exceeds 16^3 voxels
     assert results["iou"] > 0.8 and results["lr"] == 1e-1  # random batches: the grid's rate for them
-
-
-def replace_progress(config):
-    config.progress = False
-    return config
 
 
 def test_grid_lr_default_is_its_own_where_the_paper_gives_one_rate():
