@@ -1,8 +1,6 @@
 """Single-image methods through nerfstudio's own training, evaluation and rendering, on CPU;
 ns-train's bad input and Ctrl-C."""
 
-import copy
-import inspect
 import json
 import signal
 import socket
@@ -20,7 +18,7 @@ from nerfstudio.plugins.registry import discover_methods
 from nerfstudio.plugins.registry_dataparser import discover_dataparsers
 from nerfstudio.scripts.eval import ComputePSNR
 from nerfstudio.scripts.render import DatasetRender
-from nerfstudio.scripts.train import train_loop
+from ns_runs import method_config, tiny_image, train
 from PIL import Image
 
 from asmr_plugin.fields import FIELDS
@@ -33,39 +31,10 @@ METHODS = ["asmr-image", "siren-image"]
 NS_TRAIN = [sys.executable, "-m", "nerfstudio.scripts.train"]
 
 
-def tiny_image(path: Path, size=(24, 20), mode="RGB") -> Path:
-    y, x = np.mgrid[0 : size[0], 0 : size[1]]
-    rgb = np.stack([x * 255 // size[1], y * 255 // size[0], (x + y) % 256], axis=-1).astype(np.uint8)
-    Image.fromarray(rgb).convert(mode).save(path)
-    return path
-
-
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def method_config(name: str, tmp_path: Path, image: Path, steps: int = 3) -> ImageTrainerConfig:
-    config = copy.deepcopy(discover_methods()[0][name])
-    config.output_dir = tmp_path / "outputs"
-    config.vis = "tensorboard"
-    config.machine.device_type = "cpu"
-    config.max_num_iterations = steps
-    config.steps_per_save = steps
-    config.save_only_latest_checkpoint = False
-    config.pipeline.datamanager.data = image
-    if "hidden_dim" in inspect.signature(FIELDS[config.pipeline.model.network]).parameters:
-        config.pipeline.model.hidden_dim = 16
-    config.__post_init__()  # the schedules follow max_num_iterations, as when tyro builds the config
-    config.set_timestamp()
-    return config
-
-
-def train(config: ImageTrainerConfig) -> Path:
-    config.save_config()
-    train_loop(local_rank=0, world_size=1, config=config)
-    return config.get_base_dir()
 
 
 def ns_train(tmp_path: Path, *arguments: str) -> List[str]:
