@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Literal
+from typing import Any, Dict, List, Literal, Tuple
 
 import torch
 from jaxtyping import Float
@@ -13,27 +13,18 @@ from rich.console import Console
 from torch import Tensor
 
 from asmr_plugin.fields import GridField
-from asmr_plugin.fields.registry import checking_only
-from asmr_plugin.fitting.options import NetworkOptions, ResumeOptions, RunOptions, require_positive
-from asmr_plugin.fitting.summary import run_record, write_summary
+from asmr_plugin.fitting.options import ExperimentOptions, require_positive
+from asmr_plugin.fitting.results import FitResult, RunRecord
+from asmr_plugin.fitting.runner import run_experiment
+from asmr_plugin.fitting.signal import Item, Signal
 from asmr_plugin.io.audio import load_audio, save_audio, speech_like_clip
-from asmr_plugin.io.checkpoint import save_checkpoint
-from asmr_plugin.io.files import (
-    check_output_dir,
-    output_names,
-    prepare_output_dir,
-    run_folder,
-    save_figure,
-    visible_files,
-    write_json,
-)
+from asmr_plugin.io.files import output_names, save_figure, visible_files
 from asmr_plugin.memory import check_memory
 from asmr_plugin.metrics import psnr
 from asmr_plugin.schedule import PAPER_STEPS
-from asmr_plugin.training.distributed import resolve_device
-from asmr_plugin.training.interrupts import resume_hint
-from asmr_plugin.training.loop import FitConfig
-from asmr_plugin.training.resume import check_resumable, finished_results, fit_resumable
+from asmr_plugin.training.distributed import Process
+from asmr_plugin.training.loop import FitConfig, FitHistory, fit
+from asmr_plugin.training.resume import ResumableFit
 
 AUDIO_NETWORKS: Dict[str, Dict[str, Any]] = {
     "asmr": {"hidden_dim": 128},  # bases for 32,000 samples: [10, 10, 16, 20]
@@ -62,7 +53,7 @@ AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".mp3
 
 
 @dataclass
-class FitAudioConfig(NetworkOptions, ResumeOptions, RunOptions):
+class FitAudioConfig(ExperimentOptions):
     """Fit audio with a coordinate network (defaults: the paper's Table 4 protocol)."""
 
     signal_kind = "audio"
@@ -87,7 +78,6 @@ class FitAudioConfig(NetworkOptions, ResumeOptions, RunOptions):
     def check_options(self) -> None:
         """A ValueError naming the first bad option."""
         require_positive(self, "rate", "seconds", "steps")
-        self.check_network_options()
         samples = round(self.seconds * self.rate)
         if samples < 2:
             raise ValueError(
@@ -96,8 +86,7 @@ class FitAudioConfig(NetworkOptions, ResumeOptions, RunOptions):
         check_memory(  # the clip, its coordinates, the prediction and its error: 4 floats a sample
             16 * samples, f"--seconds {self.seconds:g} at --rate {self.rate} Hz ({samples:,} samples): a full-clip fit"
         )
-        self.check_resume_options()
-        self.check_run_options()
+        super().check_options()
 
 
 def plot_waveform(
@@ -133,7 +122,6 @@ def load_target(config: FitAudioConfig, data: Path | None) -> Float[Tensor, "N 1
 
 def network(config: FitAudioConfig, clip: Float[Tensor, "N 1"]) -> GridField:
     """The freshly initialized network for ``clip``; ValueError for options that do not fit it."""
-    torch.manual_seed(config.seed)
     field = config.build(
         config.model, clip.shape[:1], 1, defaults=AUDIO_NETWORKS[config.model], reference=AUDIO_NETWORKS["asmr"]
     )
@@ -141,90 +129,106 @@ def network(config: FitAudioConfig, clip: Float[Tensor, "N 1"]) -> GridField:
     return field
 
 
+GENERATED = "a generated speech-like clip"
+
+
+class AudioSignal(Signal[FitAudioConfig, Tensor, FitHistory, Tensor]):
+    """A clip, or each clip of a folder (a Table-4-style summary), fitted whole at every step."""
+
+    experiment = "fit_audio"
+
+    def run_name(self) -> str:
+        return f"{'speech-like' if self.options.data is None else Path(self.options.data).stem}-{self.options.model}"
+
+    def folder_run(self) -> bool:
+        return self.options.data is not None and Path(self.options.data).is_dir()
+
+    def items(self) -> List[Item]:
+        data = self.options.data
+        if data is None:
+            return [Item("speech-like", None, GENERATED)]
+        if not self.folder_run():
+            return [Item(Path(data).stem, Path(data), str(data))]
+        return [Item(name, path, str(path)) for path, name in output_names(audio_files(Path(data))).items()]
+
+    def load(self, item: Item) -> Tensor:
+        return load_target(self.options, item.source)
+
+    def network(self, item: Item, target: Tensor, process: Process) -> GridField:
+        return network(self.options, target).to(process.device)
+
+    def grid_shape(self, target: Tensor) -> Tuple[int, ...]:
+        return tuple(target.shape[:1])
+
+    def announce(self, item: Item, target: Tensor, network: GridField, process: Process) -> str:
+        return (
+            f"[bold]{self.options.model}[/] on {item.label} ({target.shape[0]:,} samples at {self.options.rate} Hz) on "
+            f"{process.device}: {network.num_params():,} params, {network.macs().with_bias:,.1f} MACs/sample"
+        )
+
+    def checkpoint_metadata(self, item: Item) -> Dict[str, object]:
+        return {"data": item.label, "rate": self.options.rate}
+
+    def train(
+        self, item: Item, target: Tensor, network: GridField, resumable: ResumableFit, process: Process
+    ) -> FitHistory:
+        config = self.options
+        fit_config = FitConfig(
+            steps=config.steps,
+            lr=config.learning_rate(network, AUDIO_LR),
+            value_range=(-1.0, 1.0),
+            seed=config.seed,
+            progress=config.progress,
+            checkpoint_every=config.checkpoint_every,
+            graph=config.graph,
+        )
+        return fit(network, target.to(process.device), fit_config, resumable.resumed, resumable.save)
+
+    def evaluate(
+        self, item: Item, target: Tensor, network: GridField, history: FitHistory, process: Process
+    ) -> Tuple[FitResult, Tensor]:
+        config, target = self.options, target.to(process.device)
+        with torch.no_grad():
+            reconstruction = network.render().clamp(-1, 1)
+        result = FitResult(
+            data=item.label,
+            model=config.model,
+            shape=[target.shape[0]],
+            metrics={"final_psnr": psnr(reconstruction, target, data_range=2.0).item()},
+            details={
+                "rate": config.rate,
+                "lr": config.learning_rate(network, AUDIO_LR),
+                "best_psnr": history.best_psnr,
+                "best_step": history.best_step,
+                "steps": config.steps,
+                "seconds": history.seconds,
+            },
+            record=RunRecord.of(network, self.grid_shape(target), process.device, config, item.source),
+            notes="PSNR on [-1, 1] with data range 2; final_psnr after the last step, best_psnr the best step.",
+        )
+        return result, reconstruction
+
+    def write_outputs(self, out: Path, item: Item, target: Tensor, outputs: Tensor, result: FitResult) -> None:
+        rate = self.options.rate
+        save_audio(out / "reconstruction.wav", outputs, rate)
+        save_audio(out / "target.wav", target, rate)
+        plot_waveform(out / "waveform.png", target, outputs, rate, f"{self.options.model} on {Path(item.label).name}")
+
+    def describe(self, result: FitResult) -> str:
+        return (
+            f"final PSNR {result.metrics['final_psnr']:.2f} dB (best {result.details['best_psnr']:.2f} dB), "
+            f"{result.details['seconds']:.1f} s"
+        )
+
+    def protocol(self, runs: List[FitResult]) -> str:
+        config = self.options
+        return (
+            f"{config.steps} full-clip steps, Adam lr {runs[0].details['lr']:g} cosine to 1e-6, {config.seconds:g} s at "
+            f"{config.rate} Hz, seed {config.seed}"
+            + ("" if config.steps == PAPER_STEPS else f", a REDUCED protocol (the paper: {PAPER_STEPS} steps)")
+        )
+
+
 def run(config: FitAudioConfig, console: Console | None = None) -> Dict[str, Any]:
-    """Fit the clip (or every clip of the folder) given by ``--data``; write outputs and return the results.
-
-    Every clip and its network are checked before anything is written; a run that fails leaves no
-    empty folder behind.
-    """
-    config.check_options()
-    console = console or Console()
-    name = "speech-like" if config.data is None else Path(config.data).stem
-    out = config.output_dir("fit_audio", f"{name}-{config.model}")
-    out = check_output_dir(out, config.overwrite, config.resume)
-    folder = config.data is not None and Path(config.data).is_dir()
-    files = audio_files(Path(config.data)) if folder else [config.data]
-    for path in files if folder else []:  # a single clip is checked by fit_one before it writes
-        clip = load_target(config, path)
-        with checking_only():
-            network(config, clip)
-    check_resumable(config, out, "*/checkpoint.pt" if folder else "checkpoint.pt")
-    with run_folder(out), resume_hint(out):
-        if not folder:
-            return fit_one(config, config.data, out, console)
-        out = prepare_output_dir(out, config.overwrite, config.resume)
-        runs = [fit_one(config, path, out / stem, console) for path, stem in output_names(files).items()]
-    protocol = (
-        f"{config.steps} full-clip steps, Adam lr {runs[0]['lr']:g} cosine to 1e-6, {config.seconds:g} s at {config.rate} Hz, seed {config.seed}"
-        + ("" if config.steps == PAPER_STEPS else f", a REDUCED protocol (the paper: {PAPER_STEPS} steps)")
-    )
-    return write_summary(out, config.model, Path(config.data), protocol, runs, ("final_psnr",), console)
-
-
-def fit_one(config: FitAudioConfig, data: Path | None, out: Path, console: Console) -> Dict[str, Any]:
-    """Fit one clip and write reconstruction.wav, target.wav, waveform.png, checkpoint.pt and results.json
-    (with ``--resume``: continue from its checkpoint, or return the results of a finished fit)."""
-    previous = finished_results(config, out, data)
-    if previous is not None:
-        console.print(f"{data}: already fitted -> {out}")
-        return previous
-    target = load_target(config, data)
-    field = network(config, target)
-    checkpoint = out / "checkpoint.pt"
-    out = prepare_output_dir(out, config.overwrite, config.resume)
-    device = resolve_device(config.device)
-    field, target = field.to(device), target.to(device)
-    macs = field.macs()
-    source = "a generated speech-like clip" if data is None else str(data)
-    console.print(
-        f"[bold]{config.model}[/] on {source} ({target.shape[0]:,} samples at {config.rate} Hz) on {device}: "
-        f"{field.num_params():,} params, {macs.with_bias:,.1f} MACs/sample"
-    )
-    lr = config.learning_rate(field, AUDIO_LR)
-    fit_config = FitConfig(
-        steps=config.steps,
-        lr=lr,
-        value_range=(-1.0, 1.0),
-        seed=config.seed,
-        progress=config.progress,
-        checkpoint_every=config.checkpoint_every,
-        graph=config.graph,
-    )
-    history = fit_resumable(field, target, fit_config, checkpoint, config, {"data": source})
-    with torch.no_grad():
-        reconstruction = field.render().clamp(-1, 1)
-    results = {
-        "data": source,
-        "model": config.model,
-        "shape": [target.shape[0]],
-        "rate": config.rate,
-        "lr": lr,
-        "final_psnr": psnr(reconstruction, target, data_range=2.0).item(),
-        "best_psnr": history.best_psnr,
-        "best_step": history.best_step,
-        "steps": config.steps,
-        "seconds": history.seconds,
-        **run_record(field, tuple(target.shape[:1]), device, config, data),
-        "notes": "PSNR on [-1, 1] with data range 2; final_psnr after the last step, best_psnr the best step.",
-    }
-    save_checkpoint(  # the work first
-        out / "checkpoint.pt", field, tuple(target.shape[:1]), config.steps, {"data": source, "rate": config.rate}
-    )
-    write_json(out / "results.json", results)
-    save_audio(out / "reconstruction.wav", reconstruction, config.rate)
-    save_audio(out / "target.wav", target, config.rate)
-    plot_waveform(out / "waveform.png", target, reconstruction, config.rate, f"{config.model} on {Path(source).name}")
-    console.print(
-        f"final PSNR {results['final_psnr']:.2f} dB (best {results['best_psnr']:.2f} dB), {history.seconds:.1f} s -> {out}"
-    )
-    return results
+    """Fit the clip (or every clip of the folder) given by ``--data``; write outputs and return the results."""
+    return run_experiment(AudioSignal(config, console or Console()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, List, Tuple
 
 import torch
 from einops import reduce
@@ -16,31 +16,24 @@ from torch import Tensor
 from asmr_plugin import decomposition
 from asmr_plugin.fields import ASMRField, GridField
 from asmr_plugin.fields.asmr import FAST_START
-from asmr_plugin.fields.registry import ModelName, checking_only, parse_bases_option
-from asmr_plugin.fitting.options import NetworkOptions, ResumeOptions, RunOptions, require_positive
-from asmr_plugin.fitting.summary import run_record, write_summary
-from asmr_plugin.io.checkpoint import save_checkpoint
-from asmr_plugin.io.files import (
-    check_output_dir,
-    output_names,
-    prepare_output_dir,
-    run_folder,
-    save_figure,
-    write_json,
-)
+from asmr_plugin.fields.registry import ModelName, parse_bases_option
+from asmr_plugin.fitting.options import ExperimentOptions, require_positive
+from asmr_plugin.fitting.results import FitResult, RunRecord, formatted
+from asmr_plugin.fitting.runner import run_experiment
+from asmr_plugin.fitting.signal import Item, Signal
+from asmr_plugin.io.files import output_names, save_figure
 from asmr_plugin.io.images import default_image, image_files, load_image, save_image
 from asmr_plugin.macs import measured_macs
 from asmr_plugin.memory import IMAGE_FIT_BYTES_PER_VALUE, check_memory
 from asmr_plugin.metrics import psnr, ssim
 from asmr_plugin.schedule import PAPER_STEPS
-from asmr_plugin.training.distributed import resolve_device
-from asmr_plugin.training.interrupts import resume_hint
-from asmr_plugin.training.loop import FitConfig, FitHistory
-from asmr_plugin.training.resume import check_resumable, finished_results, fit_resumable
+from asmr_plugin.training.distributed import Process
+from asmr_plugin.training.loop import FitConfig, FitHistory, fit
+from asmr_plugin.training.resume import ResumableFit
 
 
 @dataclass
-class FitImageConfig(NetworkOptions, ResumeOptions, RunOptions):
+class FitImageConfig(ExperimentOptions):
     """Fit an image with a coordinate network (defaults: the paper's Table 2 protocol)."""
 
     signal_kind = "image"
@@ -75,9 +68,7 @@ class FitImageConfig(NetworkOptions, ResumeOptions, RunOptions):
     def check_options(self) -> None:
         """A ValueError naming the first bad option."""
         require_positive(self, "steps", "batch", "downscale", "output_lr_scale", "modulation_lr_scale")
-        self.check_network_options()
-        self.check_resume_options()
-        self.check_run_options()
+        super().check_options()
 
 
 PRESETS: Dict[str, FitImageConfig] = {
@@ -131,35 +122,6 @@ def bases_for_image(bases: Tuple[str, ...] | None, shape: Tuple[int, ...]) -> Tu
     return swapped if not fits(bases) and fits(swapped) else bases
 
 
-def run(config: FitImageConfig, console: Console | None = None) -> Dict[str, Any]:
-    """Fit the image (or every image of the folder) given by ``--data``; write outputs and return the results.
-
-    Every image and its network are checked before anything is written; a run that fails leaves
-    no empty folder behind.
-    """
-    config.check_options()
-    console = console or Console()
-    data = Path(config.data) if config.data is not None else default_image()
-    if not data.exists():
-        raise ValueError(f"--data {data} does not exist")
-    out = check_output_dir(
-        config.output_dir("fit_image", f"{data.stem}-{config.model}"), config.overwrite, config.resume
-    )
-    files = image_files(data) if data.is_dir() else [data]
-    for path in files if data.is_dir() else []:  # a single image is checked by fit_one before it writes
-        target = load_target(config, path)
-        with checking_only():
-            network(config, target)
-    check_resumable(config, out, "*/checkpoint.pt" if data.is_dir() else "checkpoint.pt")
-    with run_folder(out), resume_hint(out):
-        if not data.is_dir():
-            return fit_one(config, data, out, console)
-        out = prepare_output_dir(out, config.overwrite, config.resume)
-        runs = [fit_one(config, path, out / name, console) for path, name in output_names(files).items()]
-        protocol = image_protocol(config, runs[0]["lr"], runs[0]["lr_scales"])
-        return write_summary(out, config.model, data, protocol, runs, ("final_psnr", "ssim"), console)
-
-
 def load_target(config: FitImageConfig, data: Path) -> Float[Tensor, "H W C"]:
     """The image to fit, downscaled by ``--downscale``; ValueError for a file that is not one, or one too large to fit
     here."""
@@ -177,7 +139,6 @@ def load_target(config: FitImageConfig, data: Path) -> Float[Tensor, "H W C"]:
 def network(config: FitImageConfig, target: Float[Tensor, "H W C"]) -> GridField:
     """The freshly initialized network for ``target``; ValueError for options that do not fit it."""
     shape, channels = tuple(target.shape[:2]), target.shape[-1]
-    torch.manual_seed(config.seed)
     bases = bases_for_image(config.bases, shape)
     field = config.build(config.model, shape, channels, bases=bases)
     config.initialize(field, target)
@@ -189,77 +150,132 @@ def network(config: FitImageConfig, target: Float[Tensor, "H W C"]) -> GridField
     return field
 
 
-def fit_one(config: FitImageConfig, data: Path, out: Path, console: Console) -> Dict[str, Any]:
-    """Fit one image and write its reconstruction, PSNR plot, checkpoint and results.json into ``out``
-    (with ``--resume``: continue from its checkpoint, or return the results of a finished fit)."""
-    previous = finished_results(config, out, data)
-    if previous is not None:
-        console.print(f"{data}: already fitted -> {out}")
-        return previous
-    target = load_target(config, data)
-    field = network(config, target)
-    shape, channels = tuple(target.shape[:2]), target.shape[-1]
-    checkpoint = out / "checkpoint.pt"
-    out = prepare_output_dir(out, config.overwrite, config.resume)
-    device = resolve_device(config.device)
-    field, target = field.to(device), target.to(device)
-    lr = config.learning_rate(field)
-    lr_scales = config.lr_scales()
-    fit_config = FitConfig(
-        steps=config.steps,
-        lr=lr,
-        lr_scales=lr_scales,
-        batch=config.batch,
-        seed=config.seed,
-        progress=config.progress,
-        checkpoint_every=config.checkpoint_every,
-        graph=config.graph,
-    )
-    macs = field.macs(shape)
-    console.print(
-        f"[bold]{config.model}[/] on {data} ({shape[0]}x{shape[1]}, {channels} channel(s)) on {device}: "
-        f"{field.num_params():,} params, {macs.with_bias:,.1f} MACs/pixel, lr {lr:g}"
-        + "".join(f", {name} x{scale:g}" for name, scale in lr_scales.items() if scale != 1.0)
-        + f", output init {field.initialization}"
-        + (f", bases {[list(b) for b in field.bases]}" if isinstance(field, ASMRField) else "")
-    )
-    history = fit_resumable(field, target, fit_config, checkpoint, config, {"data": str(data)})
-    with torch.no_grad():
-        reconstruction = field.render(shape).clamp(0, 1)
-        executed = measured_macs(lambda: field.render(shape)) / reconstruction[..., 0].numel()
-    image_ssim = ssim(reconstruction, target)
-    results = {
-        "data": str(data),
-        "model": config.model,
-        "shape": list(shape),
-        "channels": channels,
-        "downscale": config.downscale,
-        "lr": lr,
-        "lr_scales": lr_scales,
-        "final_psnr": psnr(reconstruction, target).item(),
-        "best_psnr": history.best_psnr,
-        "best_step": history.best_step,
-        "psnr_history": {"steps": history.steps, "psnr": [round(value, 4) for value in history.psnr]},
-        "ssim": None if image_ssim is None else image_ssim.item(),
-        "macs_executed_render": executed,
-        "steps": config.steps,
-        "seconds": history.seconds,
-        "seconds_per_step": history.seconds / config.steps,
-        **run_record(field, shape, device, config, data),
-        "notes": "final_psnr/ssim: after the last step; best_psnr: the best logged step (the released code reports best). "
-        "psnr_history: the PSNR of each logged step's prediction (every step for full-image steps). "
-        "ssim is null for images with a side under 6 pixels (not defined). "
-        "macs_executed_render: matrix-product MACs per pixel that render() ran (FlopCounterMode).",
-    }
-    save_checkpoint(out / "checkpoint.pt", field, shape, config.steps, {"data": str(data)})  # the work first
-    write_json(out / "results.json", results)
-    save_image(out / "reconstruction.png", reconstruction)
-    plot_psnr(out / "psnr.png", history, f"{config.model} on {data.name}")
-    console.print(
-        f"final PSNR {results['final_psnr']:.2f} dB (best {results['best_psnr']:.2f} dB at step {results['best_step']}), "
-        f"SSIM {'n/a' if image_ssim is None else f'{image_ssim.item():.4f}'}, {history.seconds:.1f} s -> {out}"
-    )
-    return results
+@dataclass
+class Rendered:
+    """A fitted image: its reconstruction (clamped) and the PSNR history of the fit."""
+
+    reconstruction: Float[Tensor, "H W C"]
+    history: FitHistory
+
+
+class ImageSignal(Signal[FitImageConfig, Tensor, FitHistory, Rendered]):
+    """An image, or each image of a folder (a Table-3-style summary), fitted by full-image (or random-pixel) steps."""
+
+    experiment = "fit_image"
+
+    def data(self) -> Path:
+        data = Path(self.options.data) if self.options.data is not None else default_image()
+        if not data.exists():
+            raise ValueError(f"--data {data} does not exist")
+        return data
+
+    def run_name(self) -> str:
+        return f"{self.data().stem}-{self.options.model}"
+
+    def items(self) -> List[Item]:
+        data = self.data()
+        if not data.is_dir():
+            return [Item(data.stem, data, str(data))]
+        return [Item(name, path, str(path)) for path, name in output_names(image_files(data)).items()]
+
+    def folder_run(self) -> bool:
+        return self.data().is_dir()
+
+    def load(self, item: Item) -> Tensor:
+        return load_target(self.options, Path(item.source))
+
+    def network(self, item: Item, target: Tensor, process: Process) -> GridField:
+        return network(self.options, target).to(process.device)
+
+    def grid_shape(self, target: Tensor) -> Tuple[int, ...]:
+        return tuple(target.shape[:2])
+
+    def announce(self, item: Item, target: Tensor, network: GridField, process: Process) -> str:
+        config, (height, width, channels) = self.options, target.shape
+        return (
+            f"[bold]{config.model}[/] on {item.label} ({height}x{width}, {channels} channel(s)) on {process.device}: "
+            f"{network.num_params():,} params, {network.macs((height, width)).with_bias:,.1f} MACs/pixel, "
+            f"lr {config.learning_rate(network):g}"
+            + "".join(f", {name} x{scale:g}" for name, scale in config.lr_scales().items() if scale != 1.0)
+            + f", output init {network.initialization}"
+            + (f", bases {[list(b) for b in network.bases]}" if isinstance(network, ASMRField) else "")
+        )
+
+    def train(
+        self, item: Item, target: Tensor, network: GridField, resumable: ResumableFit, process: Process
+    ) -> FitHistory:
+        config = self.options
+        fit_config = FitConfig(
+            steps=config.steps,
+            lr=config.learning_rate(network),
+            lr_scales=config.lr_scales(),
+            batch=config.batch,
+            seed=config.seed,
+            progress=config.progress,
+            checkpoint_every=config.checkpoint_every,
+            graph=config.graph,
+        )
+        return fit(network, target.to(process.device), fit_config, resumable.resumed, resumable.save)
+
+    def evaluate(
+        self, item: Item, target: Tensor, network: GridField, history: FitHistory, process: Process
+    ) -> Tuple[FitResult, Rendered]:
+        config, shape = self.options, self.grid_shape(target)
+        target = target.to(process.device)
+        with torch.no_grad():
+            reconstruction = network.render(shape).clamp(0, 1)
+            executed = measured_macs(lambda: network.render(shape)) / reconstruction[..., 0].numel()
+        image_ssim = ssim(reconstruction, target)
+        result = FitResult(
+            data=item.label,
+            model=config.model,
+            shape=list(shape),
+            metrics={
+                "final_psnr": psnr(reconstruction, target).item(),
+                "ssim": None if image_ssim is None else image_ssim.item(),
+            },
+            details={
+                "channels": target.shape[-1],
+                "downscale": config.downscale,
+                "lr": config.learning_rate(network),
+                "lr_scales": config.lr_scales(),
+                "best_psnr": history.best_psnr,
+                "best_step": history.best_step,
+                "psnr_history": {"steps": history.steps, "psnr": [round(value, 4) for value in history.psnr]},
+                "macs_executed_render": executed,
+                "steps": config.steps,
+                "seconds": history.seconds,
+                "seconds_per_step": history.seconds / config.steps,
+            },
+            record=RunRecord.of(network, shape, process.device, config, item.source),
+            notes="final_psnr/ssim: after the last step; best_psnr: the best logged step (the released code reports "
+            "best). psnr_history: the PSNR of each logged step's prediction (every step for full-image steps). "
+            "ssim is null for images with a side under 6 pixels (not defined). "
+            "macs_executed_render: matrix-product MACs per pixel that render() ran (FlopCounterMode).",
+        )
+        return result, Rendered(reconstruction, history)
+
+    def write_outputs(self, out: Path, item: Item, target: Tensor, outputs: Rendered, result: FitResult) -> None:
+        save_image(out / "reconstruction.png", outputs.reconstruction)
+        plot_psnr(out / "psnr.png", outputs.history, f"{self.options.model} on {Path(item.label).name}")
+
+    def describe(self, result: FitResult) -> str:
+        ssim_text = formatted(result.metrics["ssim"], ".4f")
+        return (
+            f"final PSNR {result.metrics['final_psnr']:.2f} dB (best {result.details['best_psnr']:.2f} dB at step "
+            f"{result.details['best_step']}), SSIM {ssim_text}, {result.details['seconds']:.1f} s"
+        )
+
+    def summary_metrics(self) -> Tuple[str, ...]:
+        return ("final_psnr", "ssim")
+
+    def protocol(self, runs: List[FitResult]) -> str:
+        return image_protocol(self.options, runs[0].details["lr"], runs[0].details["lr_scales"])  # type: ignore
+
+
+def run(config: FitImageConfig, console: Console | None = None) -> Dict[str, Any]:
+    """Fit the image (or every image of the folder) given by ``--data``; write outputs and return the results."""
+    return run_experiment(ImageSignal(config, console or Console()))
 
 
 def image_protocol(config: FitImageConfig, lr: float, lr_scales: Dict[str, float]) -> str:

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any, Dict, List, Literal, Tuple
 
 import numpy as np
 import torch
-import torch.distributed as dist
 from einops import rearrange
 from jaxtyping import Float
 from PIL import Image
@@ -19,18 +17,17 @@ from rich.console import Console
 from torch import Tensor
 
 from asmr_plugin.fields import GridField
-from asmr_plugin.fitting.options import NetworkOptions, ResumeOptions, RunOptions, require_positive
-from asmr_plugin.fitting.summary import formatted, run_record
-from asmr_plugin.io.checkpoint import save_checkpoint
-from asmr_plugin.io.files import (
-    atomic_path,
-    write_json,
-)
+from asmr_plugin.fitting.options import ExperimentOptions, require_positive
+from asmr_plugin.fitting.results import FitResult, RunRecord, formatted
+from asmr_plugin.fitting.runner import run_experiment
+from asmr_plugin.fitting.signal import Item, Signal
+from asmr_plugin.io.files import atomic_path
 from asmr_plugin.io.images import load_image
 from asmr_plugin.memory import check_points_memory
 from asmr_plugin.metrics import ssim, ssim_defined
-from asmr_plugin.training.distributed import Process, start_process
-from asmr_plugin.training.epochs import fit_into, full_steps_per_epoch, grid_points
+from asmr_plugin.training.distributed import Process
+from asmr_plugin.training.epochs import EpochConfig, fit_on_processes, full_steps_per_epoch, grid_points
+from asmr_plugin.training.resume import ResumableFit
 
 MEGAPIXEL_NETWORKS: Dict[str, Dict[str, Any]] = {
     "asmr": {"hidden_dim": 512, "num_layers": 6},  # 8192^2: bases [4,4,4,4,4,8] per axis
@@ -44,7 +41,7 @@ SSIM_TILE = 2048
 
 
 @dataclass
-class FitMegapixelConfig(NetworkOptions, ResumeOptions, RunOptions):
+class FitMegapixelConfig(ExperimentOptions):
     """Fit a large image with random batches (defaults: the paper's Table 5 protocol)."""
 
     signal_kind = "megapixel"
@@ -62,9 +59,7 @@ class FitMegapixelConfig(NetworkOptions, ResumeOptions, RunOptions):
     def check_options(self) -> None:
         """A ValueError naming the first bad option."""
         require_positive(self, "epochs", "batch", "eval_chunk")
-        self.check_network_options()
-        self.check_resume_options()
-        self.check_run_options()
+        super().check_options()
 
 
 def default_megapixel_image() -> Path:
@@ -112,78 +107,111 @@ def tile_bounds(size: int) -> List[slice]:
     return [slice(start, stop) for start, stop in zip(edges[:-1], edges[1:])]
 
 
+@dataclass
+class Reconstruction:
+    """A fitted large image as 8-bit pixels."""
+
+    pixels: np.ndarray
+
+
+class MegapixelSignal(Signal[FitMegapixelConfig, Tensor, Dict[str, Any], Reconstruction]):
+    """A large image fitted by random batches counted in epochs, on one or several processes, evaluated in chunks."""
+
+    experiment = "fit_megapixel"
+    distributed = True
+
+    def data(self) -> Path:
+        return Path(self.options.data) if self.options.data is not None else default_megapixel_image()
+
+    def run_name(self) -> str:
+        return f"{self.data().stem}-{self.options.model}"
+
+    def items(self) -> List[Item]:
+        data = self.data()
+        return [Item(data.stem, data, str(data))]
+
+    def load(self, item: Item) -> Tensor:
+        return load_image(Path(item.source))
+
+    def network(self, item: Item, target: Tensor, process: Process) -> GridField:
+        config, shape = self.options, self.grid_shape(target)
+        field = config.build(
+            config.model,
+            shape,
+            target.shape[-1],
+            defaults=MEGAPIXEL_NETWORKS[config.model],
+            reference=MEGAPIXEL_NETWORKS["asmr"],
+        ).to(process.device)
+        config.initialize(field, target)
+        full_steps_per_epoch(shape[0] * shape[1], config.batch, process.world_size)
+        for option, points in (("--batch", config.batch), ("--eval-chunk", min(config.eval_chunk, math.prod(shape)))):
+            check_points_memory(points, field.init_kwargs.get("hidden_dim", 1), f"{option} {points}: a forward pass")
+        return field
+
+    def grid_shape(self, target: Tensor) -> Tuple[int, ...]:
+        return tuple(target.shape[:2])
+
+    def announce(self, item: Item, target: Tensor, network: GridField, process: Process) -> str:
+        config, shape = self.options, self.grid_shape(target)
+        return (
+            f"[bold]{config.model}[/] on {item.label} ({shape[0]}x{shape[1]}, {target.shape[-1]} channel(s)), "
+            f"{process.world_size} process(es) on {process.device}: {network.num_params():,} params, "
+            f"{network.macs(shape).with_bias:,.1f} MACs/pixel, lr {config.learning_rate(network):g}"
+        )
+
+    def train(
+        self, item: Item, target: Tensor, network: GridField, resumable: ResumableFit, process: Process
+    ) -> Dict[str, Any]:
+        config = self.options
+        epochs = EpochConfig(
+            config.epochs,
+            config.batch,
+            config.learning_rate(network),
+            config.seed,
+            config.progress,
+            config.checkpoint_every,
+            config.graph,
+        )
+        values = rearrange(target, "h w c -> (h w) c")
+        shape = self.grid_shape(target)
+        return fit_on_processes(network, values, shape, epochs, process, resumable.resumed, resumable.save)
+
+    def evaluate(
+        self, item: Item, target: Tensor, network: GridField, history: Dict[str, Any], process: Process
+    ) -> Tuple[FitResult, Reconstruction]:
+        config, shape = self.options, self.grid_shape(target)
+        pixels, final_psnr, final_ssim = evaluate(network, target, config.eval_chunk, process.device)
+        result = FitResult(
+            data=item.label,
+            model=config.model,
+            shape=list(shape),
+            metrics={"final_psnr": final_psnr, "ssim": final_ssim},
+            details={
+                "channels": target.shape[-1],
+                "lr": config.learning_rate(network),
+                "processes": process.world_size,
+                "global_batch": config.batch * process.world_size,
+                **history,
+            },
+            record=RunRecord.of(network, shape, process.device, config, item.source),
+            notes="final_psnr: whole image after the last step (float predictions clamped to [0, 1]); "
+            f"ssim: pixel-weighted mean over tiles of up to {SSIM_TILE}x{SSIM_TILE} of the 8-bit reconstruction "
+            "(null below 6 pixels a side: not defined); losses: (step, batch MSE).",
+        )
+        return result, Reconstruction(pixels)
+
+    def write_outputs(self, out: Path, item: Item, target: Tensor, outputs: Reconstruction, result: FitResult) -> None:
+        pixels = outputs.pixels
+        with atomic_path(out / "reconstruction.png") as temporary:
+            Image.fromarray(pixels if pixels.shape[-1] != 1 else pixels[..., 0]).save(temporary, format="PNG")
+
+    def describe(self, result: FitResult) -> str:
+        return (
+            f"final PSNR {result.metrics['final_psnr']:.2f} dB, SSIM {formatted(result.metrics['ssim'], '.4f')}, "
+            f"{result.details['seconds']:.1f} s"
+        )
+
+
 def run(config: FitMegapixelConfig, console: Console | None = None) -> Dict[str, Any] | None:
     """Fit, then (on the main process) write reconstruction.png, checkpoint.pt and results.json."""
-    config.check_options()
-    console = console or Console()
-    process = start_process(config.device)
-    try:
-        return _run(config, process, console)
-    finally:
-        if dist.is_initialized():
-            dist.destroy_process_group()
-
-
-def _run(config: FitMegapixelConfig, process: Process, console: Console) -> Dict[str, Any] | None:
-    data = Path(config.data) if config.data is not None else default_megapixel_image()
-    target = load_image(data)
-    shape, channels = (target.shape[0], target.shape[1]), target.shape[-1]
-    torch.manual_seed(config.seed)  # the same initial weights on every process
-    field = config.build(
-        config.model, shape, channels, defaults=MEGAPIXEL_NETWORKS[config.model], reference=MEGAPIXEL_NETWORKS["asmr"]
-    ).to(process.device)
-    config.initialize(field, target)
-    lr = config.learning_rate(field)
-    full_steps_per_epoch(shape[0] * shape[1], config.batch, process.world_size)  # before anything is written
-    for option, points in (("--batch", config.batch), ("--eval-chunk", min(config.eval_chunk, shape[0] * shape[1]))):
-        check_points_memory(points, field.init_kwargs.get("hidden_dim", 1), f"{option} {points}: a forward pass")
-    announce = (
-        f"[bold]{config.model}[/] on {data} ({shape[0]}x{shape[1]}, {channels} channel(s)), {process.world_size} "
-        f"process(es) on {process.device}: {field.num_params():,} params, "
-        f"{field.macs(shape).with_bias:,.1f} MACs/pixel, lr {lr:g}"
-    )
-    out = config.output_dir("fit_megapixel", f"{data.stem}-{config.model}")
-    values = rearrange(target, "h w c -> (h w) c")
-    write = partial(write_outputs, config, data, field, target, lr, process=process, out=out, console=console)
-    return fit_into(out, config, field, values, shape, lr, process, {"data": str(data)}, announce, write, console)
-
-
-def write_outputs(
-    config: FitMegapixelConfig,
-    data: Path,
-    field: GridField,
-    target: Float[Tensor, "H W C"],
-    lr: float,
-    history: Dict[str, Any],
-    *,
-    process: Process,
-    out: Path,
-    console: Console,
-) -> Dict[str, Any]:
-    """Evaluate the fit and write reconstruction.png, checkpoint.pt and results.json."""
-    shape, channels = (target.shape[0], target.shape[1]), target.shape[-1]
-    image, final_psnr, final_ssim = evaluate(field, target, config.eval_chunk, process.device)
-    results = {
-        "data": str(data),
-        "model": config.model,
-        "shape": list(shape),
-        "channels": channels,
-        "lr": lr,
-        "processes": process.world_size,
-        "global_batch": config.batch * process.world_size,
-        "final_psnr": final_psnr,
-        "ssim": final_ssim,
-        **history,
-        **run_record(field, shape, process.device, config, data),
-        "notes": "final_psnr: whole image after the last step (float predictions clamped to [0, 1]); "
-        f"ssim: pixel-weighted mean over tiles of up to {SSIM_TILE}x{SSIM_TILE} of the 8-bit reconstruction "
-        "(null below 6 pixels a side: not defined); losses: (step, batch MSE).",
-    }
-    with atomic_path(out / "reconstruction.png") as temporary:
-        Image.fromarray(image if channels != 1 else image[..., 0]).save(temporary, format="PNG")
-    save_checkpoint(out / "checkpoint.pt", field, shape, history["steps"], {"data": str(data)})
-    write_json(out / "results.json", results)
-    console.print(
-        f"final PSNR {final_psnr:.2f} dB, SSIM {formatted(final_ssim, '.4f')}, {history['seconds']:.1f} s -> {out}"
-    )
-    return results
+    return run_experiment(MegapixelSignal(config, console or Console()))

@@ -18,7 +18,7 @@ from asmr_plugin.fields.latent_modulated import LatentModulatedField
 from asmr_plugin.fields.registry import NetworkShape, build_field, checking_only
 from asmr_plugin.fitting.meta_learning import encode, meta_loss
 from asmr_plugin.fitting.options import RunOptions
-from asmr_plugin.fitting.summary import mean_std, run_record
+from asmr_plugin.fitting.results import RESULTS, RunRecord, mean_std
 from asmr_plugin.io.checkpoint import load_checkpoint, save_checkpoint
 from asmr_plugin.io.files import (
     check_output_dir,
@@ -313,9 +313,9 @@ def learn_models(config: MetaLearnConfig, images: ImageSet, out: Path, console: 
             "steps": curve.steps[-1],
             "seconds": curve.seconds,
             "latent_map_params": latent_map_params(model),
-            **run_record(model.field, model.field.grid_shape, next(model.parameters()).device, config),
+            **asdict(RunRecord.of(model.field, model.field.grid_shape, next(model.parameters()).device, config, None)),
         }
-        write_json(model_out / "results.json", results[name])
+        write_json(model_out / RESULTS, results[name])
         console.print(f"{name}: held-out PSNR {mean:.2f} ± {std:.2f} dB after {config.inner_steps} inner steps")
     plot_curves(out / "learning_curve.png", curves)
     plot_reconstructions(
@@ -325,6 +325,6 @@ def learn_models(config: MetaLearnConfig, images: ImageSet, out: Path, console: 
         f"{config.inner_steps} inner steps from the meta-learned start (held-out images)",
     )
     summary = {"data": images.description, "protocol": protocol(config), "models": results}
-    write_json(out / "results.json", summary)
+    write_json(out / RESULTS, summary)
     console.print(f"-> {out}")
     return summary

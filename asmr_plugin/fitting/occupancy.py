@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Literal, 
 
 import numpy as np
 import torch
-from jaxtyping import Float
+from jaxtyping import Bool, Float
 from matplotlib.figure import Figure
 from rich.console import Console
 from torch import Tensor
@@ -19,18 +19,11 @@ from torch import Tensor
 from asmr_plugin.fields import GridField
 from asmr_plugin.fields.initialization import initialize_output, logit_mean
 from asmr_plugin.fields.registry import checking_only, parse_bases_option
-from asmr_plugin.fitting.options import NetworkOptions, ResumeOptions, RunOptions, require_positive
-from asmr_plugin.fitting.summary import run_record, write_summary
-from asmr_plugin.io.checkpoint import save_checkpoint
-from asmr_plugin.io.files import (
-    check_output_dir,
-    output_names,
-    prepare_output_dir,
-    run_folder,
-    save_figure,
-    visible_files,
-    write_json,
-)
+from asmr_plugin.fitting.options import ExperimentOptions, require_positive
+from asmr_plugin.fitting.results import FitResult, RunRecord
+from asmr_plugin.fitting.runner import run_experiment
+from asmr_plugin.fitting.signal import Item, Signal
+from asmr_plugin.io.files import output_names, save_figure, visible_files
 from asmr_plugin.io.meshes import (
     MESH_SUFFIXES,
     default_shapes,
@@ -43,12 +36,11 @@ from asmr_plugin.io.meshes import (
     surface_points,
 )
 from asmr_plugin.memory import check_memory
-from asmr_plugin.training.distributed import resolve_device
+from asmr_plugin.training.distributed import Process
 from asmr_plugin.training.epochs import EpochConfig, EpochPlan, train_epochs
-from asmr_plugin.training.interrupts import resume_hint
 from asmr_plugin.training.loop import TrainingState
 from asmr_plugin.training.optimization import check_finite_weights
-from asmr_plugin.training.resume import ResumableFit, check_resumable, finished_results
+from asmr_plugin.training.resume import ResumableFit
 from asmr_plugin.training.step import capture_allowed, graph_wanted
 
 if TYPE_CHECKING:
@@ -66,7 +58,7 @@ OCCUPANCY_WIDTH = 256
 
 
 @dataclass
-class FitOccupancyConfig(NetworkOptions, ResumeOptions, RunOptions):
+class FitOccupancyConfig(ExperimentOptions):
     """Fit occupancy grids (or signed distances) of meshes with ASMR or SIREN (the paper's Appendix H sampling)."""
 
     signal_kind = "occupancy"
@@ -104,9 +96,7 @@ class FitOccupancyConfig(NetworkOptions, ResumeOptions, RunOptions):
         check_memory(
             VOXEL_BYTES * self.resolution**3, f"--resolution {self.resolution}: a {self.resolution}^3 voxel grid"
         )
-        self.check_network_options()
-        self.check_resume_options()
-        self.check_run_options()
+        super().check_options()
 
 
 def sample_epoch(
@@ -212,111 +202,149 @@ def plot_preview(path: Path, mesh: o3d.geometry.TriangleMesh, title: str, max_fa
     save_figure(path, figure, dpi=110)
 
 
-def shapes_to_fit(data: Path | None) -> List[Tuple[str, o3d.geometry.TriangleMesh]]:
-    if data is None:
-        return list(default_shapes().items())
-    data = Path(data)
-    if data.is_dir():
+@dataclass
+class ShapeTarget:
+    """What a shape is fitted to: its voxels' occupancy, the fitted values (occupancy or signed distance) and points
+    on its surface (for the sampling)."""
+
+    occupancy: Bool[Tensor, "R R R"]
+    values: Float[Tensor, "R R R"]
+    surface: Float[Tensor, "S 3"]
+
+
+@dataclass
+class ShapeOutputs:
+    """A fitted shape's extracted surface and its IoU (for the preview's title)."""
+
+    surface: o3d.geometry.TriangleMesh
+    iou: float
+
+
+class OccupancySignal(Signal[FitOccupancyConfig, ShapeTarget, Dict[str, Any], ShapeOutputs]):
+    """Each mesh of a run (the default shapes, a file, or a folder's files) fitted in a folder of its own, and a
+    Table-6-style summary."""
+
+    experiment = "fit_occupancy"
+
+    def run_name(self) -> str:
+        data = self.options.data
+        return f"{'default-shapes' if data is None else Path(data).stem}-{self.options.model}"
+
+    def folder_run(self) -> bool:
+        return True
+
+    def items(self) -> List[Item]:
+        data = self.options.data
+        if data is None:
+            return [Item(name, None, name, mesh) for name, mesh in default_shapes().items()]
+        data = Path(data)
+        if not data.is_dir():
+            return [Item(data.stem, data, data.stem, load_mesh(data))]
         files = visible_files(data, MESH_SUFFIXES)
         if not files:
             raise ValueError(f"--data {data} holds no mesh files ({', '.join(sorted(MESH_SUFFIXES))})")
-        return [(name, load_mesh(path)) for path, name in output_names(files).items()]
-    return [(data.stem, load_mesh(data))]
+        return [Item(name, path, name, load_mesh(path)) for path, name in output_names(files).items()]
+
+    def check(self, items: List[Item]) -> None:
+        with checking_only():  # the network does not depend on the shape
+            build_occupancy_field(self.options)
+
+    def load(self, item: Item) -> ShapeTarget:
+        config, mesh = self.options, item.payload
+        occupancy = occupancy_grid(mesh, config.resolution)
+        values = signed_distance_grid(mesh, config.resolution) if config.target == "sdf" else occupancy.float()
+        return ShapeTarget(occupancy, values, surface_points(mesh, 100_000, config.seed))
+
+    def network(self, item: Item, target: ShapeTarget, process: Process) -> GridField:
+        config = self.options
+        field = build_occupancy_field(config).to(process.device)
+        sdf = config.target == "sdf"
+        mean = target.values.mean().reshape(1) if sdf else logit_mean(target.occupancy)
+        initialize_output(field, mean, config.init, config.signal_kind)
+        return field
+
+    def grid_shape(self, target: ShapeTarget) -> Tuple[int, ...]:
+        return (self.options.resolution,) * 3
+
+    def announce(self, item: Item, target: ShapeTarget, network: GridField, process: Process) -> str:
+        config = self.options
+        return (
+            f"[bold]{config.model}[/] on {item.label} ({config.target}, {config.resolution}^3, "
+            f"{target.occupancy.float().mean():.1%} occupied): {network.num_params():,} params, "
+            f"{network.macs().with_bias:,.1f} MACs/voxel"
+        )
+
+    def checkpoint_metadata(self, item: Item) -> Dict[str, object]:
+        return {"shape": item.label, "target": self.options.target}
+
+    def train(
+        self, item: Item, target: ShapeTarget, network: GridField, resumable: ResumableFit, process: Process
+    ) -> Dict[str, Any]:
+        return fit_shape(network, target.values, target.surface, self.options, resumable.resumed, resumable.save)
+
+    def evaluate(
+        self, item: Item, target: ShapeTarget, network: GridField, history: Dict[str, Any], process: Process
+    ) -> Tuple[FitResult, ShapeOutputs]:
+        config = self.options
+        with torch.no_grad():
+            prediction = network.render()[..., 0].cpu()
+        inside_score = -prediction if config.target == "sdf" else prediction  # positive inside
+        shape_iou = iou(inside_score > 0, target.occupancy)
+        metrics = {"iou": shape_iou}
+        if config.target == "sdf":
+            metrics["sdf_mae"] = (prediction - target.values).abs().mean().item()
+        surface = extract_surface(inside_score)
+        result = FitResult(
+            data=item.label,
+            model=config.model,
+            shape=[config.resolution] * 3,
+            metrics=metrics,
+            details={
+                "target": config.target,
+                "lr": config.learning_rate(network, OCCUPANCY_LR),
+                "occupied_fraction": target.occupancy.float().mean().item(),
+                "surface_triangles": len(surface.triangles),
+                **history,
+            },
+            record=RunRecord.of(network, self.grid_shape(target), process.device, config, item.source),
+        )
+        return result, ShapeOutputs(surface, shape_iou)
+
+    def write_outputs(
+        self, out: Path, item: Item, target: ShapeTarget, outputs: ShapeOutputs, result: FitResult
+    ) -> None:
+        config = self.options
+        if len(outputs.surface.triangles):
+            save_mesh(out / "surface.ply", outputs.surface)
+        else:
+            self.console.print("[yellow]the fit predicts no occupied voxel: no surface.ply (try a lower --lr)")
+        title = f"{config.model} on {item.label} ({config.target}): IoU {outputs.iou:.4f}"
+        plot_preview(out / "preview.png", outputs.surface, title)
+
+    def describe(self, result: FitResult) -> str:
+        metrics = ", ".join(f"{key} {value:.4f}" for key, value in result.metrics.items())
+        return f"{metrics}, {result.details['seconds']:.1f} s"
+
+    def summary_metrics(self) -> Tuple[str, ...]:
+        return ("iou", "sdf_mae") if self.options.target == "sdf" else ("iou",)
+
+    def summary_source(self) -> str:
+        return str(Path(self.options.data or "default shapes"))
+
+    def protocol(self, runs: List[FitResult]) -> str:
+        config = self.options
+        return (
+            f"{config.epochs} epochs of {config.points_per_epoch:,} points (60% uniform, 20% surface, 20% near, "
+            f"sigma {config.near_sigma}), batch {config.batch}, {config.target} with {LOSS_NAMES[config.target]} "
+            f"loss, Adam lr {runs[0].details['lr']:g} cosine to 1e-6, grid {config.resolution}^3"
+            + (
+                ""
+                if config.epochs == 200 and config.points_per_epoch == 250_000
+                else ", a REDUCED protocol (the paper: 200 epochs of 250K)"
+            )
+        )
 
 
 def run(config: FitOccupancyConfig, console: Console | None = None) -> Dict[str, Any]:
     """Fit every shape, write each one's surface, preview, checkpoint and results, and a Table-6-style summary."""
-    config.check_options()
-    console = console or Console()
-    shapes = shapes_to_fit(config.data)  # every mesh read before anything is written
-    with checking_only():  # and the options checked
-        build_occupancy_field(config)
-    name = "default-shapes" if config.data is None else Path(config.data).stem
-    out = check_output_dir(
-        config.output_dir("fit_occupancy", f"{name}-{config.model}"),
-        config.overwrite,
-        config.resume,
-    )
-    check_resumable(config, out, "*/checkpoint.pt")
-    with run_folder(out), resume_hint(out):
-        return fit_shapes(config, shapes, prepare_output_dir(out, config.overwrite, config.resume), console)
-
-
-def fit_shapes(
-    config: FitOccupancyConfig, shapes: List[Tuple[str, o3d.geometry.TriangleMesh]], out: Path, console: Console
-) -> Dict[str, Any]:
-    """Fit each shape into its folder of ``out`` and write the summary."""
-    device = resolve_device(config.device)
-    runs = []
-    for shape_name, mesh in shapes:
-        shape_out, metadata = out / shape_name, {"shape": shape_name, "target": config.target}
-        previous = finished_results(config, shape_out)
-        if previous is not None:
-            console.print(f"{shape_name}: already fitted -> {shape_out}")
-            runs.append(previous)
-            continue
-        occupancy = occupancy_grid(mesh, config.resolution)
-        values = signed_distance_grid(mesh, config.resolution) if config.target == "sdf" else occupancy.float()
-        surface = surface_points(mesh, 100_000, config.seed)
-        torch.manual_seed(config.seed)
-        field = build_occupancy_field(config).to(device)
-        mean = values.mean().reshape(1) if config.target == "sdf" else logit_mean(occupancy)
-        initialize_output(field, mean, config.init, config.signal_kind)
-        console.print(
-            f"[bold]{config.model}[/] on {shape_name} ({config.target}, {config.resolution}^3, "
-            f"{occupancy.float().mean():.1%} occupied): {field.num_params():,} params, "
-            f"{field.macs().with_bias:,.1f} MACs/voxel"
-        )
-        resumable = ResumableFit(shape_out / "checkpoint.pt", field, (config.resolution,) * 3, config, metadata)
-        with resumable.removed_if_diverged():
-            history = fit_shape(field, values, surface, config, resumable.resumed, resumable.save)
-        with torch.no_grad():
-            prediction = field.render()[..., 0].cpu()
-        inside_score = -prediction if config.target == "sdf" else prediction  # positive inside
-        shape_iou = iou(inside_score > 0, occupancy)
-        metrics = {"iou": shape_iou}
-        if config.target == "sdf":
-            metrics["sdf_mae"] = (prediction - values).abs().mean().item()
-        shape_out.mkdir(exist_ok=True)  # --out was checked; the fit may have saved checkpoints in it
-        surface_mesh = extract_surface(inside_score)
-        save_checkpoint(shape_out / "checkpoint.pt", field, (config.resolution,) * 3, history["steps"], metadata)
-        result = {
-            "data": shape_name,
-            "model": config.model,
-            "target": config.target,
-            "shape": [config.resolution] * 3,
-            "lr": config.learning_rate(field, OCCUPANCY_LR),
-            **metrics,
-            "occupied_fraction": occupancy.float().mean().item(),
-            "surface_triangles": len(surface_mesh.triangles),
-            **history,
-            **run_record(field, (config.resolution,) * 3, device, config),
-        }
-        write_json(shape_out / "results.json", result)  # the work first, then the surface and its picture
-        if len(surface_mesh.triangles):
-            save_mesh(shape_out / "surface.ply", surface_mesh)
-        else:
-            console.print("[yellow]the fit predicts no occupied voxel: no surface.ply (try a lower --lr)")
-        plot_preview(
-            shape_out / "preview.png",
-            surface_mesh,
-            f"{config.model} on {shape_name} ({config.target}): IoU {shape_iou:.4f}",
-        )
-        console.print(
-            ", ".join(f"{key} {value:.4f}" for key, value in metrics.items())
-            + f", {history['seconds']:.1f} s -> {shape_out}"
-        )
-        runs.append(result)
-    protocol = (
-        f"{config.epochs} epochs of {config.points_per_epoch:,} points (60% uniform, 20% surface, 20% near, sigma {config.near_sigma}), "
-        f"batch {config.batch}, {config.target} with {LOSS_NAMES[config.target]} loss, Adam lr {runs[0]['lr']:g} cosine to 1e-6, grid {config.resolution}^3"
-        + (
-            ""
-            if config.epochs == 200 and config.points_per_epoch == 250_000
-            else ", a REDUCED protocol (the paper: 200 epochs of 250K)"
-        )
-    )
-    metric_names = ("iou", "sdf_mae") if config.target == "sdf" else ("iou",)
-    return write_summary(
-        out, config.model, Path(config.data or "default shapes"), protocol, runs, metric_names, console
-    )
+    return run_experiment(OccupancySignal(config, console or Console()))

@@ -104,3 +104,20 @@ class NetworkOptions(NetworkShape):
         if self.lr is not None:
             return self.lr
         return task_rate if task_rate is not None and field.from_paper else field.lr_for(self.signal_kind)
+
+
+@dataclass
+class ExperimentOptions(NetworkOptions, ResumeOptions, RunOptions):
+    """The options of an experiment that ``runner.run_experiment`` runs: its data, network, training, checkpoints
+    and run folder."""
+
+    data: Path | None = None
+    """The signal to fit (a file or a folder of them). Default: the command's bundled one."""
+    model: str = "asmr"
+    """Network to fit."""
+
+    def check_options(self) -> None:
+        """A ValueError naming the first bad option."""
+        self.check_network_options()
+        self.check_resume_options()
+        self.check_run_options()

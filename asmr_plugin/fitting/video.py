@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
-from typing import Any, Dict, Literal, Tuple
+from typing import Any, Dict, List, Literal, Tuple
 
 import torch
 from einops import rearrange
@@ -15,16 +14,17 @@ from rich.console import Console
 from torch import Tensor
 
 from asmr_plugin.fields import GridField
-from asmr_plugin.fitting.options import NetworkOptions, ResumeOptions, RunOptions, require_positive
-from asmr_plugin.fitting.summary import formatted, mean_std, run_record
-from asmr_plugin.io.checkpoint import save_checkpoint
-from asmr_plugin.io.files import write_json
+from asmr_plugin.fitting.options import ExperimentOptions, require_positive
+from asmr_plugin.fitting.results import FitResult, RunRecord, formatted, mean_std
+from asmr_plugin.fitting.runner import run_experiment
+from asmr_plugin.fitting.signal import Item, Signal
 from asmr_plugin.io.images import save_image
 from asmr_plugin.io.video import FRAME_COPIES, check_frame_rate, default_video, load_video, save_video, side_by_side
 from asmr_plugin.memory import check_memory
 from asmr_plugin.metrics import psnr, ssim
-from asmr_plugin.training.distributed import start_process
-from asmr_plugin.training.epochs import fit_into, full_steps_per_epoch
+from asmr_plugin.training.distributed import Process
+from asmr_plugin.training.epochs import EpochConfig, fit_on_processes, full_steps_per_epoch
+from asmr_plugin.training.resume import ResumableFit
 
 VIDEO_NETWORKS: Dict[str, Dict[str, Any]] = {
     "asmr": {"hidden_dim": 512, "num_layers": 7},
@@ -37,7 +37,7 @@ VIDEO_NETWORKS: Dict[str, Dict[str, Any]] = {
 
 
 @dataclass
-class FitVideoConfig(NetworkOptions, ResumeOptions, RunOptions):
+class FitVideoConfig(ExperimentOptions):
     """Fit a video with a coordinate network (defaults: the paper's Table 10 protocol)."""
 
     signal_kind = "video"
@@ -64,7 +64,6 @@ class FitVideoConfig(NetworkOptions, ResumeOptions, RunOptions):
     def check_options(self) -> None:
         """A ValueError naming the first bad option."""
         require_positive(self, "frames", "stride", "epochs", "batch", "fps")
-        self.check_network_options()
         if self.resize is not None and min(self.resize) < 1:
             raise ValueError(f"--resize must be two positive sizes H W, got {' '.join(map(str, self.resize))}")
         if self.resize is not None:
@@ -72,8 +71,7 @@ class FitVideoConfig(NetworkOptions, ResumeOptions, RunOptions):
                 FRAME_COPIES * 4 * 4 * math.prod(self.resize), f"--resize {self.resize[0]} {self.resize[1]}: one frame"
             )
         check_frame_rate(self.fps, ".gif" if self.gif else ".mp4")
-        self.check_resume_options()
-        self.check_run_options()
+        super().check_options()
 
 
 @torch.no_grad()
@@ -90,87 +88,115 @@ def render_frames(field: GridField, shape: Tuple[int, int, int], device: torch.d
     return torch.stack(frames)
 
 
-def run(config: FitVideoConfig, console: Console | None = None) -> Dict[str, Any] | None:
-    """Fit, then (on the main process) write the reconstruction video, a side-by-side frame, results and a checkpoint."""
-    import torch.distributed as dist
+def epoch_config(config: FitVideoConfig, lr: float) -> EpochConfig:
+    return EpochConfig(
+        config.epochs, config.batch, lr, config.seed, config.progress, config.checkpoint_every, config.graph
+    )
 
-    config.check_options()
-    console = console or Console()
-    process = start_process(config.device)
-    try:
-        video = (
-            default_video(config.frames, config.stride, config.resize)
-            if config.data is None
-            else load_video(config.data, config.frames, config.stride, config.resize)
-        )
-        shape = tuple(video.shape[:3])
-        torch.manual_seed(config.seed)
+
+@dataclass
+class Frames:
+    """A fitted video's frames."""
+
+    reconstruction: Float[Tensor, "T H W C"]
+
+
+class VideoSignal(Signal[FitVideoConfig, Tensor, Dict[str, Any], Frames]):
+    """A video (file, frame folder or the bundled pan), fitted by random batches counted in epochs on one or several
+    processes."""
+
+    experiment = "fit_video"
+    distributed = True
+
+    def run_name(self) -> str:
+        data = self.options.data
+        return f"{'chelsea-pan' if data is None else Path(data).stem}-{self.options.model}"
+
+    def items(self) -> List[Item]:
+        data = self.options.data
+        if data is None:
+            return [Item("chelsea-pan", None, "a pan across chelsea")]
+        return [Item(Path(data).stem, Path(data), str(data))]
+
+    def load(self, item: Item) -> Tensor:
+        config = self.options
+        if item.source is None:
+            return default_video(config.frames, config.stride, config.resize)
+        return load_video(item.source, config.frames, config.stride, config.resize)
+
+    def network(self, item: Item, target: Tensor, process: Process) -> GridField:
+        config, shape = self.options, self.grid_shape(target)
         field = config.build(
             config.model,
             shape,
-            video.shape[-1],
+            target.shape[-1],
             defaults=VIDEO_NETWORKS[config.model],
             reference=VIDEO_NETWORKS["asmr"],
+        ).to(process.device)
+        config.initialize(field, target)
+        full_steps_per_epoch(math.prod(shape), config.batch, process.world_size)
+        return field
+
+    def grid_shape(self, target: Tensor) -> Tuple[int, ...]:
+        return tuple(target.shape[:3])
+
+    def announce(self, item: Item, target: Tensor, network: GridField, process: Process) -> str:
+        config, shape = self.options, self.grid_shape(target)
+        return (
+            f"[bold]{config.model}[/] on {item.label} ({shape[0]} frames of {shape[1]}x{shape[2]}), "
+            f"{process.world_size} process(es) on {process.device}: {network.num_params():,} params, "
+            f"{network.macs(shape).with_bias:,.1f} MACs/pixel, lr {config.learning_rate(network):g}"
         )
-        field = field.to(process.device)
-        config.initialize(field, video)
-        lr = config.learning_rate(field)
-        source = "a pan across chelsea" if config.data is None else str(config.data)
-        full_steps_per_epoch(math.prod(shape), config.batch, process.world_size)  # before anything is written
-        name = "chelsea-pan" if config.data is None else Path(config.data).stem
-        announce = (
-            f"[bold]{config.model}[/] on {source} ({shape[0]} frames of {shape[1]}x{shape[2]}), {process.world_size} "
-            f"process(es) on {process.device}: {field.num_params():,} params, "
-            f"{field.macs(shape).with_bias:,.1f} MACs/pixel, lr {lr:g}"
+
+    def train(
+        self, item: Item, target: Tensor, network: GridField, resumable: ResumableFit, process: Process
+    ) -> Dict[str, Any]:
+        values = rearrange(target, "t h w c -> (t h w) c")
+        epochs = epoch_config(self.options, self.options.learning_rate(network))
+        shape = self.grid_shape(target)
+        return fit_on_processes(network, values, shape, epochs, process, resumable.resumed, resumable.save)
+
+    def evaluate(
+        self, item: Item, target: Tensor, network: GridField, history: Dict[str, Any], process: Process
+    ) -> Tuple[FitResult, Frames]:
+        shape = self.grid_shape(target)
+        reconstruction = render_frames(network, shape, process.device)
+        frame_psnr = [psnr(r, v).item() for r, v in zip(reconstruction, target)]
+        frame_ssim = [None if value is None else value.item() for value in map(ssim, reconstruction, target)]
+        (psnr_mean, psnr_std), (ssim_mean, ssim_std) = mean_std(frame_psnr), mean_std(frame_ssim)
+        result = FitResult(
+            data=item.label,
+            model=self.options.model,
+            shape=list(shape),
+            metrics={"psnr_mean": psnr_mean, "ssim_mean": ssim_mean},
+            details={
+                "channels": target.shape[-1],
+                "psnr_std": psnr_std,
+                "ssim_std": ssim_std,
+                "frame_psnr": frame_psnr,
+                "frame_ssim": frame_ssim,
+                **history,
+            },
+            record=RunRecord.of(network, shape, process.device, self.options, item.source),
+            notes="Per-frame PSNR/SSIM after the last step (predictions clamped to [0, 1]); std is the population std "
+            "over frames; SSIM is null for frames with a side under 6 pixels (not defined).",
         )
-        out = config.output_dir("fit_video", f"{name}-{config.model}")
-        values = rearrange(video, "t h w c -> (t h w) c")
-        write = partial(write_outputs, config, field, video, source=source, out=out, console=console)
-        return fit_into(out, config, field, values, shape, lr, process, {"data": source}, announce, write, console)
-    finally:
-        if dist.is_initialized():
-            dist.destroy_process_group()
+        return result, Frames(reconstruction)
+
+    def write_outputs(self, out: Path, item: Item, target: Tensor, outputs: Frames, result: FitResult) -> None:
+        config, reconstruction = self.options, outputs.reconstruction
+        save_video(out / ("reconstruction.gif" if config.gif else "reconstruction.mp4"), reconstruction, config.fps)
+        middle = target.shape[0] // 2
+        save_image(out / "side_by_side.png", side_by_side(target[middle], reconstruction[middle]))
+
+    def describe(self, result: FitResult) -> str:
+        metrics, details = result.metrics, result.details
+        return (
+            f"PSNR {metrics['psnr_mean']:.2f} ± {details['psnr_std']:.2f} dB, SSIM {formatted(metrics['ssim_mean'], '.4f')}"
+            f" ± {formatted(details['ssim_std'], '.4f')} over {result.shape[0]} frames"
+        )
 
 
-def write_outputs(
-    config: FitVideoConfig,
-    field: GridField,
-    video: Tensor,
-    history: Dict[str, Any],
-    *,
-    source: str,
-    out: Path,
-    console: Console,
-) -> Dict[str, Any]:
-    device = next(field.parameters()).device
-    shape = tuple(video.shape[:3])
-    reconstruction = render_frames(field, shape, device)
-    frame_psnr = [psnr(r, v).item() for r, v in zip(reconstruction, video)]
-    frame_ssim = [None if value is None else value.item() for value in map(ssim, reconstruction, video)]
-    (psnr_mean, psnr_std), (ssim_mean, ssim_std) = mean_std(frame_psnr), mean_std(frame_ssim)
-    results = {
-        "data": source,
-        "model": config.model,
-        "shape": list(shape),
-        "channels": video.shape[-1],
-        "psnr_mean": psnr_mean,
-        "psnr_std": psnr_std,
-        "ssim_mean": ssim_mean,
-        "ssim_std": ssim_std,
-        "frame_psnr": frame_psnr,
-        "frame_ssim": frame_ssim,
-        **history,
-        **run_record(field, shape, device, config, config.data),
-        "notes": "Per-frame PSNR/SSIM after the last step (predictions clamped to [0, 1]); std is the population std over "
-        "frames; SSIM is null for frames with a side under 6 pixels (not defined).",
-    }
-    save_checkpoint(out / "checkpoint.pt", field, shape, history["steps"], {"data": source})  # the work first
-    write_json(out / "results.json", results)
-    save_video(out / ("reconstruction.gif" if config.gif else "reconstruction.mp4"), reconstruction, config.fps)
-    middle = shape[0] // 2
-    save_image(out / "side_by_side.png", side_by_side(video[middle], reconstruction[middle]))
-    console.print(
-        f"PSNR {psnr_mean:.2f} ± {psnr_std:.2f} dB, SSIM {formatted(ssim_mean, '.4f')} ± {formatted(ssim_std, '.4f')} "
-        f"over {shape[0]} frames -> {out}"
-    )
-    return results
+def run(config: FitVideoConfig, console: Console | None = None) -> Dict[str, Any] | None:
+    """Fit, then (on the main process) write the reconstruction video, a side-by-side frame, results and a checkpoint."""
+    return run_experiment(VideoSignal(config, console or Console()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import math
 import os
@@ -201,3 +202,19 @@ def output_names(files: Sequence[Path], reserved: Sequence[str] = RESERVED_NAMES
         names[path] = name
         taken.add(name)
     return names
+
+
+def content_hash(path: Path) -> str | None:
+    """SHA-256 of a file, or of a folder's files (names and bytes, in name order); None for what is not on disk
+    (e.g. a generated default signal)."""
+    path = Path(path)
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else []
+    if not files:
+        return None
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(str(file.relative_to(path) if file != path else "").encode())
+        with open(file, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from asmr_plugin.decomposition import parse_bases
-from asmr_plugin.fitting.summary import params_per_sample
+from asmr_plugin.fitting.results import params_per_sample
 from asmr_plugin.fields import (
     ASMRField,
     DenseGridField,

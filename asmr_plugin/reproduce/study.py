@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from asmr_plugin.fields import ASMRField, GridField, KiloNeRFField, SIRENField
 from asmr_plugin.fields.initialization import DEFAULT_INIT, INITS, OutputInit, channel_mean
 from asmr_plugin.fitting.image import downscale_image
-from asmr_plugin.fitting.summary import mean_std
+from asmr_plugin.fitting.results import mean_std
 from asmr_plugin.io.images import default_image, load_image
 from asmr_plugin.reproduce.fits import kodak_images
 from asmr_plugin.reproduce.protocol import Context, Outcome, markdown_table

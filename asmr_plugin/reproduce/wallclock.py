@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from asmr_plugin.fields.base import GridField
 from asmr_plugin.fields.initialization import DEFAULT_INIT, channel_mean, initialize_output
 from asmr_plugin.fields.registry import build_field
-from asmr_plugin.fitting.summary import params_per_sample
+from asmr_plugin.fitting.results import params_per_sample
 from asmr_plugin.metrics import psnr
 from asmr_plugin.reproduce.figures import cameraman
 from asmr_plugin.reproduce.protocol import GRID_ROW, Context, Outcome, markdown_table

@@ -5,23 +5,18 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, Sequence, Tuple
 
 import torch
 from jaxtyping import Float, Int
-from rich.console import Console
 from torch import Tensor
 from torch.nn.parallel import DistributedDataParallel
 
-from asmr_plugin.io.files import check_output_dir, prepare_output_dir, run_folder
 from asmr_plugin.training.distributed import Process
-from asmr_plugin.training.interrupts import after_each_step, resume_hint
+from asmr_plugin.training.interrupts import after_each_step
 from asmr_plugin.training.loop import TrainingState, progress_bar
 from asmr_plugin.training.optimization import AdamCosine, FitDiverged, check_finite_weights
-from asmr_plugin.training.resume import ResumableFit, check_resumable, finished_results
 from asmr_plugin.training.step import GraphMode, LossFunction, capture_allowed, graph_wanted, make_step
 
 
@@ -252,38 +247,3 @@ def fit_on_processes(
     """``fit_epochs`` of ``field``, wrapped in DistributedDataParallel when several processes run."""
     model = DistributedDataParallel(field) if process.world_size > 1 else field
     return fit_epochs(model, values, shape, config, process, resume, save if process.is_main else None)
-
-
-def fit_into(
-    out: Path,
-    config: Any,
-    field: torch.nn.Module,
-    values: Float[Tensor, "N C"],
-    shape: Sequence[int],
-    lr: float,
-    process: Process,
-    metadata: Dict[str, Any],
-    announce: str,
-    write: Callable[[Dict[str, Any]], Dict[str, Any]],
-    console: Console,
-) -> Dict[str, Any] | None:
-    """``fit_on_processes`` with the options of ``config`` (epochs, batch, seed, progress, resume
-    and checkpoints into ``out``), then ``write(history)`` on the main process, which returns its
-    results; a finished run given ``--resume`` returns its results.json. ``out`` is created on the
-    main process and removed again if the run fails before saving anything; other processes get None."""
-    out = check_output_dir(out, config.overwrite, config.resume)
-    check_resumable(config, out)
-    with run_folder(out) if process.is_main else nullcontext(), resume_hint(out):
-        previous = finished_results(config, out, metadata.get("data"))
-        if previous is not None:
-            return previous if process.is_main else None
-        if process.is_main:
-            prepare_output_dir(out, config.overwrite, config.resume)
-            console.print(announce)
-        epochs = EpochConfig(
-            config.epochs, config.batch, lr, config.seed, config.progress, config.checkpoint_every, config.graph
-        )
-        resumable = ResumableFit(out / "checkpoint.pt", field, tuple(shape), config, metadata)
-        with resumable.removed_if_diverged():
-            history = fit_on_processes(field, values, shape, epochs, process, resumable.resumed, resumable.save)
-        return write(history) if process.is_main else None

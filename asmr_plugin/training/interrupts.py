@@ -75,7 +75,7 @@ def after_each_step(
     save: Callable[[int], str] | None, every: int, total: int, on_signals: bool = True
 ) -> Iterator[Callable[[int], None]]:
     """Yields ``after_step(finished)`` for a loop of ``total`` steps: it calls ``save(finished)``
-    every ``every`` steps and, when SIGINT/SIGTERM asked to stop (``on_signals``), saves and raises
+    every ``every`` steps and after the last (so a failure after training loses no step) and, when SIGINT/SIGTERM asked to stop (``on_signals``), saves and raises
     ``Interrupted`` saying where (``save`` returns where it saved; None saves nothing); every
     ``TRIM_EVERY`` steps it gives the freed heap back (see ``heap``)."""
     with stop_requests() if on_signals else nullcontext(lambda: False) as stop_requested:
@@ -83,7 +83,7 @@ def after_each_step(
         def after_step(finished: int) -> None:
             if stop_requested():
                 raise Interrupted(save(finished) if save is not None else None)
-            if save is not None and finished % every == 0 and finished < total:
+            if save is not None and (finished % every == 0 or finished == total):
                 save(finished)
             if finished % TRIM_EVERY == 0:
                 release_free_heap()

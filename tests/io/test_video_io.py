@@ -1,5 +1,6 @@
 """Frame folders in natural order; MP4s of any frame mode and size; a failing output write keeps the work."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -27,7 +28,7 @@ def test_every_frame_mode_and_size_makes_an_mp4(tmp_path, shape):
     assert frames.shape == (3, shape[1] + shape[1] % 2, shape[2] + shape[2] % 2, 3)  # odd sizes padded, not cropped
 
 
-def test_a_failing_video_write_keeps_the_checkpoint_and_results(tmp_path, monkeypatch):
+def test_a_failing_video_write_keeps_the_trained_network_and_resume_finishes_the_run(tmp_path, monkeypatch):
     def broken(path: Path, *args, **kwargs):
         raise OSError(28, "No space left on device", str(path))
 
@@ -38,5 +39,8 @@ def test_a_failing_video_write_keeps_the_checkpoint_and_results(tmp_path, monkey
     )
     with pytest.raises(OSError, match="No space left"):
         video_fitting.run(config)
-    assert (out / "checkpoint.pt").is_file() and (out / "results.json").is_file()
+    assert (out / "checkpoint.pt").is_file() and not (out / "results.json").exists()  # results.json: written last
     assert not [path for path in out.iterdir() if path.name.startswith(".")]
+    monkeypatch.undo()
+    resumed = video_fitting.run(replace(config, resume=True))
+    assert resumed["steps"] == 8 and (out / "results.json").is_file() and (out / "reconstruction.mp4").is_file()

@@ -88,7 +88,7 @@ def test_runs_recorded_with_a_former_default_resume_where_it_is_none_now(tmp_pat
     recorded the former default is the same fit, and any other value is still another fit."""
     from asmr_plugin.fitting.audio import FitAudioConfig
     from asmr_plugin.fitting.occupancy import FitOccupancyConfig
-    from asmr_plugin.training.resume import check_same_fit, fit_options
+    from asmr_plugin.fitting.resume import check_same_fit, fit_options
 
     occupancy = FitOccupancyConfig()
     saved = {**fit_options(occupancy), "lr": 1e-4, "hidden_dim": 256}

@@ -154,9 +154,13 @@ def test_bench_gpu_without_cuda_is_one_line_and_exit_1(tmp_path):
 
 
 def test_a_checkpoint_that_names_the_batch_batch_size_resumes(tmp_path):
+    from functools import partial
+
+    from asmr_plugin.fitting.resume import fit_options
+    from asmr_plugin.fitting.runner import same_fit
     from asmr_plugin.io.checkpoint import load_checkpoint, save_checkpoint
     from asmr_plugin.training.loop import TrainingState
-    from asmr_plugin.training.resume import fit_options, load_training_state
+    from asmr_plugin.training.resume import load_training_state
 
     config = FitImageConfig(batch=64, out=tmp_path)
     field = small_asmr()
@@ -164,7 +168,8 @@ def test_a_checkpoint_that_names_the_batch_batch_size_resumes(tmp_path):
     options = fit_options(config)
     options["batch_size"] = options.pop("batch")  # as versions before the rename wrote it
     save_checkpoint(tmp_path / "checkpoint.pt", field, (32, 32), 3, {"options": options, "training": state.as_dict()})
-    assert load_training_state(tmp_path / "checkpoint.pt", small_asmr(), config).step == 3
+    assert load_training_state(tmp_path / "checkpoint.pt", small_asmr(), partial(same_fit, config, None)).step == 3
     with pytest.raises(ValueError, match="--batch 64 -> 32"):
-        load_training_state(tmp_path / "checkpoint.pt", small_asmr(), FitImageConfig(batch=32, out=tmp_path))
+        other = FitImageConfig(batch=32, out=tmp_path)
+        load_training_state(tmp_path / "checkpoint.pt", small_asmr(), partial(same_fit, other, None))
     assert load_checkpoint(tmp_path / "checkpoint.pt").metadata["options"]["batch_size"] == 64

@@ -1,0 +1,118 @@
+"""``run_experiment``: the one flow every ``asmr-fit`` signal runs through.
+
+Options checked; every item read and its network checked before anything is written; ``--out`` named, checked and
+owned (one lock, held to the end); per item: resume or skip a finished fit, seed, build, train (checkpoints, Ctrl-C,
+the last step saved), evaluate, outputs, the final checkpoint, and ``results.json`` LAST, the mark of a finished fit; a folder run's summary written
+inside the lock. A run that fails leaves no empty folder behind."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from functools import partial
+from pathlib import Path
+from typing import Dict
+
+import torch
+import torch.distributed as dist
+from rich.console import Console
+
+from asmr_plugin.fitting.options import ExperimentOptions
+from asmr_plugin.fitting.resume import check_resumable, check_same_fit, finished_results, fit_options
+from asmr_plugin.fitting.results import CHECKPOINT, RESULTS, FitResult, Json, Summary
+from asmr_plugin.fitting.signal import Item, Signal
+from asmr_plugin.io.checkpoint import save_checkpoint
+from asmr_plugin.io.files import check_output_dir, content_hash, prepare_output_dir, run_folder, write_json
+from asmr_plugin.training.distributed import Process, resolve_device, start_process
+from asmr_plugin.training.interrupts import resume_hint
+from asmr_plugin.training.resume import ResumableFit
+
+
+def run_experiment(signal: Signal, console: Console | None = None) -> Dict[str, Json] | None:
+    """Run ``signal``'s experiment; the results of its one fit, or the summary of a folder run (None on the processes
+    of a data-parallel run other than the main one)."""
+    signal.options.check_options()
+    process = (
+        start_process(signal.options.device)
+        if signal.distributed
+        else Process(device=resolve_device(signal.options.device))
+    )
+    try:
+        return run_items(signal, process, console or signal.console)
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def run_items(signal: Signal, process: Process, console: Console) -> Dict[str, Json] | None:
+    options = signal.options
+    items = signal.items()
+    signal.check(items)  # before anything is written
+    folder = signal.folder_run()
+    out = check_output_dir(options.output_dir(signal.experiment, signal.run_name()), options.overwrite, options.resume)
+    check_resumable(options, out, f"*/{CHECKPOINT}" if folder else CHECKPOINT)
+    with run_folder(out) if process.is_main else nullcontext(), resume_hint(out):
+        if folder:
+            prepare_output_dir(out, options.overwrite, options.resume)
+        runs = [fit_item(signal, item, out / item.name if folder else out, folder, process, console) for item in items]
+        if not process.is_main:
+            return None
+        if not folder:
+            return runs[0]
+        results = [FitResult.from_json(run) for run in runs if run is not None]
+        summary = Summary(
+            signal.summary_source(), options.model, signal.protocol(results), results, signal.summary_metrics()
+        )
+        written = summary.write(out)
+        console.print(f"{summary.headline()} -> {out}")
+        return written
+
+
+def fit_item(
+    signal: Signal, item: Item, out: Path, in_folder_run: bool, process: Process, console: Console
+) -> Dict[str, Json] | None:
+    """Fit one item into ``out`` (a folder of the run's, when ``in_folder_run``), or return the results of its
+    finished fit (with ``--resume``)."""
+    options = signal.options
+    previous = finished_results(options, out, item.source)
+    if previous is not None:
+        if process.is_main:
+            console.print(f"{item.label}: already fitted -> {out}")
+        return previous if process.is_main else None
+    target = signal.load(item)
+    torch.manual_seed(options.seed)  # the same initial weights on every process
+    network = signal.network(item, target, process)
+    if process.is_main:
+        if in_folder_run:  # inside the run's own folder, under its lock
+            check_output_dir(out, options.overwrite, options.resume).mkdir(exist_ok=True)
+        else:
+            prepare_output_dir(out, options.overwrite, options.resume)
+        console.print(signal.announce(item, target, network, process))
+    data_hash = None if item.source is None else content_hash(item.source)
+    metadata = signal.checkpoint_metadata(item)
+    resumable = ResumableFit(
+        out / CHECKPOINT,
+        network,
+        signal.grid_shape(target),
+        {**metadata, "options": fit_options(options), "data_sha256": data_hash},
+        options.resume,
+        partial(same_fit, options, data_hash),
+    )
+    with resumable.removed_if_diverged():
+        history = signal.train(item, target, network, resumable, process)
+    if not process.is_main:
+        return None
+    result, outputs = signal.evaluate(item, target, network, history, process)
+    signal.write_outputs(out, item, target, outputs, result)  # on a failure, the training's last checkpoint resumes
+    steps = result.details["steps"]
+    save_checkpoint(out / CHECKPOINT, network, signal.grid_shape(target), steps, metadata)  # type: ignore[arg-type]
+    results = result.as_json()
+    write_json(out / RESULTS, results)  # last: the fit is finished
+    console.print(f"{signal.describe(result)} -> {out}")
+    return results
+
+
+def same_fit(
+    options: ExperimentOptions, data_hash: str | None, saved: Dict[str, object], recorded_hash: str | None, where: Path
+) -> None:
+    """The runner's ``SameFitCheck``: the checkpoint's options and data are this run's."""
+    check_same_fit(saved, recorded_hash, options, data_hash, where)
