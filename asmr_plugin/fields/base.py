@@ -95,9 +95,10 @@ class GridField(nn.Module, ABC):
     def output_layer(self) -> Tuple[Tensor, Tensor] | None:
         """The output layer's weight and bias, whose bias offsets every output (None: no such layer)."""
         output = getattr(self, "output", None)
-        mlp = getattr(self, "mlp", None)  # nerfstudio's MLP: its torch layers (tinycudann's have no bias)
-        if output is None and mlp is not None and getattr(mlp, "tcnn_encoding", None) is None:
-            output = mlp.layers[-1]
+        mlp = getattr(self, "mlp", None)  # an MLP module (nerfstudio's, torch's): its last linear layer
+        if output is None and isinstance(mlp, nn.Module) and getattr(mlp, "tcnn_encoding", None) is None:
+            linears = [module for module in mlp.modules() if isinstance(module, nn.Linear)]  # tinycudann's: none
+            output = linears[-1] if linears else None
         if isinstance(output, nn.Linear) and output.bias is not None:
             return output.weight, output.bias
         return None

@@ -6,16 +6,24 @@ import inspect
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, Literal, Sequence, Tuple
+from typing import Any, Dict, Iterable, Iterator, Literal, Sequence, Tuple
 
 import torch
 
 from asmr_plugin import decomposition
-from asmr_plugin.fields import FIELDS, GridField
+from asmr_plugin.fields import FIELDS, PLUGINS, GridField
 from asmr_plugin.memory import check_memory
 
-ModelName = Literal["asmr", "siren", "ffn", "mfn", "wire", "kilonerf", "loe", "ngp", "grid"]
-"""The names of ``FIELDS``, for command-line choices."""
+def model_choices(names: Iterable[str], plugins: Iterable[str] = PLUGINS) -> Any:
+    """The command-line choices of ``--model``: ``names`` (the built-in networks a command offers) and the plug-in
+    networks, as the ``Literal`` that tyro reads."""
+    return Literal[tuple(dict.fromkeys([*names, *plugins]))]  # type: ignore[misc]
+
+
+ModelName = model_choices(FIELDS)
+"""Every network's name, for command-line choices."""
+LatentModelName = model_choices([name for name, field in FIELDS.items() if hasattr(field, "shift_shape")], ())
+"""The networks that take per-instance shifts (meta-learning)."""
 
 
 def parse_bases_option(bases: Tuple[str, ...], num_axes: int, option_prefix: str = "--") -> decomposition.Bases:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Literal, Tuple
+from typing import Any, Dict, List, Tuple
 
 import torch
 from jaxtyping import Float
@@ -13,6 +13,7 @@ from rich.console import Console
 from torch import Tensor
 
 from asmr_plugin.fields import GridField
+from asmr_plugin.fields.registry import model_choices
 from asmr_plugin.fitting.options import ExperimentOptions, require_positive
 from asmr_plugin.fitting.results import FitResult, RunRecord
 from asmr_plugin.fitting.runner import run_experiment
@@ -52,6 +53,10 @@ AUDIO_LR = 1e-4
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".mp3"}
 
 
+AudioModel = model_choices(AUDIO_NETWORKS)
+"""The networks of the paper's audio table, and plug-in networks (at their own defaults)."""
+
+
 @dataclass
 class FitAudioConfig(ExperimentOptions):
     """Fit audio with a coordinate network (defaults: the paper's Table 4 protocol)."""
@@ -61,7 +66,7 @@ class FitAudioConfig(ExperimentOptions):
     data: Path | None = None
     """Audio file (WAV, FLAC, OGG, ...) or a folder of them (Table-4-style summary). Default: a
     generated speech-like clip, so the command runs offline."""
-    model: Literal["asmr", "siren", "kilonerf", "ngp", "grid"] = "asmr"
+    model: AudioModel = "asmr"
     """Network to fit, at the paper's ~33K-parameter configuration."""
     rate: int = 16_000
     """Sample rate the clip is resampled to (Hz)."""
@@ -123,7 +128,7 @@ def load_target(config: FitAudioConfig, data: Path | None) -> Float[Tensor, "N 1
 def network(config: FitAudioConfig, clip: Float[Tensor, "N 1"]) -> GridField:
     """The freshly initialized network for ``clip``; ValueError for options that do not fit it."""
     field = config.build(
-        config.model, clip.shape[:1], 1, defaults=AUDIO_NETWORKS[config.model], reference=AUDIO_NETWORKS["asmr"]
+        config.model, clip.shape[:1], 1, defaults=AUDIO_NETWORKS.get(config.model, {}), reference=AUDIO_NETWORKS["asmr"]
     )
     config.initialize(field, clip)
     return field

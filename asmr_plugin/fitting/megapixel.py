@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Literal, Tuple
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 import torch
@@ -17,6 +17,7 @@ from rich.console import Console
 from torch import Tensor
 
 from asmr_plugin.fields import GridField
+from asmr_plugin.fields.registry import model_choices
 from asmr_plugin.fitting.options import ExperimentOptions, require_positive
 from asmr_plugin.fitting.results import FitResult, RunRecord, formatted
 from asmr_plugin.fitting.runner import run_experiment
@@ -40,6 +41,10 @@ MEGAPIXEL_NETWORKS: Dict[str, Dict[str, Any]] = {
 SSIM_TILE = 2048
 
 
+MegapixelModel = model_choices(MEGAPIXEL_NETWORKS)
+"""The networks of the paper's megapixel table, and plug-in networks (at their own defaults)."""
+
+
 @dataclass
 class FitMegapixelConfig(ExperimentOptions):
     """Fit a large image with random batches (defaults: the paper's Table 5 protocol)."""
@@ -48,7 +53,7 @@ class FitMegapixelConfig(ExperimentOptions):
 
     data: Path | None = None
     """Image file. Default: retina.jpg (1411 x 1411 RGB), the largest image scikit-image ships."""
-    model: Literal["asmr", "siren", "kilonerf", "ngp", "grid"] = "asmr"
+    model: MegapixelModel = "asmr"
     epochs: float = 500.0
     """Passes over all pixels (fractions allowed); one step draws --batch pixels per process."""
     batch: int = 1 << 18
@@ -139,7 +144,7 @@ class MegapixelSignal(Signal[FitMegapixelConfig, Tensor, Dict[str, Any], Reconst
             config.model,
             shape,
             target.shape[-1],
-            defaults=MEGAPIXEL_NETWORKS[config.model],
+            defaults=MEGAPIXEL_NETWORKS.get(config.model, {}),
             reference=MEGAPIXEL_NETWORKS["asmr"],
         ).to(process.device)
         config.initialize(field, target)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Literal, Tuple
+from typing import Any, Dict, List, Tuple
 
 import torch
 from einops import rearrange
@@ -15,7 +15,7 @@ from rich.console import Console
 from torch import Tensor
 
 from asmr_plugin.fields.latent_modulated import LatentModulatedField
-from asmr_plugin.fields.registry import NetworkShape, build_field, checking_only
+from asmr_plugin.fields.registry import LatentModelName, NetworkShape, build_field, checking_only
 from asmr_plugin.fitting.meta_learning import encode, meta_loss
 from asmr_plugin.fitting.options import RunOptions
 from asmr_plugin.fitting.results import RESULTS, RunRecord, mean_std
@@ -32,8 +32,6 @@ from asmr_plugin.training.distributed import resolve_device
 from asmr_plugin.training.loop import progress_bar
 from asmr_plugin.training.optimization import AdamCosine
 from asmr_plugin.training.step import capture_allowed, graph_wanted, make_step
-
-MetaModelName = Literal["asmr", "ngp"]
 
 META_CAPTURE_OBSTACLE = (
     "meta-learning's inner loop differentiates through autograd.grad (create_graph), which this package has not "
@@ -53,7 +51,7 @@ class MetaLearnConfig(NetworkShape, RunOptions):
     data: Path | None = None
     """A folder of images, or CIFAR-10's ``cifar-10-batches-py`` folder (its train and test batches).
     Default: scikit-image's LFW subset (200 grey 25x25 crops), offline."""
-    models: Tuple[MetaModelName, ...] = ("asmr", "ngp")
+    models: Tuple[LatentModelName, ...] = ("asmr", "ngp")
     """Networks to meta-learn, one after the other (Fig. 5: ASMR and Instant-NGP)."""
     size: int = 32
     """Images are centre-cropped to squares and resized to this side."""
@@ -118,13 +116,13 @@ class Curve:
     seconds: float = 0.0
 
 
-def build_meta_model(model: MetaModelName, channels: int, config: MetaLearnConfig) -> LatentModulatedField:
+def build_meta_model(model: LatentModelName, channels: int, config: MetaLearnConfig) -> LatentModulatedField:
     shape = (config.size, config.size)
-    if model == "asmr":
-        network = config.build("asmr", shape, channels)
-    else:
+    if model == "ngp":
         defaults = {**NGP_META_DEFAULTS, "implementation": "torch"}
         network = build_field("ngp", shape, channels, None, config.num_layers, config.hidden_dim, defaults=defaults)
+    else:  # ASMR, or a plug-in network that takes shifts
+        network = config.build(model, shape, channels)
     return LatentModulatedField(network, config.latent_dim, config.mapping_layers, config.mapping_hidden)
 
 
@@ -196,7 +194,7 @@ def resume_state(
 
 
 def train(
-    name: MetaModelName, images: ImageSet, out: Path, config: MetaLearnConfig, console: Console
+    name: LatentModelName, images: ImageSet, out: Path, config: MetaLearnConfig, console: Console
 ) -> Tuple[LatentModulatedField, Curve]:
     """Meta-learn one model, checkpointing into ``out``; returns it and its learning curve."""
     device = resolve_device(config.device)

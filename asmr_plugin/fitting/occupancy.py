@@ -18,7 +18,7 @@ from torch import Tensor
 
 from asmr_plugin.fields import GridField
 from asmr_plugin.fields.initialization import initialize_output, logit_mean
-from asmr_plugin.fields.registry import checking_only, parse_bases_option
+from asmr_plugin.fields.registry import checking_only, model_choices, parse_bases_option
 from asmr_plugin.fitting.options import ExperimentOptions, require_positive
 from asmr_plugin.fitting.results import FitResult, RunRecord
 from asmr_plugin.fitting.runner import run_experiment
@@ -57,6 +57,10 @@ OCCUPANCY_WIDTH = 256
 """ASMR's and SIREN's default width for occupancy (the paper's SIREN: 512)."""
 
 
+OccupancyModel = model_choices(("asmr", "siren", "grid"))
+"""The networks of the paper's Table 6 (and the dense grid), and plug-in networks (at their own defaults)."""
+
+
 @dataclass
 class FitOccupancyConfig(ExperimentOptions):
     """Fit occupancy grids (or signed distances) of meshes with ASMR or SIREN (the paper's Appendix H sampling)."""
@@ -66,7 +70,7 @@ class FitOccupancyConfig(ExperimentOptions):
     data: Path | None = None
     """A mesh (OBJ, PLY, OFF, STL, GLB) or a folder of them. Default: a torus, an arrow and a sphere
     built with open3d, so the command runs offline."""
-    model: Literal["asmr", "siren", "grid"] = "asmr"
+    model: OccupancyModel = "asmr"
     target: Literal["occupancy", "sdf"] = "occupancy"
     """occupancy: inside or not per voxel, BCE (Table 6). sdf: the signed distance at voxel centres
     (unit-cube lengths, negative inside), L1 loss; IoU then compares the predicted inside (< 0)."""
@@ -129,6 +133,8 @@ def build_occupancy_field(config: FitOccupancyConfig) -> GridField:
     if config.model == "grid":
         asmr = {**width, "bases": parse_bases_option(base_two, 3)} if base_two else width
         return config.build("grid", shape, 1, reference=asmr)
+    if config.model != "asmr":  # a plug-in network, at its own defaults
+        return config.build(config.model, shape, 1)
     return config.build("asmr", shape, 1, defaults=width, bases=config.bases or base_two)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Literal, Tuple
+from typing import Any, Dict, List, Tuple
 
 import torch
 from einops import rearrange
@@ -14,6 +14,7 @@ from rich.console import Console
 from torch import Tensor
 
 from asmr_plugin.fields import GridField
+from asmr_plugin.fields.registry import model_choices
 from asmr_plugin.fitting.options import ExperimentOptions, require_positive
 from asmr_plugin.fitting.results import FitResult, RunRecord, formatted, mean_std
 from asmr_plugin.fitting.runner import run_experiment
@@ -36,6 +37,10 @@ VIDEO_NETWORKS: Dict[str, Dict[str, Any]] = {
 (fewer on short axes); ASMR's bases default to 7 levels chosen per axis, padded with bases of 1."""
 
 
+VideoModel = model_choices(VIDEO_NETWORKS)
+"""The networks of the paper's video table, and plug-in networks (at their own defaults)."""
+
+
 @dataclass
 class FitVideoConfig(ExperimentOptions):
     """Fit a video with a coordinate network (defaults: the paper's Table 10 protocol)."""
@@ -51,7 +56,7 @@ class FitVideoConfig(ExperimentOptions):
     """Use every stride-th frame."""
     resize: Tuple[int, int] | None = None
     """Resize every frame to H W."""
-    model: Literal["asmr", "siren", "kilonerf", "grid"] = "asmr"
+    model: VideoModel = "asmr"
     epochs: float = 200.0
     """Passes over all pixels of all frames."""
     batch: int = 153_600
@@ -130,7 +135,7 @@ class VideoSignal(Signal[FitVideoConfig, Tensor, Dict[str, Any], Frames]):
             config.model,
             shape,
             target.shape[-1],
-            defaults=VIDEO_NETWORKS[config.model],
+            defaults=VIDEO_NETWORKS.get(config.model, {}),
             reference=VIDEO_NETWORKS["asmr"],
         ).to(process.device)
         config.initialize(field, target)
