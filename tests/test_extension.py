@@ -71,7 +71,14 @@ def plugin_path(tmp_path) -> Dict[str, str]:
     (site / "tiny_mlp-0.1.dist-info").mkdir(parents=True)
     (site / "tiny_mlp.py").write_text(TINY_NETWORK)
     (site / "tiny_mlp-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: tiny-mlp\nVersion: 0.1\n")
-    (site / "tiny_mlp-0.1.dist-info" / "entry_points.txt").write_text("[asmr_plugin.fields]\ntiny = tiny_mlp:TinyMLP\n")
+    (site / "tiny_mlp_methods.py").write_text(
+        "from asmr_plugin.nerfstudio.methods import image_method_specification\n"
+        "tiny_image = image_method_specification('tiny', 'A tiny MLP fitting one image')\n"
+    )
+    (site / "tiny_mlp-0.1.dist-info" / "entry_points.txt").write_text(
+        "[asmr_plugin.fields]\ntiny = tiny_mlp:TinyMLP\n\n"
+        "[nerfstudio.method_configs]\ntiny-image = tiny_mlp_methods:tiny_image\n"
+    )
     return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
 
 
@@ -108,6 +115,10 @@ def test_a_plugin_network_is_fitted_benchmarked_and_counted(tmp_path, plugin_pat
     assert benched.returncode == 0, benched.stderr
     rows = [row for row in json.loads(benched.stdout) if row["model"] == "tiny"]
     assert rows and rows[0]["mean_ms"] > 0 and rows[0]["macs_with_bias"] == 99 and rows[0]["params"] == 99
+
+    methods = "from nerfstudio.plugins.registry import discover_methods as d; print(d()[0]['tiny-image'].pipeline.model.network)"
+    listed = subprocess.run([sys.executable, "-c", methods], env=plugin_path, capture_output=True, text=True)
+    assert listed.returncode == 0 and listed.stdout.split() == ["tiny"], listed.stderr  # its one entry-point line
 
 
 def test_a_broken_plugin_is_skipped_with_a_warning(tmp_path, plugin_path):
