@@ -32,8 +32,7 @@ from asmr_plugin.fields import FIELDS, GridField
 from asmr_plugin.fields.registry import build_field
 from asmr_plugin.io.files import write_json
 from asmr_plugin.training.loop import FitConfig, fit, grid_loss
-from asmr_plugin.training.optimization import AdamCosine
-from asmr_plugin.training.step import make_step, record
+from asmr_plugin.training.step import record, training_step
 
 CAMERAMAN_NETWORKS: Dict[str, Dict[str, Any]] = {
     "asmr": {"bases": ("4,4,4,8",)},
@@ -88,8 +87,9 @@ def step_times(model: str, target: Tensor, runs: int) -> Dict[str, Any]:
         if graphed and obstacle:
             row["graphed_ms"], row["note"] = None, obstacle
             continue
-        optimization = AdamCosine(field.parameters(), field.paper_lr, 10 * runs, graphable=graphed)
-        step = make_step(grid_loss(field, target, (0.0, 1.0)), optimization)
+        step = training_step(
+            grid_loss(field, target, (0.0, 1.0)), field.parameters(), field.paper_lr, 10 * runs, graph=graphed
+        )
         try:
             step()  # records the graph
             row["graphed_ms" if graphed else "eager_ms"] = 1e3 * seconds_per_call(step, runs)

@@ -26,8 +26,7 @@ from asmr_plugin.decomposition import auto_bases
 from asmr_plugin.fields import ASMRField
 from asmr_plugin.fields.base import grid_coords
 from asmr_plugin.memory import check_points_memory
-from asmr_plugin.training.optimization import AdamCosine
-from asmr_plugin.training.step import EagerStep
+from asmr_plugin.training.step import EagerStep, gradients, training_step
 
 PLUTO_BASES = [[4, 4, 4, 4, 4, 8]] * 2
 """The paper's 8192 x 8192 network (Appendix E); other sizes get 6 levels chosen for them."""
@@ -53,21 +52,19 @@ class BenchTrainingConfig:
     """Print JSON instead of Markdown."""
 
 
-def training_step(field: ASMRField, predict: Callable[[], Tensor], target: Tensor) -> EagerStep:
+def engine_step(field: ASMRField, predict: Callable[[], Tensor], target: Tensor) -> EagerStep:
     """The training engine's step: ``predict()``, MSE, backward, Adam's update and the schedule."""
 
     def loss() -> Tuple[Tensor, Tensor]:
         mse = torch.nn.functional.mse_loss(predict(), target)
         return mse, mse.detach()
 
-    return EagerStep(loss, AdamCosine(field.parameters(), field.paper_lr, total_steps=1000))
+    return training_step(loss, field.parameters(), field.paper_lr, total_steps=1000)
 
 
-def gradients(field: ASMRField, predict: Callable[[], Tensor], target: Tensor) -> List[Tensor]:
+def mse_gradients(field: ASMRField, predict: Callable[[], Tensor], target: Tensor) -> List[Tensor]:
     """The MSE's gradients at the current weights (no update)."""
-    field.zero_grad(set_to_none=True)
-    torch.nn.functional.mse_loss(predict(), target).backward()
-    return [parameter.grad.clone() for parameter in field.parameters()]
+    return gradients(lambda: torch.nn.functional.mse_loss(predict(), target), list(field.parameters()))
 
 
 def compare(
@@ -79,9 +76,9 @@ def compare(
     config: BenchTrainingConfig,
 ) -> Dict[str, Any]:
     """The gradients of both paths at the same weights, then the time of a training step through each."""
-    shared_grads, per_point_grads = gradients(field, shared, target), gradients(field, per_point, target)
-    fast = time_calls(training_step(field, shared, target), config.runs)
-    slow = time_calls(training_step(field, per_point, target), config.per_point_runs)
+    shared_grads, per_point_grads = mse_gradients(field, shared, target), mse_gradients(field, per_point, target)
+    fast = time_calls(engine_step(field, shared, target), config.runs)
+    slow = time_calls(engine_step(field, per_point, target), config.per_point_runs)
     return {
         "measurement": name,
         "shared": fast.as_dict(),

@@ -14,6 +14,7 @@ from asmr_plugin import decomposition
 from asmr_plugin.fields import FIELDS, PLUGINS, GridField
 from asmr_plugin.memory import check_memory
 
+
 def model_choices(names: Iterable[str], plugins: Iterable[str] = PLUGINS) -> Any:
     """The command-line choices of ``--model``: ``names`` (the built-in networks a command offers) and the plug-in
     networks, as the ``Literal`` that tyro reads."""

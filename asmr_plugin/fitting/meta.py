@@ -18,7 +18,7 @@ from asmr_plugin.fields.latent_modulated import LatentModulatedField
 from asmr_plugin.fields.registry import LatentModelName, NetworkShape, build_field, checking_only
 from asmr_plugin.fitting.meta_learning import encode, meta_loss
 from asmr_plugin.fitting.options import RunOptions
-from asmr_plugin.fitting.results import RESULTS, RunRecord, mean_std
+from asmr_plugin.fitting.results import CHECKPOINT, RESULTS, RunRecord, mean_std
 from asmr_plugin.io.checkpoint import load_checkpoint, save_checkpoint
 from asmr_plugin.io.files import (
     check_output_dir,
@@ -31,7 +31,7 @@ from asmr_plugin.io.image_sets import ImageSet, load_image_set
 from asmr_plugin.training.distributed import resolve_device
 from asmr_plugin.training.loop import progress_bar
 from asmr_plugin.training.optimization import AdamCosine
-from asmr_plugin.training.step import capture_allowed, graph_wanted, make_step
+from asmr_plugin.training.step import capture_allowed, graph_wanted, training_step
 
 META_CAPTURE_OBSTACLE = (
     "meta-learning's inner loop differentiates through autograd.grad (create_graph), which this package has not "
@@ -201,19 +201,21 @@ def train(
     torch.manual_seed(config.seed)
     model = build_meta_model(name, images.train.shape[-1], config).to(device)
     graph = capture_allowed(graph_wanted(config.graph, device), META_CAPTURE_OBSTACLE)
-    optimization = AdamCosine(model.parameters(), config.outer_lr, config.steps, config.outer_lr, graph)  # constant
-    checkpoint = out / "checkpoint.pt"
+
+    def loss(signals: Float[Tensor, "B H W C"]) -> Tuple[Tensor, Tensor]:
+        outer, errors = meta_loss(model, signals, config.inner_steps, config.inner_lr, config.second_order)
+        return outer, (-10 * torch.log10(errors)).mean()
+
+    # a constant rate (min_lr = lr), as COIN++ trains
+    step_on = training_step(loss, model.parameters(), config.outer_lr, config.steps, config.outer_lr, graph)
+    optimization, pending = step_on.optimization, []
+    checkpoint = out / CHECKPOINT
     step, curve = resume_state(checkpoint, model, optimization, device) if config.resume else (0, Curve())
     console.print(
         f"[bold]{name}[/]: {model.field.num_params():,} network params + {latent_map_params(model):,} in the latent map, "
         f"{model.field.macs().with_bias:,.1f} MACs/pixel, {f'resuming at step {step}' if step else 'from scratch'}"
     )
 
-    def loss(signals: Float[Tensor, "B H W C"]) -> Tuple[Tensor, Tensor]:
-        outer, errors = meta_loss(model, signals, config.inner_steps, config.inner_lr, config.second_order)
-        return outer, (-10 * torch.log10(errors)).mean()
-
-    step_on, pending = make_step(loss, optimization), []
     start = time.perf_counter() - curve.seconds
     with progress_bar(config.progress) as progress:
         task = progress.add_task("meta", total=config.steps, completed=step, psnr="")

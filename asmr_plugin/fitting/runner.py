@@ -17,8 +17,8 @@ import torch.distributed as dist
 from rich.console import Console
 
 from asmr_plugin.fitting.options import ExperimentOptions
-from asmr_plugin.fitting.resume import check_resumable, check_same_fit, finished_results, fit_options
 from asmr_plugin.fitting.results import CHECKPOINT, RESULTS, FitResult, Json, Summary
+from asmr_plugin.fitting.resume import check_resumable, check_same_fit, finished_results, fit_options
 from asmr_plugin.fitting.signal import Item, Signal
 from asmr_plugin.io.checkpoint import save_checkpoint
 from asmr_plugin.io.files import check_output_dir, content_hash, prepare_output_dir, run_folder, write_json

@@ -13,16 +13,16 @@ from asmr_plugin.fields import ASMRField, SIRENField
 from asmr_plugin.fields.base import GridField
 from asmr_plugin.fields.initialization import DEFAULT_INIT, channel_mean, initialize_output
 from asmr_plugin.fitting.image import downscale_image
+from asmr_plugin.fitting.results import params_per_sample
 from asmr_plugin.io.images import default_image, load_image
 from asmr_plugin.macs import mlp_macs
 from asmr_plugin.metrics import psnr
 from asmr_plugin.reproduce.fits import kodak_fit, kodak_folder, kodak_images
-from asmr_plugin.fitting.results import params_per_sample
 from asmr_plugin.reproduce.paper_tables import ROWS, PaperRow, grid_row, measure
 from asmr_plugin.reproduce.protocol import Context, Outcome, markdown_table
 from asmr_plugin.schedule import PAPER_STEPS
 from asmr_plugin.training.loop import FitConfig, fit
-from asmr_plugin.training.optimization import AdamCosine
+from asmr_plugin.training.step import training_step
 
 FAMILIES = {"SIREN": "tab:gray", "ASMR": "tab:red", "KiloNeRF": "tab:blue", "LoE": "tab:green", "Grid": "tab:purple"}
 
@@ -178,10 +178,15 @@ def snapshots(field: GridField, target: torch.Tensor, init: str, at: list[int]) 
     """The field's renders after each step count in ``at``, started as ``init`` says, within a 10K-step cosine
     schedule at its paper rate."""
     initialize_output(field, channel_mean(target), init)
-    optimization = AdamCosine(field.parameters(), field.paper_lr, PAPER_STEPS)
     shape, images = tuple(target.shape[:-1]), []
+
+    def loss() -> tuple[torch.Tensor, torch.Tensor]:
+        mse = torch.nn.functional.mse_loss(field.render(shape), target)
+        return mse, mse.detach()
+
+    train_step = training_step(loss, field.parameters(), field.paper_lr, PAPER_STEPS)
     for step in range(1, max(at) + 1):
-        optimization.step(torch.nn.functional.mse_loss(field.render(shape), target))
+        train_step()
         if step in at:
             with torch.no_grad():
                 images.append(field.render(shape).clamp(0, 1))

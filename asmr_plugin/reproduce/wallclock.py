@@ -15,8 +15,8 @@ from asmr_plugin.fitting.results import params_per_sample
 from asmr_plugin.metrics import psnr
 from asmr_plugin.reproduce.figures import cameraman
 from asmr_plugin.reproduce.protocol import GRID_ROW, Context, Outcome, markdown_table
-from asmr_plugin.schedule import CosineFactor
 from asmr_plugin.training.distributed import resolve_device
+from asmr_plugin.training.step import training_step
 
 NETWORKS: dict[str, tuple[str, dict[str, Any]]] = {
     "ASMR (4)": ("asmr", {"bases": ("4,4,4,8",)}),
@@ -38,27 +38,29 @@ def synchronize(device: torch.device) -> None:
 
 
 def timed_fit(field: GridField, target: torch.Tensor, seconds: float, lr: float) -> tuple[list[float], list[float]]:
-    """Full-image Adam steps for ``seconds`` of training, the learning rate annealed by a cosine over the seconds
-    (from ``lr`` to 1e-6). Returns the seconds spent when each step's prediction was made, and its PSNR."""
-    optimizer = torch.optim.Adam(field.parameters(), lr=lr)
-    factor = CosineFactor(1e-6 / lr, SCHEDULE_RESOLUTION)
+    """The engine's full-image steps for ``seconds`` of training, the learning rate annealed by a cosine over the
+    seconds (from ``lr`` to 1e-6). Returns the seconds spent when each step's prediction was made, and its PSNR."""
     device, shape = target.device, tuple(target.shape[:-1])
+    predictions: list[torch.Tensor] = []
+
+    def loss() -> tuple[torch.Tensor, torch.Tensor]:
+        prediction = field.render(shape)
+        predictions.append(prediction.detach())
+        mse = torch.nn.functional.mse_loss(prediction, target)
+        return mse, mse.detach()
+
+    step = training_step(loss, field.parameters(), lr, SCHEDULE_RESOLUTION)
     elapsed, times, psnrs = 0.0, [], []
     while elapsed < seconds:
-        for group in optimizer.param_groups:
-            group["lr"] = lr * factor(int(SCHEDULE_RESOLUTION * elapsed / seconds))
+        step.optimization.anneal_to(elapsed / seconds)
         synchronize(device)
         start = time.perf_counter()
-        prediction = field.render(shape)
-        loss = torch.nn.functional.mse_loss(prediction, target)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        step()
         synchronize(device)
         times.append(elapsed)
         elapsed += time.perf_counter() - start
         with torch.no_grad():  # the PSNR of the step's prediction, outside the timed part
-            psnrs.append(psnr(prediction.clamp(0, 1), target).item())
+            psnrs.append(psnr(predictions.pop().clamp(0, 1), target).item())
     return times, psnrs
 
 

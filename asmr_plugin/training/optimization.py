@@ -52,7 +52,7 @@ class AdamCosine:
         if graphable:
             self._tensor_learning_rates()
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, CosineFactor(min_lr / lr, total_steps))
-        self.steps_taken = 0
+        self.steps_taken, self.total_steps = 0, total_steps
         self.all_finite = torch.ones((), dtype=torch.bool, device=self.device)
 
     def _tensor_learning_rates(self) -> None:
@@ -86,6 +86,15 @@ class AdamCosine:
         self.optimizer.zero_grad(set_to_none=True)
         self.update(loss)
         return self.advance()
+
+    def anneal_to(self, fraction: float) -> None:
+        """Set the rates where the schedule is ``fraction`` (0 to 1) of the way through, for a schedule over time
+        instead of steps (the wall-clock study)."""
+        factor = self.scheduler.lr_lambdas[0]
+        position = min(int(fraction * self.total_steps), self.total_steps)
+        for group, base in zip(self.optimizer.param_groups, self.scheduler.base_lrs):
+            rate = base * factor(position)
+            group["lr"].fill_(rate) if isinstance(group["lr"], Tensor) else group.update(lr=rate)
 
     def check_finite(self) -> None:
         """``FitDiverged`` when a loss since the last check was NaN or infinite."""

@@ -10,13 +10,13 @@ finite-loss flag left in device buffers that the loop reads only when it logs or
 
 from __future__ import annotations
 
-from typing import Callable, List, Literal, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Literal, Sequence, Tuple
 
 import torch
 from rich.console import Console
 from torch import Tensor
 
-from asmr_plugin.training.optimization import AdamCosine
+from asmr_plugin.training.optimization import FINAL_LR, AdamCosine
 
 GraphMode = Literal["auto", "on", "off"]
 """``--graph``: auto records the step as a CUDA graph on CUDA and runs it eagerly elsewhere."""
@@ -161,6 +161,25 @@ def make_step(loss: LossFunction, optimization: AdamCosine) -> EagerStep | Graph
     if optimization.graphable and optimization.device.type == "cuda":
         return GraphedStep(loss, optimization)
     return EagerStep(loss, optimization)
+
+
+def training_step(
+    loss: LossFunction,
+    parameters: Iterable[Tensor] | List[Dict[str, Any]],
+    lr: float,
+    total_steps: int,
+    min_lr: float = FINAL_LR,
+    graph: bool = False,
+) -> EagerStep | GraphedStep:
+    """Adam with cosine annealing from ``lr`` to ``min_lr`` over ``total_steps``, and the step that repeats ``loss``
+    with it (graphed when ``graph`` on CUDA): how everything outside the fit loops (benchmarks, studies,
+    meta-learning) trains, so that the engine alone builds optimizers. ``step.optimization`` holds its state."""
+    return make_step(loss, AdamCosine(parameters, lr, total_steps, min_lr, graph))
+
+
+def gradients(loss: Callable[[], Tensor], parameters: Sequence[Tensor]) -> List[Tensor]:
+    """The gradients of ``loss()`` with respect to ``parameters`` at their current values (no update)."""
+    return list(torch.autograd.grad(loss(), list(parameters)))
 
 
 def record(function: Callable[[], Tensor]) -> Callable[[], Tensor]:
