@@ -29,11 +29,10 @@ from asmr_plugin.fields.base import grid_coords
 from asmr_plugin.fields.registry import build_field
 from asmr_plugin.fitting.options import require_positive
 from asmr_plugin.memory import check_memory
+from asmr_plugin.paper.networks import KODAK_BASES
 from asmr_plugin.training.distributed import resolve_device
 from asmr_plugin.training.step import record
 
-KODAK_BASES = ("4,4,4,8", "4,4,6,8")
-"""The paper's Table 3 ASMR bases for 512 x 768; other sizes get bases chosen for them (4 levels)."""
 FAST_PATHS = ("asmr", "kilonerf", "loe")
 """Networks whose render is not the per-point forward; the others are checked trivially."""
 CHECK_POINTS = 1 << 14

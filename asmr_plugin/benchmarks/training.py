@@ -26,9 +26,9 @@ from asmr_plugin.decomposition import auto_bases
 from asmr_plugin.fields import ASMRField
 from asmr_plugin.fields.base import grid_coords
 from asmr_plugin.memory import check_points_memory
+from asmr_plugin.paper.networks import CAMERAMAN_WIDTH, MEGAPIXEL_NETWORKS, PLUTO_BASES
 from asmr_plugin.training.step import EagerStep, gradients, training_step
 
-PLUTO_BASES = [[4, 4, 4, 4, 4, 8]] * 2
 """The paper's 8192 x 8192 network (Appendix E); other sizes get 6 levels chosen for them."""
 
 
@@ -104,7 +104,7 @@ def main(config: BenchTrainingConfig) -> None:
 
     grid = (config.grid, config.grid)
     bases = [[4, 4, 4, 8]] * 2 if config.grid == 512 else auto_bases(grid, 4)
-    cameraman = ASMRField(bases=bases, hidden_dim=256, out_dim=1)
+    cameraman = ASMRField(bases=bases, hidden_dim=CAMERAMAN_WIDTH, out_dim=1)
     pixels = grid_coords(grid)
     image = torch.rand(*grid, 1)
     results.append(
@@ -119,7 +119,8 @@ def main(config: BenchTrainingConfig) -> None:
     )
 
     pluto = config.size == 8192
-    megapixel = ASMRField(bases=PLUTO_BASES if pluto else auto_bases((config.size,) * 2, 6), hidden_dim=512, out_dim=3)
+    bases = PLUTO_BASES if pluto else auto_bases((config.size,) * 2, 6)
+    megapixel = ASMRField(bases=bases, hidden_dim=MEGAPIXEL_NETWORKS["asmr"]["hidden_dim"], out_dim=3)
     batch = (torch.rand(config.batch, 2) * config.size).floor()
     colours = torch.rand(config.batch, 3)
     results.append(

@@ -22,33 +22,11 @@ from asmr_plugin.io.audio import load_audio, save_audio, speech_like_clip
 from asmr_plugin.io.files import output_names, save_figure, visible_files
 from asmr_plugin.memory import check_memory
 from asmr_plugin.metrics import psnr
+from asmr_plugin.paper.networks import AUDIO_LR, AUDIO_NETWORKS
 from asmr_plugin.schedule import PAPER_STEPS
 from asmr_plugin.training.distributed import Process
 from asmr_plugin.training.loop import FitConfig, FitHistory, fit
 from asmr_plugin.training.resume import ResumableFit
-
-AUDIO_NETWORKS: Dict[str, Dict[str, Any]] = {
-    "asmr": {"hidden_dim": 128},  # bases for 32,000 samples: [10, 10, 16, 20]
-    "siren": {"hidden_dim": 128, "num_layers": 4, "first_omega0": 3000.0},
-    "kilonerf": {"hidden_dim": 48, "num_layers": 5, "grid": 4, "num_frequencies": 12},
-    "ngp": {
-        "hidden_dim": 64,
-        "num_layers": 2,
-        "num_levels": 7,
-        "min_res": 125,
-        "max_res": 8000,
-        "log2_hashmap_size": 11,
-    },
-    "grid": {},  # ASMR's parameters (--params to change)
-}
-"""The paper's ~33K-parameter audio networks (Appendix D, Table 4). SIREN's first layer uses
-Sitzmann et al.'s audio frequency (omega0 = 3000): with 30 on [-1, 1] it cannot follow 2 s of
-speech and predicts near silence (19.9 dB on the default clip, measured). Instant-NGP's tables hold 2^11
-entries per level so that its parameters match (29.7K); the paper's tinycudann grid stores its
-coarse levels densely, which nerfstudio's torch HashEncoding cannot."""
-
-AUDIO_LR = 1e-4
-"""The paper's rate for every audio network (Appendix D)."""
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".mp3"}
 

@@ -26,6 +26,7 @@ from asmr_plugin.io.images import default_image, image_files, load_image, save_i
 from asmr_plugin.macs import measured_macs
 from asmr_plugin.memory import IMAGE_FIT_BYTES_PER_VALUE, check_memory
 from asmr_plugin.metrics import psnr, ssim
+from asmr_plugin.paper.networks import IMAGE_PRESETS
 from asmr_plugin.schedule import PAPER_STEPS
 from asmr_plugin.training.distributed import Process
 from asmr_plugin.training.loop import FitConfig, FitHistory, fit
@@ -72,13 +73,7 @@ class FitImageConfig(ExperimentOptions):
 
 
 PRESETS: Dict[str, FitImageConfig] = {
-    "cameraman-asmr3": FitImageConfig(model="asmr", bases=("8,8,8",), init="paper"),
-    "cameraman-asmr4": FitImageConfig(model="asmr", bases=("4,4,4,8",), init="paper"),
-    "cameraman-siren3": FitImageConfig(model="siren", num_layers=3, init="paper"),
-    "cameraman-siren4": FitImageConfig(model="siren", num_layers=4, init="paper"),
-    "cameraman-kilonerf3": FitImageConfig(model="kilonerf", init="paper"),
-    "cameraman-loe4": FitImageConfig(model="loe", bases=("8,8,8",), init="paper"),
-    "kodak-asmr": FitImageConfig(model="asmr", bases=("4,4,4,8", "4,4,6,8"), init="paper"),
+    name: FitImageConfig(**options, init="paper") for name, options in IMAGE_PRESETS.items()
 }
 """Rows of the paper's Tables 2 and 3 (``--preset``), trained as the paper does (``--init paper``); any other option
 still overrides them."""

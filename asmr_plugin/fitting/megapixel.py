@@ -26,18 +26,11 @@ from asmr_plugin.io.files import atomic_path
 from asmr_plugin.io.images import load_image
 from asmr_plugin.memory import check_points_memory
 from asmr_plugin.metrics import ssim, ssim_defined
+from asmr_plugin.paper.networks import MEGAPIXEL_NETWORKS
 from asmr_plugin.training.distributed import Process
 from asmr_plugin.training.epochs import EpochConfig, fit_on_processes, full_steps_per_epoch, grid_points
 from asmr_plugin.training.resume import ResumableFit
 
-MEGAPIXEL_NETWORKS: Dict[str, Dict[str, Any]] = {
-    "asmr": {"hidden_dim": 512, "num_layers": 6},  # 8192^2: bases [4,4,4,4,4,8] per axis
-    "siren": {"hidden_dim": 512, "num_layers": 6},
-    "kilonerf": {"hidden_dim": 32, "num_layers": 6, "grid": 16, "num_frequencies": 10},
-    "ngp": {"hidden_dim": 64, "num_layers": 3, "num_levels": 16, "min_res": 16, "log2_hashmap_size": 16},
-    "grid": {},  # ASMR's parameters (--params to change)
-}
-"""The paper's megapixel networks (Appendix E, Table 5); NGP's finest resolution is half the image."""
 SSIM_TILE = 2048
 
 

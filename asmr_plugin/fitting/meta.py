@@ -28,6 +28,7 @@ from asmr_plugin.io.files import (
     write_json,
 )
 from asmr_plugin.io.image_sets import ImageSet, load_image_set
+from asmr_plugin.paper.networks import NGP_META_DEFAULTS
 from asmr_plugin.training.distributed import resolve_device
 from asmr_plugin.training.loop import progress_bar
 from asmr_plugin.training.optimization import AdamCosine
@@ -38,10 +39,6 @@ META_CAPTURE_OBSTACLE = (
     "recorded in a CUDA graph on a GPU yet"
 )
 """Why the meta-learning step runs eagerly under --graph (see docs/training.md)."""
-
-NGP_META_DEFAULTS = {"num_levels": 4, "features_per_level": 2, "log2_hashmap_size": 16, "min_res": 2}
-"""Appendix I's hash grid: 4 levels of 2 features, 2^16 entries, base resolution 2, scale 2 (finest 16
-for 32 x 32 images); the MLP runs in torch, since the instance shifts enter its hidden layers."""
 
 
 @dataclass

@@ -36,6 +36,7 @@ from asmr_plugin.io.meshes import (
     surface_points,
 )
 from asmr_plugin.memory import check_memory
+from asmr_plugin.paper.networks import OCCUPANCY_LR, OCCUPANCY_WIDTH
 from asmr_plugin.training.distributed import Process
 from asmr_plugin.training.epochs import EpochConfig, EpochPlan, train_epochs
 from asmr_plugin.training.loop import TrainingState
@@ -49,12 +50,6 @@ if TYPE_CHECKING:
 LOSS_NAMES = {"occupancy": "BCE", "sdf": "L1"}
 VOXEL_BYTES = 2 * 12 + 1 + 4 + 4
 """What a voxel costs at least while its shape is fitted: its centre twice, its occupancy, target and prediction."""
-
-
-OCCUPANCY_LR = 1e-4
-"""The rate of the paper's occupancy networks."""
-OCCUPANCY_WIDTH = 256
-"""ASMR's and SIREN's default width for occupancy (the paper's SIREN: 512)."""
 
 
 OccupancyModel = model_choices(("asmr", "siren", "grid"))

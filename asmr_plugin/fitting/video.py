@@ -23,19 +23,10 @@ from asmr_plugin.io.images import save_image
 from asmr_plugin.io.video import FRAME_COPIES, check_frame_rate, default_video, load_video, save_video, side_by_side
 from asmr_plugin.memory import check_memory
 from asmr_plugin.metrics import psnr, ssim
+from asmr_plugin.paper.networks import VIDEO_NETWORKS
 from asmr_plugin.training.distributed import Process
 from asmr_plugin.training.epochs import EpochConfig, fit_on_processes, full_steps_per_epoch
 from asmr_plugin.training.resume import ResumableFit
-
-VIDEO_NETWORKS: Dict[str, Dict[str, Any]] = {
-    "asmr": {"hidden_dim": 512, "num_layers": 7},
-    "siren": {"hidden_dim": 512, "num_layers": 7},
-    "kilonerf": {"hidden_dim": 32, "num_layers": 6, "num_frequencies": 10},
-    "grid": {},  # ASMR's parameters (--params to change)
-}
-"""The paper's cat-video networks (Appendix F, Table 10). KiloNeRF's grid is 16 tiles per axis
-(fewer on short axes); ASMR's bases default to 7 levels chosen per axis, padded with bases of 1."""
-
 
 VideoModel = model_choices(VIDEO_NETWORKS)
 """The networks of the paper's video table, and plug-in networks (at their own defaults)."""

@@ -14,7 +14,7 @@ from asmr_plugin.fitting import audio, megapixel, meta, occupancy, video
 from asmr_plugin.fitting.image import PRESETS, FitImageConfig
 from asmr_plugin.fitting.image import run as run_image
 from asmr_plugin.fitting.results import mean_std
-from asmr_plugin.reproduce import paper_values
+from asmr_plugin.paper import values as paper_values
 from asmr_plugin.reproduce.protocol import GRID_ROW, Context, Outcome, markdown_table
 from asmr_plugin.schedule import PAPER_STEPS
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from asmr_plugin.io.files import atomic_path
-from asmr_plugin.reproduce import paper_values
+from asmr_plugin.paper import values as paper_values
 from asmr_plugin.reproduce.protocol import GRID_ROW
 
 BEGIN = "<!-- results: written by asmr-reproduce from docs/results/*.json; edit those, not this block -->"

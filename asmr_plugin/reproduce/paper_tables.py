@@ -21,7 +21,6 @@ from rich.console import Console
 from rich.table import Table
 
 from asmr_plugin.decomposition import parse_bases
-from asmr_plugin.fitting.results import params_per_sample
 from asmr_plugin.fields import (
     ASMRField,
     DenseGridField,
@@ -34,6 +33,7 @@ from asmr_plugin.fields import (
     SIRENField,
     WIREField,
 )
+from asmr_plugin.fitting.results import params_per_sample
 
 CAMERAMAN = (512, 512)
 KODAK = (512, 768)

@@ -66,7 +66,7 @@ def image_job(job: Job) -> dict:
 
 @runner("grid-audio")
 def audio_job(job: Job) -> dict:
-    from asmr_plugin.fitting.audio import AUDIO_NETWORKS
+    from asmr_plugin.paper.networks import AUDIO_NETWORKS
     from asmr_plugin.io.audio import load_audio
 
     target = load_audio(Path(job.settings["path"]), 16_000, 2.0)

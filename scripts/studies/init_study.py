@@ -55,7 +55,7 @@ def audio_job(job: Job) -> dict:
     import torch
 
     from asmr_plugin.fields import FIELDS
-    from asmr_plugin.fitting.audio import AUDIO_NETWORKS
+    from asmr_plugin.paper.networks import AUDIO_NETWORKS
     from asmr_plugin.io.audio import load_audio
 
     target = load_audio(Path(job.settings["path"]), 16_000, 2.0)

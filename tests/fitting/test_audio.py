@@ -9,8 +9,9 @@ import pytest
 import soundfile
 import torch
 
-from asmr_plugin.fitting.audio import AUDIO_NETWORKS, FitAudioConfig, load_target, network, run
+from asmr_plugin.fitting.audio import FitAudioConfig, load_target, network, run
 from asmr_plugin.io.audio import load_audio, save_audio, speech_like_clip
+from asmr_plugin.paper.networks import AUDIO_NETWORKS
 
 
 def tone(path: Path, rate=8000, seconds=0.5, channels=1, frequency=440.0) -> Path:

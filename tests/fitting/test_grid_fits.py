@@ -5,12 +5,13 @@ import math
 
 import numpy as np
 import torch
+from helpers import smooth_rgb_image, write_sphere
 
 from asmr_plugin.fields.registry import matched_params
 from asmr_plugin.fitting import audio, image, megapixel, occupancy, video
 from asmr_plugin.io.images import load_image
 from asmr_plugin.metrics import psnr
-from helpers import smooth_rgb_image, write_sphere
+from asmr_plugin.paper.networks import AUDIO_LR
 
 
 def mean_psnr(target: torch.Tensor, data_range: float = 1.0) -> float:
@@ -74,7 +75,7 @@ def test_occupancy_grid_learns_a_sphere(tmp_path):
 
 def test_grid_lr_default_is_its_own_where_the_paper_gives_one_rate():
     field = audio.network(audio.FitAudioConfig(model="grid"), torch.zeros(32_000, 1))
-    assert audio.FitAudioConfig(model="grid").learning_rate(field, audio.AUDIO_LR) == field.paper_lr
+    assert audio.FitAudioConfig(model="grid").learning_rate(field, AUDIO_LR) == field.paper_lr
     asmr = audio.network(audio.FitAudioConfig(), torch.zeros(32_000, 1))
-    assert audio.FitAudioConfig().learning_rate(asmr, audio.AUDIO_LR) == 1e-4
-    assert np.isclose(audio.FitAudioConfig(lr=3e-3).learning_rate(field, audio.AUDIO_LR), 3e-3)
+    assert audio.FitAudioConfig().learning_rate(asmr, AUDIO_LR) == 1e-4
+    assert np.isclose(audio.FitAudioConfig(lr=3e-3).learning_rate(field, AUDIO_LR), 3e-3)
