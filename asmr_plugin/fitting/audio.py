@@ -25,8 +25,9 @@ from asmr_plugin.metrics import psnr
 from asmr_plugin.paper.networks import AUDIO_LR, AUDIO_NETWORKS
 from asmr_plugin.schedule import PAPER_STEPS
 from asmr_plugin.training.distributed import Process
-from asmr_plugin.training.loop import FitConfig, FitHistory, fit
+from asmr_plugin.training.loop import FitHistory
 from asmr_plugin.training.resume import ResumableFit
+from asmr_plugin.training.spec import FullGrid, train
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".mp3"}
 
@@ -156,16 +157,8 @@ class AudioSignal(Signal[FitAudioConfig, Tensor, FitHistory, Tensor]):
         self, item: Item, target: Tensor, network: GridField, resumable: ResumableFit, process: Process
     ) -> FitHistory:
         config = self.options
-        fit_config = FitConfig(
-            steps=config.steps,
-            lr=config.learning_rate(network, AUDIO_LR),
-            value_range=(-1.0, 1.0),
-            seed=config.seed,
-            progress=config.progress,
-            checkpoint_every=config.checkpoint_every,
-            graph=config.graph,
-        )
-        return fit(network, target.to(process.device), fit_config, resumable.resumed, resumable.save)
+        spec = config.train_spec(network, FullGrid(), config.steps, AUDIO_LR, value_range=(-1.0, 1.0))
+        return train(network, target, spec, resumable.resumed, resumable.save, process)
 
     def evaluate(
         self, item: Item, target: Tensor, network: GridField, history: FitHistory, process: Process

@@ -29,8 +29,9 @@ from asmr_plugin.metrics import psnr, ssim
 from asmr_plugin.paper.networks import IMAGE_PRESETS
 from asmr_plugin.schedule import PAPER_STEPS
 from asmr_plugin.training.distributed import Process
-from asmr_plugin.training.loop import FitConfig, FitHistory, fit
+from asmr_plugin.training.loop import FitHistory
 from asmr_plugin.training.resume import ResumableFit
+from asmr_plugin.training.spec import FullGrid, RandomPoints, train
 
 
 @dataclass
@@ -200,17 +201,9 @@ class ImageSignal(Signal[FitImageConfig, Tensor, FitHistory, Rendered]):
         self, item: Item, target: Tensor, network: GridField, resumable: ResumableFit, process: Process
     ) -> FitHistory:
         config = self.options
-        fit_config = FitConfig(
-            steps=config.steps,
-            lr=config.learning_rate(network),
-            lr_scales=config.lr_scales(),
-            batch=config.batch,
-            seed=config.seed,
-            progress=config.progress,
-            checkpoint_every=config.checkpoint_every,
-            graph=config.graph,
-        )
-        return fit(network, target.to(process.device), fit_config, resumable.resumed, resumable.save)
+        batching = FullGrid() if config.batch is None else RandomPoints(config.batch)
+        spec = config.train_spec(network, batching, config.steps, lr_scales=config.lr_scales())
+        return train(network, target, spec, resumable.resumed, resumable.save, process)
 
     def evaluate(
         self, item: Item, target: Tensor, network: GridField, history: FitHistory, process: Process

@@ -28,8 +28,9 @@ from asmr_plugin.memory import check_points_memory
 from asmr_plugin.metrics import ssim, ssim_defined
 from asmr_plugin.paper.networks import MEGAPIXEL_NETWORKS
 from asmr_plugin.training.distributed import Process
-from asmr_plugin.training.epochs import EpochConfig, fit_on_processes, full_steps_per_epoch, grid_points
+from asmr_plugin.training.epochs import full_steps_per_epoch, grid_points
 from asmr_plugin.training.resume import ResumableFit
+from asmr_plugin.training.spec import Epochs, train
 
 SSIM_TILE = 2048
 
@@ -161,18 +162,8 @@ class MegapixelSignal(Signal[FitMegapixelConfig, Tensor, Dict[str, Any], Reconst
         self, item: Item, target: Tensor, network: GridField, resumable: ResumableFit, process: Process
     ) -> Dict[str, Any]:
         config = self.options
-        epochs = EpochConfig(
-            config.epochs,
-            config.batch,
-            config.learning_rate(network),
-            config.seed,
-            config.progress,
-            config.checkpoint_every,
-            config.graph,
-        )
-        values = rearrange(target, "h w c -> (h w) c")
-        shape = self.grid_shape(target)
-        return fit_on_processes(network, values, shape, epochs, process, resumable.resumed, resumable.save)
+        spec = config.train_spec(network, Epochs(config.epochs, config.batch))
+        return train(network, target, spec, resumable.resumed, resumable.save, process)
 
     def evaluate(
         self, item: Item, target: Tensor, network: GridField, history: Dict[str, Any], process: Process

@@ -8,15 +8,17 @@ import time
 from dataclasses import dataclass
 from itertools import chain, count
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Dict, Tuple
 
 from torch import Tensor
 
 from asmr_plugin.fields.base import GridField
 from asmr_plugin.fields.initialization import DEFAULT_INIT, InitName, SignalKind, channel_mean, initialize_output
 from asmr_plugin.fields.registry import NetworkShape, check_positive
+from asmr_plugin.schedule import PAPER_STEPS
 from asmr_plugin.training.distributed import resolve_device
 from asmr_plugin.training.optimization import FINAL_LR
+from asmr_plugin.training.spec import Batching, FullGrid, TrainSpec
 from asmr_plugin.training.step import GraphMode, graph_wanted
 
 
@@ -121,3 +123,26 @@ class ExperimentOptions(NetworkOptions, ResumeOptions, RunOptions):
         self.check_network_options()
         self.check_resume_options()
         self.check_run_options()
+
+    def train_spec(
+        self,
+        network: GridField,
+        batching: Batching = FullGrid(),
+        steps: int = PAPER_STEPS,
+        task_rate: float | None = None,
+        lr_scales: Dict[str, float] | None = None,
+        value_range: Tuple[float, float] = (0.0, 1.0),
+    ) -> TrainSpec:
+        """The engine's ``TrainSpec`` for ``network`` under these options: its rate (``learning_rate``, the paper's
+        ``task_rate`` for the paper's networks), the seed, progress, checkpoints and graph mode."""
+        return TrainSpec(
+            lr=self.learning_rate(network, task_rate),
+            steps=steps,
+            batching=batching,
+            lr_scales=lr_scales or {},
+            value_range=value_range,
+            seed=self.seed,
+            progress=self.progress,
+            checkpoint_every=self.checkpoint_every,
+            graph=self.graph,
+        )

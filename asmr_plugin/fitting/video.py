@@ -25,8 +25,9 @@ from asmr_plugin.memory import check_memory
 from asmr_plugin.metrics import psnr, ssim
 from asmr_plugin.paper.networks import VIDEO_NETWORKS
 from asmr_plugin.training.distributed import Process
-from asmr_plugin.training.epochs import EpochConfig, fit_on_processes, full_steps_per_epoch
+from asmr_plugin.training.epochs import full_steps_per_epoch
 from asmr_plugin.training.resume import ResumableFit
+from asmr_plugin.training.spec import Epochs, train
 
 VideoModel = model_choices(VIDEO_NETWORKS)
 """The networks of the paper's video table, and plug-in networks (at their own defaults)."""
@@ -82,12 +83,6 @@ def render_frames(field: GridField, shape: Tuple[int, int, int], device: torch.d
         coords = torch.cat([torch.full((pixels.shape[0], 1), t), pixels], dim=-1).float().to(device)
         frames.append(rearrange(field(coords).clamp(0, 1).cpu(), "(h w) c -> h w c", h=height))
     return torch.stack(frames)
-
-
-def epoch_config(config: FitVideoConfig, lr: float) -> EpochConfig:
-    return EpochConfig(
-        config.epochs, config.batch, lr, config.seed, config.progress, config.checkpoint_every, config.graph
-    )
 
 
 @dataclass
@@ -147,10 +142,9 @@ class VideoSignal(Signal[FitVideoConfig, Tensor, Dict[str, Any], Frames]):
     def train(
         self, item: Item, target: Tensor, network: GridField, resumable: ResumableFit, process: Process
     ) -> Dict[str, Any]:
-        values = rearrange(target, "t h w c -> (t h w) c")
-        epochs = epoch_config(self.options, self.options.learning_rate(network))
-        shape = self.grid_shape(target)
-        return fit_on_processes(network, values, shape, epochs, process, resumable.resumed, resumable.save)
+        config = self.options
+        spec = config.train_spec(network, Epochs(config.epochs, config.batch))
+        return train(network, target, spec, resumable.resumed, resumable.save, process)
 
     def evaluate(
         self, item: Item, target: Tensor, network: GridField, history: Dict[str, Any], process: Process
