@@ -38,11 +38,10 @@ from asmr_plugin.io.meshes import (
 from asmr_plugin.memory import check_memory
 from asmr_plugin.paper.networks import OCCUPANCY_LR, OCCUPANCY_WIDTH
 from asmr_plugin.training.distributed import Process
-from asmr_plugin.training.epochs import EpochConfig, EpochPlan, train_epochs
+from asmr_plugin.training.epochs import EpochPlan
 from asmr_plugin.training.loop import TrainingState
-from asmr_plugin.training.optimization import check_finite_weights
 from asmr_plugin.training.resume import ResumableFit
-from asmr_plugin.training.step import capture_allowed, graph_wanted
+from asmr_plugin.training.spec import Custom, train
 
 if TYPE_CHECKING:
     import open3d as o3d
@@ -169,19 +168,8 @@ def fit_shape(
         lambda value: f"{LOSS_NAMES[config.target]} {value:.4f}",
         log_every=50,
     )
-    graph = capture_allowed(graph_wanted(config.graph, device), field.capture_obstacle(full_grid=False))
-    epochs = EpochConfig(
-        config.epochs,
-        config.batch,
-        config.learning_rate(field, OCCUPANCY_LR),
-        config.seed,
-        config.progress,
-        config.checkpoint_every,
-        config.graph,
-    )
-    loop = train_epochs(plan, field.parameters(), epochs, graph, config.progress, resume, save)
-    check_finite_weights(field)
-    return {"steps": plan.total_steps, "seconds": loop.seconds, "losses": loop.losses}
+    spec = config.train_spec(field, Custom(plan), task_rate=OCCUPANCY_LR)
+    return train(field, values, spec, resume, save, Process(device=device))
 
 
 def plot_preview(path: Path, mesh: o3d.geometry.TriangleMesh, title: str, max_faces: int = 20_000) -> None:

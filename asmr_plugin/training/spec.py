@@ -13,10 +13,10 @@ from torch import Tensor
 from asmr_plugin.fields.base import GridField
 from asmr_plugin.schedule import PAPER_STEPS
 from asmr_plugin.training.distributed import Process
-from asmr_plugin.training.epochs import EpochConfig, fit_on_processes
+from asmr_plugin.training.epochs import EpochConfig, EpochPlan, fit_on_processes, train_epochs
 from asmr_plugin.training.loop import FitConfig, FitHistory, TrainingState, fit
-from asmr_plugin.training.optimization import FINAL_LR
-from asmr_plugin.training.step import GraphMode
+from asmr_plugin.training.optimization import FINAL_LR, check_finite_weights
+from asmr_plugin.training.step import GraphMode, capture_allowed, graph_wanted
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,15 @@ class Epochs:
     batch: int
 
 
-Batching = Union[FullGrid, RandomPoints, Epochs]
+@dataclass(frozen=True)
+class Custom:
+    """Batches the caller draws: an ``EpochPlan`` (an epoch's batches and the step's loss), e.g. occupancy's fresh
+    points near a surface every epoch."""
+
+    plan: EpochPlan
+
+
+Batching = Union[FullGrid, RandomPoints, Epochs, Custom]
 
 
 @dataclass(frozen=True)
@@ -61,7 +69,8 @@ class TrainSpec:
 
 
 EpochHistory = Dict[str, Any]
-"""An epoch-counted fit's record: steps, steps_per_epoch, seconds and the logged (step, batch loss) pairs."""
+"""An epoch-counted fit's record: steps, (``Epochs``) steps_per_epoch, seconds and the logged (step, batch loss)
+pairs."""
 
 
 def train(
@@ -73,8 +82,24 @@ def train(
     process: Process = Process(),
 ) -> FitHistory | EpochHistory:
     """Fit ``network`` to ``target`` as ``spec`` says, continuing from ``resume`` and saving with ``save`` (see
-    ``loop.fit``); on several processes (``Epochs`` only) data-parallel."""
+    ``loop.fit``); on several processes (``Epochs`` only) data-parallel. ``Custom`` batches come from their plan
+    (``target`` unused)."""
     batching = spec.batching
+    if isinstance(batching, Custom):
+        plan = batching.plan
+        graph = capture_allowed(graph_wanted(spec.graph, process.device), network.capture_obstacle(full_grid=False))
+        epochs = EpochConfig(
+            plan.total_steps / plan.steps_per_epoch,
+            0,
+            spec.lr,
+            spec.seed,
+            spec.progress,
+            spec.checkpoint_every,
+            spec.graph,
+        )
+        loop = train_epochs(plan, network.parameters(), epochs, graph, spec.progress, resume, save)
+        check_finite_weights(network)
+        return {"steps": plan.total_steps, "seconds": loop.seconds, "losses": loop.losses}
     if isinstance(batching, Epochs):
         epochs = EpochConfig(
             batching.epochs, batching.batch, spec.lr, spec.seed, spec.progress, spec.checkpoint_every, spec.graph
