@@ -8,7 +8,8 @@ import torch
 from asmr_plugin.decomposition import cumulative_bases, level_bases, parse_bases
 from asmr_plugin.fields import ASMRField, SIRENField
 from asmr_plugin.macs import asmr_macs, measured_macs, mlp_macs
-from asmr_plugin.reproduce.paper_tables import ROWS, measure
+from asmr_plugin.paper.tables import ROWS
+from asmr_plugin.reproduce.paper_tables import measure
 
 
 @pytest.mark.parametrize(

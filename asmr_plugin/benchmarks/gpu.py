@@ -31,14 +31,13 @@ from asmr_plugin.benchmarks.latency import build as build_kodak_network
 from asmr_plugin.fields import FIELDS, GridField
 from asmr_plugin.fields.registry import build_field
 from asmr_plugin.io.files import write_json
+from asmr_plugin.paper.networks import IMAGE_PRESETS
 from asmr_plugin.training.loop import FitConfig, fit, grid_loss
 from asmr_plugin.training.step import record, training_step
 
 CAMERAMAN_NETWORKS: Dict[str, Dict[str, Any]] = {
-    "asmr": {"bases": ("4,4,4,8",)},
-    "siren": {"num_layers": 4},
-    "kilonerf": {},
-    "loe": {"bases": ("8,8,8",)},
+    options["model"]: {key: value for key, value in options.items() if key != "model"}
+    for options in (IMAGE_PRESETS[f"cameraman-{row}"] for row in ("asmr4", "siren4", "kilonerf3", "loe4"))
 }
 """The Table 2 rows (``--preset cameraman-*``); every other network at its defaults."""
 

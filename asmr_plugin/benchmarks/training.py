@@ -25,8 +25,9 @@ from asmr_plugin.benchmarks.timing import time_calls
 from asmr_plugin.decomposition import auto_bases
 from asmr_plugin.fields import ASMRField
 from asmr_plugin.fields.base import grid_coords
+from asmr_plugin.fields.registry import parse_bases_option
 from asmr_plugin.memory import check_points_memory
-from asmr_plugin.paper.networks import CAMERAMAN_WIDTH, MEGAPIXEL_NETWORKS, PLUTO_BASES
+from asmr_plugin.paper.networks import CAMERAMAN_WIDTH, IMAGE_PRESETS, MEGAPIXEL_NETWORKS, PLUTO_BASES
 from asmr_plugin.training.step import EagerStep, gradients, training_step
 
 """The paper's 8192 x 8192 network (Appendix E); other sizes get 6 levels chosen for them."""
@@ -103,7 +104,8 @@ def main(config: BenchTrainingConfig) -> None:
     results = []
 
     grid = (config.grid, config.grid)
-    bases = [[4, 4, 4, 8]] * 2 if config.grid == 512 else auto_bases(grid, 4)
+    paper = parse_bases_option(IMAGE_PRESETS["cameraman-asmr4"]["bases"], 2)
+    bases = [list(axis) for axis in paper] if config.grid == 512 else auto_bases(grid, 4)
     cameraman = ASMRField(bases=bases, hidden_dim=CAMERAMAN_WIDTH, out_dim=1)
     pixels = grid_coords(grid)
     image = torch.rand(*grid, 1)

@@ -28,7 +28,7 @@ from asmr_plugin.io.files import (
     write_json,
 )
 from asmr_plugin.io.image_sets import ImageSet, load_image_set
-from asmr_plugin.paper.networks import NGP_META_DEFAULTS
+from asmr_plugin.paper.networks import META_LEARNING, NGP_META_DEFAULTS
 from asmr_plugin.training.distributed import resolve_device
 from asmr_plugin.training.loop import progress_bar
 from asmr_plugin.training.optimization import AdamCosine
@@ -50,28 +50,28 @@ class MetaLearnConfig(NetworkShape, RunOptions):
     Default: scikit-image's LFW subset (200 grey 25x25 crops), offline."""
     models: Tuple[LatentModelName, ...] = ("asmr", "ngp")
     """Networks to meta-learn, one after the other (Fig. 5: ASMR and Instant-NGP)."""
-    size: int = 32
+    size: int = META_LEARNING["size"]
     """Images are centre-cropped to squares and resized to this side."""
     test_fraction: float = 0.2
     """Held-out share of a folder or of the LFW subset (CIFAR-10 uses its test batch)."""
-    latent_dim: int = 128
-    mapping_layers: int = 1
+    latent_dim: int = META_LEARNING["latent_dim"]
+    mapping_layers: int = META_LEARNING["mapping_layers"]
     """Layers of the latent-to-shift map (1: linear, as COIN++'s default)."""
-    mapping_hidden: int = 256
-    hidden_dim: int | None = 512
-    num_layers: int | None = 5
+    mapping_hidden: int = META_LEARNING["mapping_hidden"]
+    hidden_dim: int | None = META_LEARNING["hidden_dim"]
+    num_layers: int | None = META_LEARNING["num_layers"]
     """Linear layers of each network (ASMR: its levels)."""
     bases: Tuple[str, ...] | None = None
     """ASMR bases per axis, e.g. '2,2,2,2,2'. Default: chosen for --size and --num-layers ([2]*5 for 32)."""
-    omega0: float | None = 50.0
+    omega0: float | None = META_LEARNING["omega0"]
     """ASMR's SIREN frequency (the paper's meta-learning value)."""
-    inner_steps: int = 3
-    inner_lr: float = 1e-2
+    inner_steps: int = META_LEARNING["inner_steps"]
+    inner_lr: float = META_LEARNING["inner_lr"]
     """SGD learning rate of the latents in the inner loop."""
-    outer_lr: float = 3e-6
+    outer_lr: float = META_LEARNING["outer_lr"]
     """Adam learning rate of the shared network and the latent map."""
-    batch: int = 64
-    steps: int = 20_000
+    batch: int = META_LEARNING["batch"]
+    steps: int = META_LEARNING["steps"]
     """Outer steps (with --resume: the total to reach)."""
     second_order: bool = True
     """Differentiate through the inner loop (MAML); --no-second-order: first-order, about 2.5x faster."""

@@ -1,7 +1,7 @@
 """The paper's printed results, once, as data: the values the reproduce items set ours beside.
 
 Per table, a row name (the network as this package names it, or the row's label in Table 2) maps to the values
-as the paper prints them. Parameter and MAC counts are in ``paper_tables.py``, with the networks that reproduce
+as the paper prints them. Parameter and MAC counts are in ``tables.py``, with the networks that reproduce
 them.
 """
 

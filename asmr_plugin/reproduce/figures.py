@@ -17,8 +17,9 @@ from asmr_plugin.fitting.results import params_per_sample
 from asmr_plugin.io.images import default_image, load_image
 from asmr_plugin.macs import mlp_macs
 from asmr_plugin.metrics import psnr
+from asmr_plugin.paper.tables import ROWS, PaperRow, grid_row
 from asmr_plugin.reproduce.fits import kodak_fit, kodak_folder, kodak_images
-from asmr_plugin.reproduce.paper_tables import ROWS, PaperRow, grid_row, measure
+from asmr_plugin.reproduce.paper_tables import measure
 from asmr_plugin.reproduce.protocol import Context, Outcome, markdown_table
 from asmr_plugin.schedule import PAPER_STEPS
 from asmr_plugin.training.loop import FitConfig, fit

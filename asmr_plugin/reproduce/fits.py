@@ -15,6 +15,7 @@ from asmr_plugin.fitting.image import PRESETS, FitImageConfig
 from asmr_plugin.fitting.image import run as run_image
 from asmr_plugin.fitting.results import mean_std
 from asmr_plugin.paper import values as paper_values
+from asmr_plugin.paper.networks import KODAK_BASES
 from asmr_plugin.reproduce.protocol import GRID_ROW, Context, Outcome, markdown_table
 from asmr_plugin.schedule import PAPER_STEPS
 
@@ -171,7 +172,7 @@ def kodak_fit(context: Context, model: str, image: Path, params: int | None = No
         data=image,
         model=model,
         params=params,
-        bases=("4,4,4,8", "4,4,6,8") if model == "asmr" and context.protocol == "paper" else None,
+        bases=KODAK_BASES if model == "asmr" and context.protocol == "paper" else None,
         steps=kodak_steps(context),
         downscale=kodak_downscale(context),
         init=context.init,

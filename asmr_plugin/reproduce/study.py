@@ -13,9 +13,11 @@ from matplotlib.figure import Figure
 
 from asmr_plugin.fields import ASMRField, GridField, KiloNeRFField, SIRENField
 from asmr_plugin.fields.initialization import DEFAULT_INIT, INITS, OutputInit, channel_mean
+from asmr_plugin.fields.registry import parse_bases_option
 from asmr_plugin.fitting.image import downscale_image
 from asmr_plugin.fitting.results import mean_std
 from asmr_plugin.io.images import default_image, load_image
+from asmr_plugin.paper.networks import IMAGE_PRESETS, KODAK_BASES
 from asmr_plugin.reproduce.fits import kodak_images
 from asmr_plugin.reproduce.protocol import Context, Outcome, markdown_table
 from asmr_plugin.schedule import PAPER_STEPS
@@ -65,18 +67,22 @@ class Signal:
     bases: list[list[int]]
 
 
+CAMERAMAN_BASES = IMAGE_PRESETS["cameraman-asmr4"]["bases"]
+
+
 def cameraman_signal(downscale: int) -> Signal:
     image = load_image(default_image())
     if downscale > 1:
         return Signal("camera", downscale_image(image, downscale), [[2, 2, 2, 8]] * 2)
-    return Signal("camera", image, [[4, 4, 4, 8]] * 2)
+    return Signal("camera", image, [list(axis) for axis in parse_bases_option(CAMERAMAN_BASES, 2)])
 
 
 def kodak_signal(path: Path) -> Signal:
     """A Kodak image at 512x768 (or 768x512) with the paper's bases for it."""
     image = load_image(path)
     landscape = image.shape[0] <= image.shape[1]
-    bases = [[4, 4, 4, 8], [4, 4, 6, 8]] if landscape else [[4, 4, 6, 8], [4, 4, 4, 8]]
+    rows, columns = (list(axis) for axis in parse_bases_option(KODAK_BASES, 2))
+    bases = [rows, columns] if landscape else [columns, rows]
     return Signal(path.stem, image, bases)
 
 

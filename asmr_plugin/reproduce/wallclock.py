@@ -13,16 +13,22 @@ from asmr_plugin.fields.initialization import DEFAULT_INIT, channel_mean, initia
 from asmr_plugin.fields.registry import build_field
 from asmr_plugin.fitting.results import params_per_sample
 from asmr_plugin.metrics import psnr
+from asmr_plugin.paper.networks import IMAGE_PRESETS
 from asmr_plugin.reproduce.figures import cameraman
 from asmr_plugin.reproduce.protocol import GRID_ROW, Context, Outcome, markdown_table
 from asmr_plugin.training.distributed import resolve_device
 from asmr_plugin.training.step import training_step
 
 NETWORKS: dict[str, tuple[str, dict[str, Any]]] = {
-    "ASMR (4)": ("asmr", {"bases": ("4,4,4,8",)}),
-    "SIREN (4)": ("siren", {"num_layers": 4}),
-    "KiloNeRF (3)": ("kilonerf", {}),
-    "LoE (4)": ("loe", {"bases": ("8,8,8",)}),
+    label: (options["model"], {key: value for key, value in options.items() if key != "model"})
+    for label, options in (
+        ("ASMR (4)", IMAGE_PRESETS["cameraman-asmr4"]),
+        ("SIREN (4)", IMAGE_PRESETS["cameraman-siren4"]),
+        ("KiloNeRF (3)", IMAGE_PRESETS["cameraman-kilonerf3"]),
+        ("LoE (4)", IMAGE_PRESETS["cameraman-loe4"]),
+    )
+}
+NETWORKS |= {
     "Instant-NGP": ("ngp", {}),
     GRID_ROW: ("grid", {}),
 }
