@@ -31,8 +31,9 @@ from asmr_plugin.io.files import save_figure
 from asmr_plugin.metrics import psnr
 from asmr_plugin.training.distributed import Process
 from asmr_plugin.training.interrupts import Interrupted
-from asmr_plugin.training.loop import FitConfig, FitHistory, fit
+from asmr_plugin.training.loop import FitHistory
 from asmr_plugin.training.resume import ResumableFit
+from asmr_plugin.training.spec import FullGrid, train
 
 TINY_NETWORK = '''
 """A tiny ReLU MLP on coordinates in [0, 1]: a network from another package."""
@@ -186,15 +187,8 @@ class TableSignal(Signal[FitTableConfig, Tensor, FitHistory, Tensor]):
         self, item: Item, target: Tensor, network: GridField, resumable: ResumableFit, process: Process
     ) -> FitHistory:
         low, high = target.min().item(), target.max().item()
-        spec = FitConfig(
-            steps=self.options.steps,
-            lr=self.options.learning_rate(network),
-            value_range=(low, high),
-            seed=self.options.seed,
-            progress=False,
-            checkpoint_every=self.options.checkpoint_every,
-        )
-        return fit(network, target, spec, resumable.resumed, resumable.save)
+        spec = self.options.train_spec(network, FullGrid(), self.options.steps, value_range=(low, high))
+        return train(network, target, spec, resumable.resumed, resumable.save, process)
 
     def evaluate(
         self, item: Item, target: Tensor, network: GridField, history: FitHistory, process: Process
