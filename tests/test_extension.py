@@ -213,6 +213,9 @@ class TableSignal(Signal[FitTableConfig, Tensor, FitHistory, Tensor]):
         axes.plot(outputs[:, 0], label="fit")
         save_figure(out / "fit.png", figure)
 
+    def output_files(self, results: Dict[str, object]) -> List[str]:
+        return ["fit.png"]
+
     def describe(self, result: FitResult) -> str:
         return f"PSNR {result.metrics['final_psnr']:.2f} dB"
 

@@ -15,7 +15,7 @@ from torch import Tensor
 from asmr_plugin.fields import GridField
 from asmr_plugin.fields.registry import model_choices
 from asmr_plugin.fitting.options import ExperimentOptions, require_positive
-from asmr_plugin.fitting.results import FitResult, RunRecord
+from asmr_plugin.fitting.results import FitResult, Json, RunRecord
 from asmr_plugin.fitting.runner import run_experiment
 from asmr_plugin.fitting.signal import Item, Signal
 from asmr_plugin.io.audio import load_audio, save_audio, speech_like_clip
@@ -189,6 +189,9 @@ class AudioSignal(Signal[FitAudioConfig, Tensor, FitHistory, Tensor]):
         save_audio(out / "reconstruction.wav", outputs, rate)
         save_audio(out / "target.wav", target, rate)
         plot_waveform(out / "waveform.png", target, outputs, rate, f"{self.options.model} on {Path(item.label).name}")
+
+    def output_files(self, results: Dict[str, Json]) -> List[str]:
+        return ["reconstruction.wav", "target.wav", "waveform.png"]
 
     def describe(self, result: FitResult) -> str:
         return (

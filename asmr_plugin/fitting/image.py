@@ -18,7 +18,7 @@ from asmr_plugin.fields import ASMRField, GridField
 from asmr_plugin.fields.asmr import FAST_START
 from asmr_plugin.fields.registry import ModelName, parse_bases_option
 from asmr_plugin.fitting.options import ExperimentOptions, require_positive
-from asmr_plugin.fitting.results import FitResult, RunRecord, formatted
+from asmr_plugin.fitting.results import FitResult, Json, RunRecord, formatted
 from asmr_plugin.fitting.runner import run_experiment
 from asmr_plugin.fitting.signal import Item, Signal
 from asmr_plugin.io.files import output_names, save_figure
@@ -246,6 +246,9 @@ class ImageSignal(Signal[FitImageConfig, Tensor, FitHistory, Rendered]):
     def write_outputs(self, out: Path, item: Item, target: Tensor, outputs: Rendered, result: FitResult) -> None:
         save_image(out / "reconstruction.png", outputs.reconstruction)
         plot_psnr(out / "psnr.png", outputs.history, f"{self.options.model} on {Path(item.label).name}")
+
+    def output_files(self, results: Dict[str, Json]) -> List[str]:
+        return ["reconstruction.png", "psnr.png"]
 
     def describe(self, result: FitResult) -> str:
         ssim_text = formatted(result.metrics["ssim"], ".4f")

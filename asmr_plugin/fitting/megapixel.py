@@ -19,7 +19,7 @@ from torch import Tensor
 from asmr_plugin.fields import GridField
 from asmr_plugin.fields.registry import model_choices
 from asmr_plugin.fitting.options import ExperimentOptions, require_positive
-from asmr_plugin.fitting.results import FitResult, RunRecord, formatted
+from asmr_plugin.fitting.results import FitResult, Json, RunRecord, formatted
 from asmr_plugin.fitting.runner import run_experiment
 from asmr_plugin.fitting.signal import Item, Signal
 from asmr_plugin.io.files import atomic_path
@@ -193,6 +193,9 @@ class MegapixelSignal(Signal[FitMegapixelConfig, Tensor, Dict[str, Any], Reconst
         pixels = outputs.pixels
         with atomic_path(out / "reconstruction.png") as temporary:
             Image.fromarray(pixels if pixels.shape[-1] != 1 else pixels[..., 0]).save(temporary, format="PNG")
+
+    def output_files(self, results: Dict[str, Json]) -> List[str]:
+        return ["reconstruction.png"]
 
     def describe(self, result: FitResult) -> str:
         return (

@@ -20,7 +20,7 @@ from asmr_plugin.fields import GridField
 from asmr_plugin.fields.initialization import initialize_output, logit_mean
 from asmr_plugin.fields.registry import checking_only, model_choices, parse_bases_option
 from asmr_plugin.fitting.options import ExperimentOptions, require_positive
-from asmr_plugin.fitting.results import FitResult, RunRecord
+from asmr_plugin.fitting.results import FitResult, Json, RunRecord
 from asmr_plugin.fitting.runner import run_experiment
 from asmr_plugin.fitting.signal import Item, Signal
 from asmr_plugin.io.files import output_names, save_figure, visible_files
@@ -309,6 +309,9 @@ class OccupancySignal(Signal[FitOccupancyConfig, ShapeTarget, Dict[str, Any], Sh
             self.console.print("[yellow]the fit predicts no occupied voxel: no surface.ply (try a lower --lr)")
         title = f"{config.model} on {item.label} ({config.target}): IoU {outputs.iou:.4f}"
         plot_preview(out / "preview.png", outputs.surface, title)
+
+    def output_files(self, results: Dict[str, Json]) -> List[str]:
+        return ["preview.png"] + (["surface.ply"] if results.get("surface_triangles") else [])
 
     def describe(self, result: FitResult) -> str:
         metrics = ", ".join(f"{key} {value:.4f}" for key, value in result.metrics.items())

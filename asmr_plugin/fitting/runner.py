@@ -2,7 +2,8 @@
 
 Options checked; every item read and its network checked before anything is written; ``--out`` named, checked and
 owned (one lock, held to the end); per item: resume or skip a finished fit, seed, build, train (checkpoints, Ctrl-C,
-the last step saved), evaluate, outputs, the final checkpoint, and ``results.json`` LAST, the mark of a finished fit; a folder run's summary written
+the last step saved: the final checkpoint), evaluate, outputs, and ``results.json`` LAST, the mark of a finished fit
+(with ``--resume``, a finished fit whose outputs are missing writes them again from its checkpoint); a folder run's summary written
 inside the lock. A run that fails leaves no empty folder behind."""
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from asmr_plugin.fitting.options import ExperimentOptions
 from asmr_plugin.fitting.results import CHECKPOINT, RESULTS, FitResult, Json, Summary
 from asmr_plugin.fitting.resume import check_resumable, check_same_fit, finished_results, fit_options
 from asmr_plugin.fitting.signal import Item, Signal
-from asmr_plugin.io.checkpoint import save_checkpoint
 from asmr_plugin.io.files import check_output_dir, content_hash, prepare_output_dir, run_folder, write_json
 from asmr_plugin.training.distributed import Process, resolve_device, start_process
 from asmr_plugin.training.interrupts import resume_hint
@@ -75,9 +75,13 @@ def fit_item(
     options = signal.options
     previous = finished_results(options, out, item.source)
     if previous is not None:
-        if process.is_main:
-            console.print(f"{item.label}: already fitted -> {out}")
-        return previous if process.is_main else None
+        missing = [name for name in signal.output_files(previous) if not (out / name).is_file()]
+        if not missing:
+            if process.is_main:
+                console.print(f"{item.label}: already fitted -> {out}")
+            return previous if process.is_main else None
+        if process.is_main:  # its checkpoint holds the last step: evaluated again, the outputs written again
+            console.print(f"{item.label}: fitted, but {', '.join(missing)} missing in {out}: writing the outputs")
     target = signal.load(item)
     torch.manual_seed(options.seed)  # the same initial weights on every process
     network = signal.network(item, target, process)
@@ -102,9 +106,7 @@ def fit_item(
     if not process.is_main:
         return None
     result, outputs = signal.evaluate(item, target, network, history, process)
-    signal.write_outputs(out, item, target, outputs, result)  # on a failure, the training's last checkpoint resumes
-    steps = result.details["steps"]
-    save_checkpoint(out / CHECKPOINT, network, signal.grid_shape(target), steps, metadata)  # type: ignore[arg-type]
+    signal.write_outputs(out, item, target, outputs, result)  # on a failure, the checkpoint of the last step resumes
     results = result.as_json()
     write_json(out / RESULTS, results)  # last: the fit is finished
     console.print(f"{signal.describe(result)} -> {out}")

@@ -15,7 +15,7 @@ from rich.console import Console
 from asmr_plugin.fields import GridField
 from asmr_plugin.fields.registry import checking_only
 from asmr_plugin.fitting.options import ExperimentOptions
-from asmr_plugin.fitting.results import FitResult
+from asmr_plugin.fitting.results import FitResult, Json
 from asmr_plugin.training.distributed import Process
 from asmr_plugin.training.resume import ResumableFit
 
@@ -106,6 +106,10 @@ class Signal(ABC, Generic[OptionsT, TargetT, HistoryT, OutputsT]):
     @abstractmethod
     def write_outputs(self, out: Path, item: Item, target: TargetT, outputs: OutputsT, result: FitResult) -> None:
         """Its reconstruction, plots, ... into ``out`` (the runner writes the checkpoint before, results.json after)."""
+
+    @abstractmethod
+    def output_files(self, results: Dict[str, Json]) -> List[str]:
+        """The files ``write_outputs`` writes for a fit with these results (``--resume`` writes missing ones again)."""
 
     @abstractmethod
     def describe(self, result: FitResult) -> str:

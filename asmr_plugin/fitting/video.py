@@ -16,7 +16,7 @@ from torch import Tensor
 from asmr_plugin.fields import GridField
 from asmr_plugin.fields.registry import model_choices
 from asmr_plugin.fitting.options import ExperimentOptions, require_positive
-from asmr_plugin.fitting.results import FitResult, RunRecord, formatted, mean_std
+from asmr_plugin.fitting.results import FitResult, Json, RunRecord, formatted, mean_std
 from asmr_plugin.fitting.runner import run_experiment
 from asmr_plugin.fitting.signal import Item, Signal
 from asmr_plugin.io.images import save_image
@@ -178,6 +178,9 @@ class VideoSignal(Signal[FitVideoConfig, Tensor, Dict[str, Any], Frames]):
         save_video(out / ("reconstruction.gif" if config.gif else "reconstruction.mp4"), reconstruction, config.fps)
         middle = target.shape[0] // 2
         save_image(out / "side_by_side.png", side_by_side(target[middle], reconstruction[middle]))
+
+    def output_files(self, results: Dict[str, Json]) -> List[str]:
+        return ["reconstruction.gif" if self.options.gif else "reconstruction.mp4", "side_by_side.png"]
 
     def describe(self, result: FitResult) -> str:
         metrics, details = result.metrics, result.details

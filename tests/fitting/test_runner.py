@@ -1,0 +1,29 @@
+"""The one run flow (fitting/runner.py) as every signal meets it: results.json last, a finished fit's missing outputs
+written again by --resume from its checkpoint (the last step's training state)."""
+
+import json
+
+import pytest
+from helpers import smooth_rgb_image
+
+from asmr_plugin.commands import fit
+
+RUNS = {
+    "image": (["--steps", "12"], "psnr.png"),
+    "audio": (["--seconds", "0.05", "--steps", "12"], "waveform.png"),
+}
+
+
+@pytest.mark.parametrize("signal", sorted(RUNS))
+def test_resume_writes_the_missing_outputs_of_a_finished_fit(signal, tmp_path):
+    options, output = RUNS[signal]
+    data = ["--data", str(smooth_rgb_image(tmp_path / "smooth.png", (16, 20)))] if signal == "image" else []
+    args = [signal, *data, *options, "--hidden-dim", "8", "--no-progress", "--out", str(tmp_path / "run")]
+    fit(args)
+    first = json.loads((tmp_path / "run" / "results.json").read_text())
+    (tmp_path / "run" / output).unlink()
+    fit([*args, "--resume"])
+    again = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert (tmp_path / "run" / output).is_file()
+    for key in ("final_psnr", "best_psnr", "best_step", "steps", "params"):
+        assert again[key] == first[key], key  # the same fit, not a new one
