@@ -202,7 +202,7 @@ class TableSignal(Signal[FitTableConfig, Tensor, FitHistory, Tensor]):
             shape=list(target.shape[:1]),
             metrics={"final_psnr": psnr(prediction, target, data_range=span).item()},
             details={"steps": self.options.steps, "seconds": history.seconds, "best_psnr": history.best_psnr},
-            record=RunRecord.of(network, self.grid_shape(target), process.device, self.options, item.source),
+            record=RunRecord.of(network, self.grid_shape(target), process.device, self.options, None),
         )
         return result, prediction
 

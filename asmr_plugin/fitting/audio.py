@@ -179,7 +179,7 @@ class AudioSignal(Signal[FitAudioConfig, Tensor, FitHistory, Tensor]):
                 "steps": config.steps,
                 "seconds": history.seconds,
             },
-            record=RunRecord.of(network, self.grid_shape(target), process.device, config, item.source),
+            record=RunRecord.of(network, self.grid_shape(target), process.device, config, None),
             notes="PSNR on [-1, 1] with data range 2; final_psnr after the last step, best_psnr the best step.",
         )
         return result, reconstruction

@@ -235,7 +235,7 @@ class ImageSignal(Signal[FitImageConfig, Tensor, FitHistory, Rendered]):
                 "seconds": history.seconds,
                 "seconds_per_step": history.seconds / config.steps,
             },
-            record=RunRecord.of(network, shape, process.device, config, item.source),
+            record=RunRecord.of(network, shape, process.device, config, None),
             notes="final_psnr/ssim: after the last step; best_psnr: the best logged step (the released code reports "
             "best). psnr_history: the PSNR of each logged step's prediction (every step for full-image steps). "
             "ssim is null for images with a side under 6 pixels (not defined). "

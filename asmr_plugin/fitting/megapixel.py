@@ -182,7 +182,7 @@ class MegapixelSignal(Signal[FitMegapixelConfig, Tensor, Dict[str, Any], Reconst
                 "global_batch": config.batch * process.world_size,
                 **history,
             },
-            record=RunRecord.of(network, shape, process.device, config, item.source),
+            record=RunRecord.of(network, shape, process.device, config, None),
             notes="final_psnr: whole image after the last step (float predictions clamped to [0, 1]); "
             f"ssim: pixel-weighted mean over tiles of up to {SSIM_TILE}x{SSIM_TILE} of the 8-bit reconstruction "
             "(null below 6 pixels a side: not defined); losses: (step, batch MSE).",

@@ -295,7 +295,7 @@ class OccupancySignal(Signal[FitOccupancyConfig, ShapeTarget, Dict[str, Any], Sh
                 "surface_triangles": len(surface.triangles),
                 **history,
             },
-            record=RunRecord.of(network, self.grid_shape(target), process.device, config, item.source),
+            record=RunRecord.of(network, self.grid_shape(target), process.device, config, None),
         )
         return result, ShapeOutputs(surface, shape_iou)
 

@@ -66,7 +66,7 @@ def recorded_options(options: object) -> Dict[str, Json]:
 class RunRecord:
     """What every results.json says about the network and the run: its arguments, size, MACs (both conventions),
     device, threads, the run's options and the SHA-256 of the data it fitted (None for a generated signal), which
-    ``--resume`` checks."""
+    ``--resume`` checks (the runner records it: a signal passes ``data=None``)."""
 
     init_kwargs: Dict[str, Json]
     output_init: str

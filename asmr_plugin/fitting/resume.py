@@ -70,13 +70,17 @@ def check_resumable(options: RunOptions, out: Path, checkpoints: str) -> None:
         raise ValueError(f"--resume: --out {out} holds no {checkpoints} to continue from")
 
 
-def finished_results(options: RunOptions, out: Path, data: Path | None = None) -> Dict[str, Json] | None:
+def finished_results(
+    options: RunOptions, out: Path, data: Path | None = None, run: Path | None = None
+) -> Dict[str, Json] | None:
     """With ``--resume``, the results.json of a fit in ``out`` that already finished (written last), else None; a
-    ValueError when that fit had other options or data (``data``: what this run fits, None for a generated signal)."""
+    ValueError when that fit had other options or data (``data``: what this run fits, None for a generated signal;
+    the files of the ``run`` folder inside it are not data)."""
     path = Path(out) / RESULTS
     if not (getattr(options, "resume", False) and path.is_file()):
         return None
     results = json.loads(path.read_text())
     saved = {key: value for key, value in results.get("config", {}).items() if key not in RUN_ONLY_OPTIONS}
-    check_same_fit(saved, results.get("data_sha256"), options, None if data is None else content_hash(data), path)
+    data_hash = None if data is None else content_hash(data, exclude=run)
+    check_same_fit(saved, results.get("data_sha256"), options, data_hash, path)
     return results

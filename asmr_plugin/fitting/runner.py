@@ -9,6 +9,7 @@ inside the lock. A run that fails leaves no empty folder behind."""
 from __future__ import annotations
 
 from contextlib import nullcontext
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Dict
@@ -53,7 +54,7 @@ def run_items(signal: Signal, process: Process, console: Console) -> Dict[str, J
     with run_folder(out) if process.is_main else nullcontext(), resume_hint(out):
         if folder:
             prepare_output_dir(out, options.overwrite, options.resume)
-        runs = [fit_item(signal, item, out / item.name if folder else out, folder, process, console) for item in items]
+        runs = [fit_item(signal, item, out, item.name if folder else None, process, console) for item in items]
         if not process.is_main:
             return None
         if not folder:
@@ -68,12 +69,14 @@ def run_items(signal: Signal, process: Process, console: Console) -> Dict[str, J
 
 
 def fit_item(
-    signal: Signal, item: Item, out: Path, in_folder_run: bool, process: Process, console: Console
+    signal: Signal, item: Item, run: Path, folder: str | None, process: Process, console: Console
 ) -> Dict[str, Json] | None:
-    """Fit one item into ``out`` (a folder of the run's, when ``in_folder_run``), or return the results of its
-    finished fit (with ``--resume``)."""
+    """Fit one item into the run's folder ``run`` (into its subfolder ``folder`` in a folder run), or return the
+    results of its finished fit (with ``--resume``). The run's own files never count as the item's data."""
     options = signal.options
-    previous = finished_results(options, out, item.source)
+    out = run if folder is None else run / folder
+    data_hash = None if item.source is None else content_hash(item.source, exclude=run)
+    previous = finished_results(options, out, item.source, run)
     if previous is not None:
         missing = [name for name in signal.output_files(previous) if not (out / name).is_file()]
         if not missing:
@@ -86,12 +89,11 @@ def fit_item(
     torch.manual_seed(options.seed)  # the same initial weights on every process
     network = signal.network(item, target, process)
     if process.is_main:
-        if in_folder_run:  # inside the run's own folder, under its lock
+        if folder is not None:  # inside the run's own folder, under its lock
             check_output_dir(out, options.overwrite, options.resume).mkdir(exist_ok=True)
         else:
             prepare_output_dir(out, options.overwrite, options.resume)
         console.print(signal.announce(item, target, network, process))
-    data_hash = None if item.source is None else content_hash(item.source)
     metadata = signal.checkpoint_metadata(item)
     resumable = ResumableFit(
         out / CHECKPOINT,
@@ -106,6 +108,8 @@ def fit_item(
     if not process.is_main:
         return None
     result, outputs = signal.evaluate(item, target, network, history, process)
+    if result.record is not None:  # the data's hash, the run's own files left out
+        result.record = replace(result.record, data_sha256=data_hash)
     signal.write_outputs(out, item, target, outputs, result)  # on a failure, the checkpoint of the last step resumes
     results = result.as_json()
     write_json(out / RESULTS, results)  # last: the fit is finished

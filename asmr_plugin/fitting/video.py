@@ -167,7 +167,7 @@ class VideoSignal(Signal[FitVideoConfig, Tensor, Dict[str, Any], Frames]):
                 "frame_ssim": frame_ssim,
                 **history,
             },
-            record=RunRecord.of(network, shape, process.device, self.options, item.source),
+            record=RunRecord.of(network, shape, process.device, self.options, None),
             notes="Per-frame PSNR/SSIM after the last step (predictions clamped to [0, 1]); std is the population std "
             "over frames; SSIM is null for frames with a side under 6 pixels (not defined).",
         )

@@ -204,11 +204,14 @@ def output_names(files: Sequence[Path], reserved: Sequence[str] = RESERVED_NAMES
     return names
 
 
-def content_hash(path: Path) -> str | None:
-    """SHA-256 of a file, or of a folder's files (names and bytes, in name order); None for what is not on disk
-    (e.g. a generated default signal)."""
+def content_hash(path: Path, exclude: Path | None = None) -> str | None:
+    """SHA-256 of a file, or of a folder's files (names and bytes, in name order) outside ``exclude`` (a run's own
+    output folder inside its input folder); None for what is not on disk (e.g. a generated default signal)."""
     path = Path(path)
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else []
+    if exclude is not None:
+        excluded = Path(exclude).resolve()
+        files = [file for file in files if not file.resolve().is_relative_to(excluded)]
     if not files:
         return None
     digest = hashlib.sha256()

@@ -27,3 +27,18 @@ def test_resume_writes_the_missing_outputs_of_a_finished_fit(signal, tmp_path):
     assert (tmp_path / "run" / output).is_file()
     for key in ("final_psnr", "best_psnr", "best_step", "steps", "params"):
         assert again[key] == first[key], key  # the same fit, not a new one
+
+
+def test_a_run_inside_its_input_folder_resumes(tmp_path):
+    """The run's own files inside the input folder are not data: --resume finds the same data."""
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for index in range(3):
+        smooth_rgb_image(frames / f"frame{index}.png", (12, 12))
+    args = ["video", "--data", str(frames), "--epochs", "1", "--batch", "144", "--hidden-dim", "8", "--gif"]
+    args += ["--no-progress", "--out", str(frames / "run")]
+    fit(args)
+    first = json.loads((frames / "run" / "results.json").read_text())
+    assert fit([*args, "--resume"]) is None  # the finished run, returned as written
+    again = json.loads((frames / "run" / "results.json").read_text())
+    assert again == first
