@@ -19,7 +19,7 @@ from asmr_plugin.fitting.results import FitResult, Json, RunRecord
 from asmr_plugin.fitting.runner import run_experiment
 from asmr_plugin.fitting.signal import Item, Signal
 from asmr_plugin.io.audio import load_audio, save_audio, speech_like_clip
-from asmr_plugin.io.files import output_names, save_figure, visible_files
+from asmr_plugin.io.files import output_names, readable, save_figure, visible_files
 from asmr_plugin.memory import check_memory
 from asmr_plugin.metrics import psnr
 from asmr_plugin.paper.networks import AUDIO_LR, AUDIO_NETWORKS
@@ -132,8 +132,8 @@ class AudioSignal(Signal[FitAudioConfig, Tensor, FitHistory, Tensor]):
         if data is None:
             return [Item("speech-like", None, GENERATED)]
         if not self.folder_run():
-            return [Item(Path(data).stem, Path(data), str(data))]
-        return [Item(name, path, str(path)) for path, name in output_names(audio_files(Path(data))).items()]
+            return [Item(Path(data).stem, Path(data), readable(data))]
+        return [Item(name, path, readable(path)) for path, name in output_names(audio_files(Path(data))).items()]
 
     def load(self, item: Item) -> Tensor:
         return load_target(self.options, item.source)

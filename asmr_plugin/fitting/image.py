@@ -21,7 +21,7 @@ from asmr_plugin.fitting.options import ExperimentOptions, require_positive
 from asmr_plugin.fitting.results import FitResult, Json, RunRecord, formatted
 from asmr_plugin.fitting.runner import run_experiment
 from asmr_plugin.fitting.signal import Item, Signal
-from asmr_plugin.io.files import output_names, save_figure
+from asmr_plugin.io.files import output_names, readable, save_figure
 from asmr_plugin.io.images import default_image, image_files, load_image, save_image
 from asmr_plugin.macs import measured_macs
 from asmr_plugin.memory import IMAGE_FIT_BYTES_PER_VALUE, check_memory
@@ -171,8 +171,8 @@ class ImageSignal(Signal[FitImageConfig, Tensor, FitHistory, Rendered]):
     def items(self) -> List[Item]:
         data = self.data()
         if not data.is_dir():
-            return [Item(data.stem, data, str(data))]
-        return [Item(name, path, str(path)) for path, name in output_names(image_files(data)).items()]
+            return [Item(data.stem, data, readable(data))]
+        return [Item(name, path, readable(path)) for path, name in output_names(image_files(data)).items()]
 
     def folder_run(self) -> bool:
         return self.data().is_dir()

@@ -22,7 +22,7 @@ from asmr_plugin.fitting.options import ExperimentOptions, require_positive
 from asmr_plugin.fitting.results import FitResult, Json, RunRecord, formatted
 from asmr_plugin.fitting.runner import run_experiment
 from asmr_plugin.fitting.signal import Item, Signal
-from asmr_plugin.io.files import atomic_path
+from asmr_plugin.io.files import atomic_path, readable
 from asmr_plugin.io.images import load_image
 from asmr_plugin.memory import check_points_memory
 from asmr_plugin.metrics import ssim, ssim_defined
@@ -127,7 +127,7 @@ class MegapixelSignal(Signal[FitMegapixelConfig, Tensor, Dict[str, Any], Reconst
 
     def items(self) -> List[Item]:
         data = self.data()
-        return [Item(data.stem, data, str(data))]
+        return [Item(data.stem, data, readable(data))]
 
     def load(self, item: Item) -> Tensor:
         return load_image(Path(item.source))

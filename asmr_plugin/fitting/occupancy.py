@@ -23,7 +23,7 @@ from asmr_plugin.fitting.options import ExperimentOptions, require_positive
 from asmr_plugin.fitting.results import FitResult, Json, RunRecord
 from asmr_plugin.fitting.runner import run_experiment
 from asmr_plugin.fitting.signal import Item, Signal
-from asmr_plugin.io.files import output_names, save_figure, visible_files
+from asmr_plugin.io.files import output_names, readable, save_figure, visible_files
 from asmr_plugin.io.meshes import (
     MESH_SUFFIXES,
     default_shapes,
@@ -228,11 +228,11 @@ class OccupancySignal(Signal[FitOccupancyConfig, ShapeTarget, Dict[str, Any], Sh
             return [Item(name, None, name, mesh) for name, mesh in default_shapes().items()]
         data = Path(data)
         if not data.is_dir():
-            return [Item(data.stem, data, data.stem, load_mesh(data))]
+            return [Item(data.stem, data, readable(data.stem), load_mesh(data))]
         files = visible_files(data, MESH_SUFFIXES)
         if not files:
             raise ValueError(f"--data {data} holds no mesh files ({', '.join(sorted(MESH_SUFFIXES))})")
-        return [Item(name, path, name, load_mesh(path)) for path, name in output_names(files).items()]
+        return [Item(name, path, readable(name), load_mesh(path)) for path, name in output_names(files).items()]
 
     def check(self, items: List[Item]) -> None:
         with checking_only():  # the network does not depend on the shape
@@ -321,7 +321,7 @@ class OccupancySignal(Signal[FitOccupancyConfig, ShapeTarget, Dict[str, Any], Sh
         return ("iou", "sdf_mae") if self.options.target == "sdf" else ("iou",)
 
     def summary_source(self) -> str:
-        return str(Path(self.options.data or "default shapes"))
+        return readable(Path(self.options.data or "default shapes"))
 
     def protocol(self, runs: List[FitResult]) -> str:
         config = self.options

@@ -16,6 +16,7 @@ from asmr_plugin.fields import GridField
 from asmr_plugin.fields.registry import checking_only
 from asmr_plugin.fitting.options import ExperimentOptions
 from asmr_plugin.fitting.results import FitResult, Json
+from asmr_plugin.io.files import readable
 from asmr_plugin.training.distributed import Process
 from asmr_plugin.training.resume import ResumableFit
 
@@ -121,7 +122,7 @@ class Signal(ABC, Generic[OptionsT, TargetT, HistoryT, OutputsT]):
 
     def summary_source(self) -> str:
         """What a folder run's summary says it fitted."""
-        return str(self.options.data)
+        return readable(self.options.data)
 
     def protocol(self, runs: List[FitResult]) -> str:
         """A folder run's training protocol, marked where it is not the paper's."""

@@ -19,6 +19,7 @@ from asmr_plugin.fitting.options import ExperimentOptions, require_positive
 from asmr_plugin.fitting.results import FitResult, Json, RunRecord, formatted, mean_std
 from asmr_plugin.fitting.runner import run_experiment
 from asmr_plugin.fitting.signal import Item, Signal
+from asmr_plugin.io.files import readable
 from asmr_plugin.io.images import save_image
 from asmr_plugin.io.video import FRAME_COPIES, check_frame_rate, default_video, load_video, save_video, side_by_side
 from asmr_plugin.memory import check_memory
@@ -107,7 +108,7 @@ class VideoSignal(Signal[FitVideoConfig, Tensor, Dict[str, Any], Frames]):
         data = self.options.data
         if data is None:
             return [Item("chelsea-pan", None, "a pan across chelsea")]
-        return [Item(Path(data).stem, Path(data), str(data))]
+        return [Item(Path(data).stem, Path(data), readable(data))]
 
     def load(self, item: Item) -> Tensor:
         config = self.options

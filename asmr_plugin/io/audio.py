@@ -29,7 +29,8 @@ def load_audio(path: Path, rate: int = 16_000, seconds: float = 2.0, pad: bool =
     if not path.is_file():
         raise ValueError(f"--data {path} does not exist")
     try:
-        samples, file_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+        with open(path, "rb") as handle:  # Python opens any name; libsndfile's own open needs UTF-8 names
+            samples, file_rate = soundfile.read(handle, dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
         raise ValueError(f"{path} is not a readable audio file (WAV, FLAC, OGG, ...): {error}") from error
     if samples.shape[0] == 0:

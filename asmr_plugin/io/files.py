@@ -221,3 +221,9 @@ def content_hash(path: Path, exclude: Path | None = None) -> str | None:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
+
+
+def readable(name: Path | str) -> str:
+    """A file name as text that can be printed, drawn and written anywhere: bytes that are not UTF-8 (names are
+    bytes on Linux) appear as \\xNN escapes."""
+    return str(name).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

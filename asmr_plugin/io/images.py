@@ -38,7 +38,8 @@ def _png_colour_type(path: Path) -> int | None:
 def _sixteen_bit_colour(path: Path) -> np.ndarray | None:
     """Pixels of a 16-bit RGB(A) or grey + alpha file, which Pillow would truncate to 8 bits (and turn grey + alpha
     into RGBA); else None."""
-    pixels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    encoded = np.fromfile(path, dtype=np.uint8)  # Python opens any name (cv2.imread crashes on non-UTF-8 ones)
+    pixels = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED) if encoded.size else None
     if pixels is None or pixels.dtype != np.uint16 or pixels.ndim != 3:
         return None
     if pixels.shape[-1] == 4 and _png_colour_type(path) == PNG_GREY_ALPHA:  # OpenCV reads it as BGRA with B = G = R

@@ -42,3 +42,36 @@ def test_a_run_inside_its_input_folder_resumes(tmp_path):
     assert fit([*args, "--resume"]) is None  # the finished run, returned as written
     again = json.loads((frames / "run" / "results.json").read_text())
     assert again == first
+
+
+def non_utf8(path) -> str:
+    """``path``'s name with a byte that is not UTF-8 (valid on Linux), as Python names it."""
+    import os
+
+    named = os.fsdecode(os.fsencode(str(path.parent)) + b"/\xff" + os.fsencode(path.name))
+    os.rename(path, named)
+    return named
+
+
+@pytest.mark.parametrize("signal", ["image", "audio", "video"])
+def test_names_that_are_not_utf8_fit_and_resume(signal, tmp_path):
+    import numpy as np
+    import soundfile
+
+    if signal == "image":
+        data = non_utf8(smooth_rgb_image(tmp_path / "photo.png", (12, 16)))
+        options = ["--steps", "5"]
+    elif signal == "audio":
+        soundfile.write(tmp_path / "clip.wav", np.sin(np.arange(1600) / 5) * 0.5, 16_000)
+        data, options = non_utf8(tmp_path / "clip.wav"), ["--seconds", "0.05", "--steps", "5"]
+    else:
+        (tmp_path / "frames").mkdir()
+        for index in range(3):
+            smooth_rgb_image(tmp_path / "frames" / f"f{index}.png", (12, 12))
+        data, options = non_utf8(tmp_path / "frames"), ["--epochs", "1", "--batch", "144", "--gif"]
+    args = [signal, "--data", data, *options, "--hidden-dim", "8", "--no-progress", "--out", str(tmp_path / "run")]
+    fit(args)
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert "\\xff" in results["data"]  # written as readable text
+    fit([*args, "--resume"])  # the recorded path is the same file
+    assert json.loads((tmp_path / "run" / "results.json").read_text()) == results
