@@ -30,7 +30,7 @@ LatentModelName = model_choices([name for name, field in FIELDS.items() if hasat
 def parse_bases_option(bases: Tuple[str, ...], num_axes: int, option_prefix: str = "--") -> decomposition.Bases:
     """'4,4,4,8' (every axis) or one such list per axis, as given to --bases."""
     try:
-        per_axis = [[int(base) for base in axis.split(",") if base.strip()] for axis in bases]
+        per_axis = [[int(base) for base in axis.split(",")] for axis in bases]
     except ValueError as error:
         raise ValueError(
             f"{option_prefix}bases {' '.join(bases)}: expected comma-separated integers per axis, e.g. 4,4,4,8"

@@ -22,7 +22,14 @@ from asmr_plugin.fitting.options import ExperimentOptions
 from asmr_plugin.fitting.results import CHECKPOINT, RESULTS, FitResult, Json, Summary
 from asmr_plugin.fitting.resume import check_resumable, check_same_fit, finished_results, fit_options
 from asmr_plugin.fitting.signal import Item, Signal
-from asmr_plugin.io.files import check_output_dir, content_hash, prepare_output_dir, run_folder, write_json
+from asmr_plugin.io.files import (
+    check_input,
+    check_output_dir,
+    content_hash,
+    prepare_output_dir,
+    run_folder,
+    write_json,
+)
 from asmr_plugin.training.distributed import Process, resolve_device, start_process
 from asmr_plugin.training.interrupts import resume_hint
 from asmr_plugin.training.resume import ResumableFit
@@ -46,6 +53,8 @@ def run_experiment(signal: Signal, console: Console | None = None) -> Dict[str, 
 
 def run_items(signal: Signal, process: Process, console: Console) -> Dict[str, Json] | None:
     options = signal.options
+    if options.data is not None:
+        check_input(options.data)
     items = signal.items()
     signal.check(items)  # before anything is written
     folder = signal.folder_run()

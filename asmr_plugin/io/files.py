@@ -7,6 +7,7 @@ import hashlib
 import json
 import math
 import os
+import stat
 import tempfile
 from collections import Counter
 from contextlib import contextmanager
@@ -173,15 +174,36 @@ def remove_if_empty(folder: Path) -> bool:
     return True
 
 
+NOT_REGULAR = {stat.S_IFIFO: "a named pipe", stat.S_IFCHR: "a device", stat.S_IFBLK: "a device", stat.S_IFSOCK: "a socket"}
+
+
+def check_input(path: Path, option: str = "--data") -> Path:
+    """``path``, when it is a file or a folder (through links); a ValueError naming ``option`` for one that is
+    missing, unreadable, a link loop, or a pipe, device or socket (reading one can block forever)."""
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ValueError(f"{option} {readable(path)} does not exist") from None
+    except OSError as error:  # a link loop, a folder without permission on the way
+        raise ValueError(f"{option} {readable(path)} cannot be read: {error.strerror}") from None
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        kind = NOT_REGULAR.get(stat.S_IFMT(mode), "not a regular file")
+        raise ValueError(f"{option} {readable(path)} is {kind}; expected a file or a folder")
+    return path
+
+
 def visible_files(folder: Path, suffixes: Iterable[str]) -> List[Path]:
     """The files of ``folder`` (not recursive) with one of ``suffixes`` (any case), sorted by name;
-    hidden files (``.name``, e.g. macOS's ``._photo.png``) are skipped."""
+    hidden files (``.name``, e.g. macOS's ``._photo.png``) are skipped, and a pipe, device or socket among them is
+    a ValueError naming it."""
     wanted = {suffix.lower() for suffix in suffixes}
-    return sorted(
+    named = [
         path
         for path in Path(folder).iterdir()
-        if path.is_file() and not path.name.startswith(".") and path.suffix.lower() in wanted
-    )
+        if not path.name.startswith(".") and path.suffix.lower() in wanted and not path.is_dir()
+    ]
+    return sorted(check_input(path, f"--data {readable(folder)}: the file") for path in named)
 
 
 RESERVED_NAMES = ("summary.json", "summary.md")

@@ -15,7 +15,7 @@ from jaxtyping import Float
 from PIL import Image
 from torch import Tensor
 
-from asmr_plugin.io.files import atomic_path, visible_files
+from asmr_plugin.io.files import atomic_path, check_input, visible_files
 from asmr_plugin.io.images import load_image
 from asmr_plugin.memory import check_memory
 
@@ -60,9 +60,7 @@ def load_video(
     path: Path, frames: int | None = None, stride: int = 1, resize: Tuple[int, int] | None = None
 ) -> Float[Tensor, "T H W C"]:
     """Every ``stride``-th frame (at most ``frames`` of them), optionally resized to ``resize`` = (H, W)."""
-    path = Path(path)
-    if not path.exists():
-        raise ValueError(f"--data {path} does not exist")
+    path = check_input(Path(path))
     if stride < 1 or (frames is not None and frames < 1):
         raise ValueError(f"--stride and --frames must be positive, got {stride} and {frames}")
     read, kept_bytes = [], 0

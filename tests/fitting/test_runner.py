@@ -75,3 +75,37 @@ def test_names_that_are_not_utf8_fit_and_resume(signal, tmp_path):
     assert "\\xff" in results["data"]  # written as readable text
     fit([*args, "--resume"])  # the recorded path is the same file
     assert json.loads((tmp_path / "run" / "results.json").read_text()) == results
+
+
+@pytest.mark.parametrize("signal", ["image", "audio", "video", "megapixel", "occupancy"])
+def test_a_pipe_as_data_is_one_line_and_nothing_is_written(signal, tmp_path):
+    import os
+
+    from helpers import cli_error
+
+    from asmr_plugin.commands import FITS
+
+    suffix = {"image": ".png", "audio": ".wav", "video": ".mp4", "megapixel": ".png", "occupancy": ".ply"}[signal]
+    os.mkfifo(tmp_path / f"pipe{suffix}")
+    entry, out = FITS[signal], tmp_path / "run"
+    message = cli_error(entry.options, entry.run, ["--data", str(tmp_path / f"pipe{suffix}"), "--out", str(out)])
+    assert message == f"error: --data {tmp_path / f'pipe{suffix}'} is a named pipe; expected a file or a folder"
+    (tmp_path / "folder").mkdir()
+    inside = ".png" if signal == "video" else suffix  # a video folder holds frames
+    os.mkfifo(tmp_path / "folder" / f"inside{inside}")
+    if signal not in ("megapixel",):  # a folder of signals (megapixel fits one image)
+        message = cli_error(entry.options, entry.run, ["--data", str(tmp_path / "folder"), "--out", str(out)])
+        assert f"{tmp_path / 'folder' / f'inside{inside}'} is a named pipe" in message
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("bases", ["4,,8", "4,8,", ",4", "4,0,8", "4,-2,8", "4,x", "4.5,8"])
+def test_bases_with_empty_zero_negative_or_non_integer_entries_are_refused(bases, tmp_path):
+    from helpers import cli_error
+
+    from asmr_plugin.fitting.image import FitImageConfig, run
+
+    image = smooth_rgb_image(tmp_path / "smooth.png", (16, 16))
+    args = ["--data", str(image), "--bases", bases, "--out", str(tmp_path / "run")]
+    assert "--bases" in cli_error(FitImageConfig, run, args)
+    assert not (tmp_path / "run").exists()
