@@ -70,6 +70,29 @@ def check_resumable(options: RunOptions, out: Path, checkpoints: str) -> None:
         raise ValueError(f"--resume: --out {out} holds no {checkpoints} to continue from")
 
 
+RESULT_KEYS = {"data": str, "model": str, "shape": list, "config": dict}
+"""What every fit's results.json holds, and of which JSON type."""
+
+
+def read_results(path: Path) -> Dict[str, Json]:
+    """A fit's results.json read back; a ValueError naming it when it is not JSON, or not a fit's record."""
+    try:
+        results = json.loads(Path(path).read_text())
+    except (ValueError, UnicodeDecodeError) as error:  # JSONDecodeError is a ValueError
+        raise ValueError(f"--resume: {path} is not readable JSON ({error}); move it away to fit again") from None
+    wrong = [
+        key
+        for key, kind in RESULT_KEYS.items()
+        if not isinstance(results, dict) or not isinstance(results.get(key), kind)
+    ]
+    if wrong:
+        raise ValueError(
+            f"--resume: {path} is not a fit's results.json (no {', '.join(wrong)} of the right type); move it away "
+            "to fit again"
+        )
+    return results
+
+
 def finished_results(
     options: RunOptions, out: Path, data: Path | None = None, run: Path | None = None
 ) -> Dict[str, Json] | None:
@@ -79,8 +102,8 @@ def finished_results(
     path = Path(out) / RESULTS
     if not (getattr(options, "resume", False) and path.is_file()):
         return None
-    results = json.loads(path.read_text())
-    saved = {key: value for key, value in results.get("config", {}).items() if key not in RUN_ONLY_OPTIONS}
+    results = read_results(path)
+    saved = {key: value for key, value in results["config"].items() if key not in RUN_ONLY_OPTIONS}
     data_hash = None if data is None else content_hash(data, exclude=run)
     check_same_fit(saved, results.get("data_sha256"), options, data_hash, path)
     return results

@@ -109,3 +109,34 @@ def test_bases_with_empty_zero_negative_or_non_integer_entries_are_refused(bases
     args = ["--data", str(image), "--bases", bases, "--out", str(tmp_path / "run")]
     assert "--bases" in cli_error(FitImageConfig, run, args)
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("content", ["[1]", "{not json", '{"config": []}', "\xff\xfe", '{"data": 1, "config": {}}'])
+def test_resume_over_a_damaged_results_json_is_one_line_naming_it(content, tmp_path):
+    from helpers import cli_error
+
+    from asmr_plugin.fitting.image import FitImageConfig, run
+
+    image = smooth_rgb_image(tmp_path / "smooth.png", (16, 16))
+    args = ["--data", str(image), "--steps", "3", "--hidden-dim", "8", "--no-progress", "--out", str(tmp_path / "run")]
+    run(FitImageConfig(data=image, steps=3, hidden_dim=8, progress=False, out=tmp_path / "run"))
+    (tmp_path / "run" / "results.json").write_bytes(content.encode("latin-1"))
+    message = cli_error(FitImageConfig, run, [*args, "--resume"])
+    assert message.startswith(f"error: --resume: {tmp_path / 'run' / 'results.json'} is not")
+
+
+def test_export_refuses_to_write_over_its_checkpoint(tmp_path):
+    from helpers import cli_error
+
+    from asmr_plugin.export import ExportConfig, export
+    from asmr_plugin.fitting.image import FitImageConfig, run
+
+    image = smooth_rgb_image(tmp_path / "smooth.png", (16, 16))
+    run(FitImageConfig(data=image, steps=3, hidden_dim=8, progress=False, out=tmp_path / "run"))
+    before = (tmp_path / "run" / "checkpoint.pt").read_bytes()
+    same = str(tmp_path / "run" / ".." / "run" / "checkpoint.pt")  # another spelling of the same file
+    message = cli_error(
+        ExportConfig, export, ["--checkpoint", str(tmp_path / "run" / "checkpoint.pt"), "--out", same, "--overwrite"]
+    )
+    assert "would replace its input" in message
+    assert (tmp_path / "run" / "checkpoint.pt").read_bytes() == before
