@@ -9,6 +9,7 @@ import tyro
 from rich.console import Console
 
 from asmr_plugin.errors import MissingDependencyError
+from asmr_plugin.io.files import readable
 from asmr_plugin.training.interrupts import INTERRUPTED_STATUS, Interrupted, terminate_as_interrupt
 
 Config = TypeVar("Config")
@@ -48,4 +49,4 @@ def run_config(run: Callable[[Config], Any], config: Config) -> None:
         Console(stderr=True).print(f"interrupted{f'; {saved}' if saved else ''}", highlight=False)
         sys.exit(INTERRUPTED_STATUS)
     except (ValueError, OSError, MissingDependencyError) as error:
-        sys.exit(f"error: {describe(error)}")
+        sys.exit(readable(f"error: {describe(error)}"))  # file names that are not UTF-8 as \\xNN

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
@@ -110,6 +111,10 @@ def network(config: FitAudioConfig, clip: Float[Tensor, "N 1"]) -> GridField:
         config.model, clip.shape[:1], 1, defaults=AUDIO_NETWORKS.get(config.model, {}), reference=AUDIO_NETWORKS["asmr"]
     )
     config.initialize(field, clip)
+    samples = math.prod(field.grid_shape)  # ASMR's padded grid where its bases' product exceeds the clip
+    check_memory(
+        16 * samples, f"a full render of {config.model}'s {samples:,} samples", "choose bases near the clip's length"
+    )
     return field
 
 

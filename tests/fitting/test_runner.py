@@ -140,3 +140,35 @@ def test_export_refuses_to_write_over_its_checkpoint(tmp_path):
     )
     assert "would replace its input" in message
     assert (tmp_path / "run" / "checkpoint.pt").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "signal, options, named",
+    [
+        ("image", ["--batch", "1000000000"], "--batch 1000000000"),
+        ("image", ["--bases", "1000,1000"], "--bases 1000,1000"),
+        ("audio", ["--bases", "100000,100000"], "bases"),
+    ],
+)
+def test_options_that_imply_huge_allocations_are_refused_before_any(signal, options, named, tmp_path):
+    from helpers import cli_error
+
+    from asmr_plugin.commands import FITS
+
+    data = ["--data", str(smooth_rgb_image(tmp_path / "smooth.png", (16, 16)))] if signal == "image" else []
+    entry = FITS[signal]
+    message = cli_error(entry.options, entry.run, [*data, *options, "--out", str(tmp_path / "run")])
+    assert named in message and "more than this machine's" in message
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_error_about_a_name_that_is_not_utf8_prints_it_readably(tmp_path):
+    import numpy as np
+    import soundfile
+    from helpers import cli_error
+
+    from asmr_plugin.fitting.audio import FitAudioConfig, run
+
+    soundfile.write(tmp_path / "clip.wav", np.zeros(160), 16_000)
+    message = cli_error(FitAudioConfig, run, ["--data", non_utf8(tmp_path / "clip.wav"), "--out", str(tmp_path / "r")])
+    assert "\\xffclip.wav holds 0.01 s" in message
