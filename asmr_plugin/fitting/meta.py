@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
+from inspect import signature
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
@@ -14,6 +15,7 @@ from matplotlib.figure import Figure
 from rich.console import Console
 from torch import Tensor
 
+from asmr_plugin.fields import FIELDS
 from asmr_plugin.fields.latent_modulated import LatentModulatedField
 from asmr_plugin.fields.registry import LatentModelName, NetworkShape, build_field, checking_only
 from asmr_plugin.fitting.meta_learning import encode, meta_loss
@@ -96,6 +98,8 @@ class MetaLearnConfig(NetworkShape, RunOptions):
             )
         if not self.models:
             raise ValueError("--models needs at least one of asmr, ngp")
+        if self.bases is not None and not any("bases" in signature(FIELDS[name]).parameters for name in self.models):
+            raise ValueError(f"--bases applies to ASMR; --models {' '.join(self.models)} has no network with bases")
         if self.resume and self.out is None:
             raise ValueError("--resume needs --out, the folder of the run to continue")
         self.check_network_shape()

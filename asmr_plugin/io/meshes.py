@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict
+from typing import TYPE_CHECKING, Dict, Tuple
 
 import numpy as np
 import torch
@@ -46,6 +46,33 @@ def normalized(mesh: o3d.geometry.TriangleMesh, name: str = "the mesh") -> o3d.g
     return scaled
 
 
+def declared_counts(path: Path) -> Tuple[int, int] | None:
+    """The vertex and face counts a PLY or OFF header declares, or a binary STL's triangles as its size allows (a
+    file cut short reads as a partial mesh, without an error, in open3d); None for other formats."""
+    suffix = path.suffix.lower()
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 16)
+    if suffix == ".ply":
+        header = head.split(b"end_header", 1)[0].decode("ascii", "replace").splitlines()
+        counts = {
+            fields[1]: int(fields[2])
+            for fields in (line.split() for line in header)
+            if len(fields) == 3 and fields[0] == "element" and fields[2].isdigit()
+        }
+        return (counts["vertex"], counts["face"]) if {"vertex", "face"} <= counts.keys() else None
+    if suffix == ".off":
+        words = [line.split("#", 1)[0].split() for line in head.decode("ascii", "replace").splitlines()]
+        numbers = [word for line in words for word in line if word != "OFF"]
+        return (
+            (int(numbers[0]), int(numbers[1])) if len(numbers) >= 2 and all(w.isdigit() for w in numbers[:2]) else None
+        )
+    if suffix == ".stl" and not head.lstrip().startswith(b"solid") and len(head) >= 84:
+        triangles = int.from_bytes(head[80:84], "little")
+        complete = min(triangles, (path.stat().st_size - 84) // 50)
+        return (0, triangles) if complete < triangles else None
+    return None
+
+
 def load_mesh(path: Path) -> o3d.geometry.TriangleMesh:
     """A mesh file (OBJ, PLY, OFF, STL, GLB/GLTF) normalized to the unit cube."""
     o3d = open3d()
@@ -57,6 +84,12 @@ def load_mesh(path: Path) -> o3d.geometry.TriangleMesh:
     mesh = o3d.io.read_triangle_mesh(str(path))
     if len(mesh.triangles) == 0:
         raise ValueError(f"{path} holds no triangles (an empty or unreadable mesh)")
+    declared = declared_counts(path)
+    if declared is not None and (len(mesh.vertices) < declared[0] or len(mesh.triangles) < declared[1]):
+        raise ValueError(
+            f"{path} is damaged or cut short: it declares {declared[0]:,} vertices and {declared[1]:,} faces, "
+            f"{len(mesh.vertices):,} and {len(mesh.triangles):,} triangles could be read"
+        )
     if not np.isfinite(np.asarray(mesh.vertices)).all():
         raise ValueError(f"{path} holds non-finite vertex coordinates (NaN or infinity)")
     scaled = normalized(mesh, str(path))

@@ -172,3 +172,32 @@ def test_an_error_about_a_name_that_is_not_utf8_prints_it_readably(tmp_path):
     soundfile.write(tmp_path / "clip.wav", np.zeros(160), 16_000)
     message = cli_error(FitAudioConfig, run, ["--data", non_utf8(tmp_path / "clip.wav"), "--out", str(tmp_path / "r")])
     assert "\\xffclip.wav holds 0.01 s" in message
+
+
+@pytest.mark.parametrize("suffix, ascii_file", [(".ply", False), (".ply", True), (".off", True), (".stl", False)])
+def test_a_mesh_cut_short_is_one_line_naming_it(suffix, ascii_file, tmp_path):
+    from asmr_plugin.io.meshes import load_mesh
+    from asmr_plugin.io.open3d_loader import open3d
+
+    o3d = open3d()
+    sphere = o3d.geometry.TriangleMesh.create_sphere(1.0, resolution=20)
+    sphere.compute_triangle_normals()
+    o3d.io.write_triangle_mesh(str(tmp_path / f"whole{suffix}"), sphere, write_ascii=ascii_file)
+    data = (tmp_path / f"whole{suffix}").read_bytes()
+    (tmp_path / f"cut{suffix}").write_bytes(data[: len(data) // 2])
+    assert len(load_mesh(tmp_path / f"whole{suffix}").triangles) == len(sphere.triangles)
+    with pytest.raises(ValueError, match=f"{tmp_path / f'cut{suffix}'} (is damaged or cut short|holds no triangles)"):
+        load_mesh(tmp_path / f"cut{suffix}")
+
+
+def test_meta_learning_refuses_bases_that_no_chosen_network_takes(tmp_path):
+    from helpers import cli_error
+
+    from asmr_plugin.fitting.meta import MetaLearnConfig, run
+
+    args = ["--models", "ngp", "--bases", "2,2,2,2,2", "--out", str(tmp_path / "run")]
+    assert (
+        cli_error(MetaLearnConfig, run, args)
+        == "error: --bases applies to ASMR; --models ngp has no network with bases"
+    )
+    assert not (tmp_path / "run").exists()
