@@ -121,6 +121,9 @@ class ImageTrainerConfig(TrainerConfig):
         datamanager = self.pipeline.datamanager  # config.yml records the image and the run by absolute paths,
         datamanager.dataparser.data = Path(datamanager.dataparser.data).resolve()  # so ns-eval runs from any folder
         self.output_dir = Path(self.output_dir).resolve()
+        existing = next(folder for folder in (self.output_dir, *self.output_dir.parents) if folder.exists())
+        if not existing.is_dir():
+            raise ValueError(f"--output-dir {self.output_dir}: {existing} is a file, not a directory")
         if datamanager.data is not None:
             datamanager.data = Path(datamanager.data).resolve()
         model = self.pipeline.model

@@ -191,6 +191,7 @@ def test_tiny_images_train_and_evaluate_without_ssim(tmp_path):
             "--pipeline.model.viewer-level must be in 0..3 for this network, got 4",
         ),
         (["--pipeline.model.viewer-unit", "256"], "--pipeline.model.viewer-unit must be in 0..255 for this network"),
+        (["--output-dir", "{tmp}/notes.png/runs"], "notes.png is a file, not a directory"),
     ],
 )
 def test_bad_inputs_fail_with_one_line_before_anything_is_written(tmp_path, arguments, message):
