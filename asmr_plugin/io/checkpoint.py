@@ -42,7 +42,13 @@ def save_checkpoint(
         "metadata": metadata or {},
     }
     with atomic_path(path) as temporary:
-        torch.save(payload, temporary)
+        try:
+            torch.save(payload, temporary)
+        except RuntimeError as error:  # torch's writer reports a short write (a full disk, a file size limit) so
+            raise OSError(
+                f"checkpoint {path} could not be written ({str(error).splitlines()[0]}): is the disk full? "
+                "The previous checkpoint, if any, is kept"
+            ) from None
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> Checkpoint:

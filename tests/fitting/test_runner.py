@@ -201,3 +201,26 @@ def test_meta_learning_refuses_bases_that_no_chosen_network_takes(tmp_path):
         == "error: --bases applies to ASMR; --models ngp has no network with bases"
     )
     assert not (tmp_path / "run").exists()
+
+
+def test_a_checkpoint_write_that_fails_keeps_the_previous_one_and_is_one_line(tmp_path, monkeypatch):
+    from helpers import cli_error
+
+    from asmr_plugin.fitting.image import FitImageConfig, run
+    from asmr_plugin.io import checkpoint
+
+    image = smooth_rgb_image(tmp_path / "smooth.png", (16, 16))
+    args = ["--data", str(image), "--steps", "6", "--hidden-dim", "8", "--no-progress", "--out", str(tmp_path / "run")]
+    run(FitImageConfig(data=image, steps=6, hidden_dim=8, progress=False, out=tmp_path / "run"))
+    before = (tmp_path / "run" / "checkpoint.pt").read_bytes()
+
+    def short_write(payload, path):
+        with open(path, "wb") as handle:
+            handle.write(b"PK")
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 7296 vs 7184")
+
+    monkeypatch.setattr(checkpoint.torch, "save", short_write)
+    message = cli_error(FitImageConfig, run, [*args, "--overwrite", "--steps", "8"])
+    assert message.startswith(f"error: checkpoint {tmp_path / 'run' / 'checkpoint.pt'} could not be written")
+    assert (tmp_path / "run" / "checkpoint.pt").read_bytes() == before
+    assert not [path for path in (tmp_path / "run").iterdir() if path.name.startswith(".")]  # no temporary left
