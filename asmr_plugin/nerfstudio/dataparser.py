@@ -17,6 +17,7 @@ from nerfstudio.data.scene_box import SceneBox
 from nerfstudio.plugins.registry_dataparser import DataParserSpecification
 from torch import Tensor
 
+from asmr_plugin.io.files import content_hash, readable
 from asmr_plugin.io.images import default_image, load_image
 from asmr_plugin.nerfstudio.image_plane import ImagePlane
 
@@ -42,6 +43,8 @@ class SingleImageDataParserConfig(DataParserConfig):
     _target: Type = field(default_factory=lambda: SingleImageDataParser)
     data: Path = field(default_factory=default_image)
     """The image file."""
+    data_sha256: str | None = None
+    """The image's SHA-256, recorded by ns-train: ns-eval, ns-render and ns-viewer refuse an image that changed."""
 
 
 class SingleImageDataParser(DataParser):
@@ -51,7 +54,18 @@ class SingleImageDataParser(DataParser):
 
     @cached_property
     def image(self) -> Float[Tensor, "H W C"]:
-        return read_image(self.config.data)
+        """The image, once it is checked to be the one the run was trained on (else one line, exit 1)."""
+        path, recorded = Path(self.config.data), self.config.data_sha256
+        try:
+            image = read_image(path)
+        except ValueError as error:
+            raise SystemExit(f"error: {readable(str(error))}") from None
+        if recorded is not None and content_hash(path) != recorded:
+            raise SystemExit(
+                f"error: {readable(path)} is not the image this run was trained on (its content changed since "
+                "ns-train); put the original back, or train a new run"
+            )
+        return image
 
     def _generate_dataparser_outputs(self, split: str = "train") -> DataparserOutputs:
         height, width, channels = self.image.shape

@@ -12,6 +12,7 @@ import torch
 from nerfstudio.engine.trainer import Trainer, TrainerConfig
 
 from asmr_plugin.fields.registry import checking_only
+from asmr_plugin.io.files import content_hash
 from asmr_plugin.memory import IMAGE_FIT_BYTES_PER_VALUE, check_memory
 from asmr_plugin.nerfstudio.dataparser import read_image
 from asmr_plugin.nerfstudio.model import ImageFieldModelConfig
@@ -120,6 +121,7 @@ class ImageTrainerConfig(TrainerConfig):
         image = read_image(self.image_path())
         datamanager = self.pipeline.datamanager  # config.yml records the image and the run by absolute paths,
         datamanager.dataparser.data = Path(datamanager.dataparser.data).resolve()  # so ns-eval runs from any folder
+        datamanager.dataparser.data_sha256 = content_hash(self.image_path())  # ns-eval checks it is the same image
         self.output_dir = Path(self.output_dir).resolve()
         existing = next(folder for folder in (self.output_dir, *self.output_dir.parents) if folder.exists())
         if not existing.is_dir():

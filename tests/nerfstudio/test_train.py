@@ -315,3 +315,20 @@ def test_an_image_too_large_to_fit_here_is_one_line_before_config_yml(tmp_path, 
     with pytest.raises(SystemExit, match=r"error: a fit of .*rgb.png \(20x24, 3 channel\(s\)\) needs at least"):
         config.save_config()
     assert not (tmp_path / "outputs").exists()
+
+
+def test_evaluating_after_the_image_changed_or_vanished_is_one_line(tmp_path):
+    image = tiny_image(tmp_path / "tiny.png")
+    base = train(method_config("asmr-image", tmp_path, image, steps=2))
+    Image.fromarray(np.zeros((24, 20, 3), dtype=np.uint8)).save(image)  # another image of the same size
+    with pytest.raises(SystemExit) as exit_info:
+        ComputePSNR(load_config=base / "config.yml", output_path=tmp_path / "eval.json").main()
+    assert str(exit_info.value.code) == (
+        f"error: {image} is not the image this run was trained on (its content changed since ns-train); "
+        "put the original back, or train a new run"
+    )
+    image.unlink()
+    with pytest.raises(SystemExit) as exit_info:
+        ComputePSNR(load_config=base / "config.yml", output_path=tmp_path / "eval.json").main()
+    assert str(exit_info.value.code) == f"error: image {image} does not exist or is not a file"
+    assert not (tmp_path / "eval.json").exists()
