@@ -17,7 +17,7 @@ from torch import Tensor
 
 from asmr_plugin.fields import FIELDS
 from asmr_plugin.fields.latent_modulated import LatentModulatedField
-from asmr_plugin.fields.registry import LatentModelName, NetworkShape, build_field, checking_only
+from asmr_plugin.fields.registry import LatentModelName, NetworkShape, build_field, check_positive, checking_only
 from asmr_plugin.fitting.meta_learning import encode, meta_loss
 from asmr_plugin.fitting.options import RunOptions
 from asmr_plugin.fitting.results import CHECKPOINT, RESULTS, RunRecord, mean_std
@@ -30,6 +30,7 @@ from asmr_plugin.io.files import (
     write_json,
 )
 from asmr_plugin.io.image_sets import ImageSet, load_image_set
+from asmr_plugin.memory import check_memory, check_points_memory
 from asmr_plugin.paper.networks import META_LEARNING, NGP_META_DEFAULTS
 from asmr_plugin.training.distributed import resolve_device
 from asmr_plugin.training.loop import progress_bar
@@ -92,6 +93,15 @@ class MetaLearnConfig(NetworkShape, RunOptions):
         for name in (*positive, "eval_every", "eval_images", "grid_images", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        check_positive({"inner_lr": self.inner_lr, "outer_lr": self.outer_lr, "test_fraction": self.test_fraction})
+        width = self.hidden_dim or META_LEARNING["hidden_dim"]
+        check_memory(16 * self.latent_dim * self.mapping_hidden, f"--latent-dim {self.latent_dim}: the latent map")
+        check_memory(
+            16 * self.mapping_layers * self.mapping_hidden**2, f"--mapping-layers {self.mapping_layers}: the latent map"
+        )
+        check_points_memory(
+            self.batch * self.size**2, width, f"--batch {self.batch} of {self.size}x{self.size} images: an outer step"
+        )
         if self.num_layers is not None and self.num_layers < 2:
             raise ValueError(
                 f"--num-layers must be at least 2 (the latents modulate the hidden layers), got {self.num_layers}"

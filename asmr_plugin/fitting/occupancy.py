@@ -47,6 +47,9 @@ if TYPE_CHECKING:
     import open3d as o3d
 
 LOSS_NAMES = {"occupancy": "BCE", "sdf": "L1"}
+POINT_BYTES = 2 * 4 * (3 + 3 + 1)
+"""What a sampled point costs at least: its coordinates, its offset and its label in float32, twice over while
+an epoch is drawn."""
 VOXEL_BYTES = 2 * 12 + 1 + 4 + 4
 """What a voxel costs at least while its shape is fitted: its centre twice, its occupancy, target and prediction."""
 
@@ -93,6 +96,9 @@ class FitOccupancyConfig(ExperimentOptions):
             raise ValueError(f"--resolution must be at least 2 voxels per axis, got {self.resolution}")
         check_memory(
             VOXEL_BYTES * self.resolution**3, f"--resolution {self.resolution}: a {self.resolution}^3 voxel grid"
+        )
+        check_memory(
+            POINT_BYTES * self.points_per_epoch, f"--points-per-epoch {self.points_per_epoch}: an epoch's points"
         )
         super().check_options()
 

@@ -27,6 +27,10 @@ def require_positive(config: Any, *names: str) -> None:
     check_positive({name: getattr(config, name) for name in names})
 
 
+MAX_SEED = 2**31 - 1
+"""The largest seed every generator a run seeds takes (open3d's: a 32-bit integer)."""
+
+
 @dataclass
 class RunOptions:
     """Where a run writes, on which device, with which seed."""
@@ -46,6 +50,8 @@ class RunOptions:
     that cannot be recorded (ASMR's random batches) runs eagerly, saying why."""
 
     def check_run_options(self) -> None:
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ValueError(f"--seed must be between 0 and {MAX_SEED}, got {self.seed}")
         graph_wanted(self.graph, resolve_device(self.device))
 
     def output_dir(self, experiment: str, name: str) -> Path:

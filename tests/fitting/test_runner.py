@@ -224,3 +224,31 @@ def test_a_checkpoint_write_that_fails_keeps_the_previous_one_and_is_one_line(tm
     assert message.startswith(f"error: checkpoint {tmp_path / 'run' / 'checkpoint.pt'} could not be written")
     assert (tmp_path / "run" / "checkpoint.pt").read_bytes() == before
     assert not [path for path in (tmp_path / "run").iterdir() if path.name.startswith(".")]  # no temporary left
+
+
+@pytest.mark.parametrize(
+    "signal, option, value, named",
+    [
+        (signal, "--seed", value, "--seed must be between 0 and 2147483647")
+        for signal in ("image", "audio", "video", "megapixel", "occupancy", "meta")
+        for value in ("-1", "1000000000000")
+    ]
+    + [
+        ("occupancy", "--points-per-epoch", "1000000000000", "--points-per-epoch 1000000000000: an epoch's points"),
+        ("meta", "--latent-dim", "1000000000000", "--latent-dim 1000000000000: the latent map"),
+        ("meta", "--mapping-layers", "1000000000000", "--mapping-layers 1000000000000: the latent map"),
+        ("meta", "--batch", "1000000000000", "--batch 1000000000000 of 32x32 images"),
+        ("meta", "--outer-lr", "0", "--outer-lr must be positive"),
+        ("meta", "--inner-lr", "nan", "--inner-lr must be positive"),
+    ],
+)
+def test_options_out_of_range_are_one_line_before_anything_is_written(signal, option, value, named, tmp_path):
+    """Found by sweeping every numeric option of every command with 0, -1, 1e12, nan, inf, text and nothing."""
+    from helpers import cli_error
+
+    from asmr_plugin.commands import FITS
+
+    entry = FITS[signal]
+    message = cli_error(entry.options, entry.run, [option, value, "--out", str(tmp_path / "run")])
+    assert named in message
+    assert not (tmp_path / "run").exists()
