@@ -94,13 +94,9 @@ class MetaLearnConfig(NetworkShape, RunOptions):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         check_positive({"inner_lr": self.inner_lr, "outer_lr": self.outer_lr, "test_fraction": self.test_fraction})
-        width = self.hidden_dim or META_LEARNING["hidden_dim"]
         check_memory(16 * self.latent_dim * self.mapping_hidden, f"--latent-dim {self.latent_dim}: the latent map")
         check_memory(
             16 * self.mapping_layers * self.mapping_hidden**2, f"--mapping-layers {self.mapping_layers}: the latent map"
-        )
-        check_points_memory(
-            self.batch * self.size**2, width, f"--batch {self.batch} of {self.size}x{self.size} images: an outer step"
         )
         if self.num_layers is not None and self.num_layers < 2:
             raise ValueError(
@@ -293,6 +289,11 @@ def run(config: MetaLearnConfig, console: Console | None = None) -> Dict[str, An
     config.check_options()
     console = console or Console()
     images = load_image_set(config.data, config.size, config.test_fraction, config.seed)
+    check_points_memory(  # after the set: a --size too large for it is named as such
+        config.batch * config.size**2,
+        config.hidden_dim or META_LEARNING["hidden_dim"],
+        f"--batch {config.batch} of {config.size}x{config.size} images: an outer step",
+    )
     with checking_only():  # every option checked before anything is written
         for name in config.models:
             build_meta_model(name, images.train.shape[-1], config)
