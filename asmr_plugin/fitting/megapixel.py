@@ -127,6 +127,11 @@ class MegapixelSignal(Signal[FitMegapixelConfig, Tensor, Dict[str, Any], Reconst
 
     def items(self) -> List[Item]:
         data = self.data()
+        if data.is_dir():
+            raise ValueError(
+                f"--data {readable(data)} is a folder; asmr-fit megapixel fits one image (asmr-fit image fits each "
+                "image of a folder)"
+            )
         return [Item(data.stem, data, readable(data))]
 
     def load(self, item: Item) -> Tensor:

@@ -32,7 +32,8 @@ def load_audio(path: Path, rate: int = 16_000, seconds: float = 2.0, pad: bool =
         with open(path, "rb") as handle:  # Python opens any name; libsndfile's own open needs UTF-8 names
             samples, file_rate = soundfile.read(handle, dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
-        raise ValueError(f"{path} is not a readable audio file (WAV, FLAC, OGG, ...): {error}") from error
+        reason = str(error).split(">: ", 1)[-1]  # libsndfile names the Python file object first
+        raise ValueError(f"{path} is not a readable audio file (WAV, FLAC, OGG, ...): {reason}") from error
     if samples.shape[0] == 0:
         raise ValueError(f"{path} holds no samples")
     if not np.isfinite(samples).all():

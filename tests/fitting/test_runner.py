@@ -252,3 +252,40 @@ def test_options_out_of_range_are_one_line_before_anything_is_written(signal, op
     message = cli_error(entry.options, entry.run, [option, value, "--out", str(tmp_path / "run")])
     assert named in message
     assert not (tmp_path / "run").exists()
+
+
+FILE_SUFFIXES = {"image": ".png", "audio": ".wav", "megapixel": ".png", "occupancy": ".ply", "video": ".mp4"}
+
+
+@pytest.mark.parametrize("signal", sorted(FILE_SUFFIXES))
+@pytest.mark.parametrize("damage", ["missing", "empty", "text", "link loop", "empty folder", "out is data"])
+def test_damaged_file_inputs_are_one_line_naming_them(signal, damage, tmp_path):
+    """Found by sweeping every command's --data: missing, empty, truncated (the loaders' own tests), not of its type,
+    a link to itself, an empty folder, and --out naming the input itself."""
+    import os
+
+    from helpers import cli_error
+
+    from asmr_plugin.commands import FITS
+
+    path = tmp_path / f"input{FILE_SUFFIXES[signal]}"
+    out = tmp_path / "run"
+    if damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "text":
+        path.write_text("hello\n" * 100)
+    elif damage == "link loop":
+        os.symlink(path, path)
+    elif damage == "empty folder":
+        path = tmp_path / "folder"
+        path.mkdir()
+    elif damage == "out is data":
+        path.write_text("keep me")
+        out = path
+    entry = FITS[signal]
+    message = cli_error(entry.options, entry.run, ["--data", str(path), "--out", str(out)])
+    assert str(path) in message
+    if damage == "out is data":
+        assert path.read_text() == "keep me"
+    else:
+        assert not out.exists()
