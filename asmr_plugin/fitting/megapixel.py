@@ -18,10 +18,10 @@ from torch import Tensor
 
 from asmr_plugin.fields import GridField
 from asmr_plugin.fields.registry import model_choices
-from asmr_plugin.fitting.options import ExperimentOptions, require_positive
+from asmr_plugin.fitting.options import EpochOptions, require_positive
 from asmr_plugin.fitting.results import FitResult, Json, RunRecord, formatted
 from asmr_plugin.fitting.runner import run_experiment
-from asmr_plugin.fitting.signal import Item, Signal
+from asmr_plugin.fitting.signal import EpochSignal, Item
 from asmr_plugin.io.files import atomic_path, readable
 from asmr_plugin.io.images import load_image
 from asmr_plugin.memory import check_points_memory
@@ -29,8 +29,6 @@ from asmr_plugin.metrics import ssim, ssim_defined
 from asmr_plugin.paper.networks import MEGAPIXEL_NETWORKS
 from asmr_plugin.training.distributed import Process
 from asmr_plugin.training.epochs import full_steps_per_epoch, grid_points
-from asmr_plugin.training.resume import ResumableFit
-from asmr_plugin.training.spec import Epochs, train
 
 SSIM_TILE = 2048
 
@@ -40,7 +38,7 @@ MegapixelModel = model_choices(MEGAPIXEL_NETWORKS)
 
 
 @dataclass
-class FitMegapixelConfig(ExperimentOptions):
+class FitMegapixelConfig(EpochOptions):
     """Fit a large image with random batches (defaults: the paper's Table 5 protocol)."""
 
     signal_kind = "megapixel"
@@ -113,11 +111,10 @@ class Reconstruction:
     pixels: np.ndarray
 
 
-class MegapixelSignal(Signal[FitMegapixelConfig, Tensor, Dict[str, Any], Reconstruction]):
+class MegapixelSignal(EpochSignal[FitMegapixelConfig, Reconstruction]):
     """A large image fitted by random batches counted in epochs, on one or several processes, evaluated in chunks."""
 
     experiment = "fit_megapixel"
-    distributed = True
 
     def data(self) -> Path:
         return Path(self.options.data) if self.options.data is not None else default_megapixel_image()
@@ -159,16 +156,8 @@ class MegapixelSignal(Signal[FitMegapixelConfig, Tensor, Dict[str, Any], Reconst
         config, shape = self.options, self.grid_shape(target)
         return (
             f"[bold]{config.model}[/] on {item.label} ({shape[0]}x{shape[1]}, {target.shape[-1]} channel(s)), "
-            f"{process.world_size} process(es) on {process.device}: {network.num_params():,} params, "
-            f"{network.macs(shape).with_bias:,.1f} MACs/pixel, lr {config.learning_rate(network):g}"
+            + self.network_line(network, shape, process)
         )
-
-    def train(
-        self, item: Item, target: Tensor, network: GridField, resumable: ResumableFit, process: Process
-    ) -> Dict[str, Any]:
-        config = self.options
-        spec = config.train_spec(network, Epochs(config.epochs, config.batch))
-        return train(network, target, spec, resumable.resumed, resumable.save, process)
 
     def evaluate(
         self, item: Item, target: Tensor, network: GridField, history: Dict[str, Any], process: Process

@@ -152,3 +152,13 @@ class ExperimentOptions(NetworkOptions, ResumeOptions, RunOptions):
             checkpoint_every=self.checkpoint_every,
             graph=self.graph,
         )
+
+
+@dataclass
+class EpochOptions(ExperimentOptions):
+    """An experiment trained by random batches counted in epochs."""
+
+    epochs: float = 1.0
+    """Passes over every sample (fractions allowed)."""
+    batch: int = 1
+    """Random samples per step and process."""

@@ -11,16 +11,19 @@ from typing import ClassVar, Dict, Generic, List, Tuple, TypeVar
 
 import torch
 from rich.console import Console
+from torch import Tensor
 
 from asmr_plugin.fields import GridField
 from asmr_plugin.fields.registry import checking_only
-from asmr_plugin.fitting.options import ExperimentOptions
+from asmr_plugin.fitting.options import EpochOptions, ExperimentOptions
 from asmr_plugin.fitting.results import FitResult, Json
 from asmr_plugin.io.files import readable
 from asmr_plugin.training.distributed import Process
 from asmr_plugin.training.resume import ResumableFit
+from asmr_plugin.training.spec import EpochHistory, Epochs, train
 
 OptionsT = TypeVar("OptionsT", bound=ExperimentOptions)
+EpochOptionsT = TypeVar("EpochOptionsT", bound=EpochOptions)
 TargetT = TypeVar("TargetT")
 HistoryT = TypeVar("HistoryT")
 OutputsT = TypeVar("OutputsT")
@@ -127,3 +130,23 @@ class Signal(ABC, Generic[OptionsT, TargetT, HistoryT, OutputsT]):
     def protocol(self, runs: List[FitResult]) -> str:
         """A folder run's training protocol, marked where it is not the paper's."""
         raise NotImplementedError(f"{type(self).__name__} has no folder runs")
+
+
+class EpochSignal(Signal[EpochOptionsT, Tensor, EpochHistory, OutputsT]):
+    """A signal fitted by random batches counted in epochs (``--epochs``, ``--batch`` per process), on one process or
+    several (torchrun): video, megapixel images."""
+
+    distributed = True
+
+    def train(
+        self, item: Item, target: Tensor, network: GridField, resumable: ResumableFit, process: Process
+    ) -> EpochHistory:
+        spec = self.options.train_spec(network, Epochs(self.options.epochs, self.options.batch))
+        return train(network, target, spec, resumable.resumed, resumable.save, process)
+
+    def network_line(self, network: GridField, shape: Tuple[int, ...], process: Process) -> str:
+        """Processes, device, parameters, MACs per sample and rate, for ``announce``."""
+        return (
+            f"{process.world_size} process(es) on {process.device}: {network.num_params():,} params, "
+            f"{network.macs(shape).with_bias:,.1f} MACs/pixel, lr {self.options.learning_rate(network):g}"
+        )

@@ -15,10 +15,10 @@ from torch import Tensor
 
 from asmr_plugin.fields import GridField
 from asmr_plugin.fields.registry import model_choices
-from asmr_plugin.fitting.options import ExperimentOptions, require_positive
+from asmr_plugin.fitting.options import EpochOptions, require_positive
 from asmr_plugin.fitting.results import FitResult, Json, RunRecord, formatted, mean_std
 from asmr_plugin.fitting.runner import run_experiment
-from asmr_plugin.fitting.signal import Item, Signal
+from asmr_plugin.fitting.signal import EpochSignal, Item
 from asmr_plugin.io.files import readable
 from asmr_plugin.io.images import save_image
 from asmr_plugin.io.video import FRAME_COPIES, check_frame_rate, default_video, load_video, save_video, side_by_side
@@ -27,15 +27,13 @@ from asmr_plugin.metrics import psnr, ssim
 from asmr_plugin.paper.networks import VIDEO_NETWORKS
 from asmr_plugin.training.distributed import Process
 from asmr_plugin.training.epochs import full_steps_per_epoch
-from asmr_plugin.training.resume import ResumableFit
-from asmr_plugin.training.spec import Epochs, train
 
 VideoModel = model_choices(VIDEO_NETWORKS)
 """The networks of the paper's video table, and plug-in networks (at their own defaults)."""
 
 
 @dataclass
-class FitVideoConfig(ExperimentOptions):
+class FitVideoConfig(EpochOptions):
     """Fit a video with a coordinate network (defaults: the paper's Table 10 protocol)."""
 
     signal_kind = "video"
@@ -93,12 +91,11 @@ class Frames:
     reconstruction: Float[Tensor, "T H W C"]
 
 
-class VideoSignal(Signal[FitVideoConfig, Tensor, Dict[str, Any], Frames]):
+class VideoSignal(EpochSignal[FitVideoConfig, Frames]):
     """A video (file, frame folder or the bundled pan), fitted by random batches counted in epochs on one or several
     processes."""
 
     experiment = "fit_video"
-    distributed = True
 
     def run_name(self) -> str:
         data = self.options.data
@@ -136,16 +133,8 @@ class VideoSignal(Signal[FitVideoConfig, Tensor, Dict[str, Any], Frames]):
         config, shape = self.options, self.grid_shape(target)
         return (
             f"[bold]{config.model}[/] on {item.label} ({shape[0]} frames of {shape[1]}x{shape[2]}), "
-            f"{process.world_size} process(es) on {process.device}: {network.num_params():,} params, "
-            f"{network.macs(shape).with_bias:,.1f} MACs/pixel, lr {config.learning_rate(network):g}"
+            + self.network_line(network, shape, process)
         )
-
-    def train(
-        self, item: Item, target: Tensor, network: GridField, resumable: ResumableFit, process: Process
-    ) -> Dict[str, Any]:
-        config = self.options
-        spec = config.train_spec(network, Epochs(config.epochs, config.batch))
-        return train(network, target, spec, resumable.resumed, resumable.save, process)
 
     def evaluate(
         self, item: Item, target: Tensor, network: GridField, history: Dict[str, Any], process: Process
