@@ -292,6 +292,8 @@ def test_a_new_signal_writes_results_last_and_owns_its_folder(tmp_path, table, m
         holder.wait()
     time.sleep(0.1)
     assert list(other.iterdir()) == []  # the refused run wrote nothing
-    with pytest.raises(ValueError, match="--data .* is not a CSV file"):
+    with pytest.raises(ValueError, match="--data .*missing.csv does not exist"):  # the runner's check
         run_table(replace(options, data=tmp_path / "missing.csv", out=tmp_path / "never"))
+    with pytest.raises(ValueError, match="--data .* is not a CSV file"):  # the signal's own
+        run_table(replace(options, data=other, out=tmp_path / "never"))
     assert not (tmp_path / "never").exists()
