@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+from typing import Sequence
 
 
 def memory_bytes() -> int:
@@ -33,3 +35,9 @@ IMAGE_FIT_BYTES_PER_VALUE = 140
 """What fitting an image holds at least per pixel and channel, with or without random batches (its full renders,
 PSNR and SSIM), measured for ASMR, the most frugal network, on this project's CPU: asmr-fit image 146-265 bytes at
 2048^2 and 4096^2 (SIREN: 1,600), ns-train asmr-image 165 at 2048^2."""
+
+
+def check_render_memory(grid: Sequence[int], channels: int, what: str, remedy: str | None = None) -> None:
+    """A ValueError when fitting a network by full renders of its ``grid`` (ASMR's is padded where its bases' product
+    exceeds the image) would not fit in memory."""
+    check_memory(IMAGE_FIT_BYTES_PER_VALUE * math.prod(grid) * channels, what, remedy)

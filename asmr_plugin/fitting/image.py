@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
@@ -25,7 +24,7 @@ from asmr_plugin.fitting.signal import Item, Signal
 from asmr_plugin.io.files import output_names, readable, save_figure
 from asmr_plugin.io.images import default_image, image_files, load_image, save_image
 from asmr_plugin.macs import measured_macs
-from asmr_plugin.memory import IMAGE_FIT_BYTES_PER_VALUE, check_memory, check_points_memory
+from asmr_plugin.memory import IMAGE_FIT_BYTES_PER_VALUE, check_memory, check_points_memory, check_render_memory
 from asmr_plugin.metrics import psnr, ssim
 from asmr_plugin.paper.networks import IMAGE_PRESETS
 from asmr_plugin.schedule import PAPER_STEPS
@@ -152,8 +151,9 @@ def check_fit_memory(field: GridField, channels: int, config: FitImageConfig) ->
     """A ValueError when the network's full renders (its grid, padded where its bases' product exceeds the image) or
     a batch of ``--batch`` points would not fit in this machine's memory."""
     grid = field.grid_shape
-    check_memory(
-        IMAGE_FIT_BYTES_PER_VALUE * math.prod(grid) * channels,
+    check_render_memory(
+        grid,
+        channels,
         f"a full render of {config.model}'s {'x'.join(map(str, grid))} grid"
         + (f" (--bases {' '.join(config.bases)})" if config.bases else ""),
         "choose bases whose product is near the image's size",

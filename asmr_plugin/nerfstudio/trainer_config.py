@@ -13,7 +13,7 @@ from nerfstudio.engine.trainer import Trainer, TrainerConfig
 
 from asmr_plugin.fields.registry import checking_only
 from asmr_plugin.io.files import content_hash
-from asmr_plugin.memory import IMAGE_FIT_BYTES_PER_VALUE, check_memory
+from asmr_plugin.memory import IMAGE_FIT_BYTES_PER_VALUE, check_memory, check_points_memory, check_render_memory
 from asmr_plugin.nerfstudio.dataparser import read_image
 from asmr_plugin.nerfstudio.model import ImageFieldModelConfig
 from asmr_plugin.nerfstudio.schedulers import CosineAnnealingSchedulerConfig
@@ -139,6 +139,13 @@ class ImageTrainerConfig(TrainerConfig):
             )
             with checking_only():
                 field_ = model.field_for((height, width), channels)
+            grid = "x".join(map(str, field_.grid_shape))
+            check_render_memory(  # ASMR's grid is padded where its bases' product exceeds the image
+                field_.grid_shape, channels, f"--pipeline.model.bases: a full render of {model.network}'s {grid} grid"
+            )
+            if model.batch is not None:
+                width_ = field_.init_kwargs.get("hidden_dim") or 1
+                check_points_memory(model.batch, width_, f"--pipeline.model.batch {model.batch}: a step")
             if checkpoint is not None:
                 check_fits(checkpoint, field_)
 

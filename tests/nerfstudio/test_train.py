@@ -192,6 +192,8 @@ def test_tiny_images_train_and_evaluate_without_ssim(tmp_path):
         ),
         (["--pipeline.model.viewer-unit", "256"], "--pipeline.model.viewer-unit must be in 0..255 for this network"),
         (["--output-dir", "{tmp}/notes.png/runs"], "notes.png is a file, not a directory"),
+        (["--pipeline.model.bases", "1000,1000"], "--pipeline.model.bases: a full render of asmr's 1000000x1000000"),
+        (["--pipeline.model.batch", "1000000000"], "--pipeline.model.batch 1000000000: a step needs at least"),
     ],
 )
 def test_bad_inputs_fail_with_one_line_before_anything_is_written(tmp_path, arguments, message):
