@@ -3,8 +3,8 @@
 Options checked; every item read and its network checked before anything is written; ``--out`` named, checked and
 owned (one lock, held to the end); per item: resume or skip a finished fit, seed, build, train (checkpoints, Ctrl-C,
 the last step saved: the final checkpoint), evaluate, outputs, and ``results.json`` LAST, the mark of a finished fit
-(with ``--resume``, a finished fit whose outputs are missing writes them again from its checkpoint); a folder run's summary written
-inside the lock. A run that fails leaves no empty folder behind."""
+(with ``--resume``, a finished fit whose outputs are missing writes them again from its checkpoint); a folder run's
+summary written inside the lock. A run that fails leaves no empty folder behind."""
 
 from __future__ import annotations
 

@@ -90,7 +90,7 @@ def train(
         graph = capture_allowed(graph_wanted(spec.graph, process.device), network.capture_obstacle(full_grid=False))
         epochs = EpochConfig(
             plan.total_steps / plan.steps_per_epoch,
-            0,
+            0,  # the plan draws its own batches
             spec.lr,
             spec.seed,
             spec.progress,
