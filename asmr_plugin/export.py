@@ -61,6 +61,9 @@ def export(config: ExportConfig) -> None:
     """Write ``config.out`` from ``config.checkpoint``; a ValueError names a bad option."""
     if config.out.exists() and config.checkpoint.exists() and config.out.resolve() == config.checkpoint.resolve():
         raise ValueError(f"--out {config.out} is --checkpoint {config.checkpoint}: the export would replace its input")
+    existing = next(folder for folder in Path(config.out).resolve().parents if folder.exists())
+    if not existing.is_dir():
+        raise ValueError(f"--out {config.out}: {existing} is a file, not a directory")
     if config.out.exists() and not config.overwrite:
         raise ValueError(f"--out {config.out} exists; choose another path or pass --overwrite")
     if config.out.exists() and not config.out.is_file():

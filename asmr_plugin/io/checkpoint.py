@@ -9,7 +9,7 @@ from typing import Any, Dict, Tuple
 import torch
 
 from asmr_plugin.fields import FIELDS, GridField
-from asmr_plugin.io.files import atomic_path
+from asmr_plugin.io.files import atomic_path, check_input
 
 FORMAT_VERSION = 1
 
@@ -56,8 +56,7 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> Che
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"checkpoint {path} is a folder; give the checkpoint.pt file in it")
-    if not path.is_file():
-        raise ValueError(f"checkpoint {path} does not exist")
+    check_input(path, "checkpoint")  # missing, a link loop, a pipe
     if path.stat().st_size == 0:
         raise ValueError(f"checkpoint {path} is empty (0 bytes): the run that wrote it did not finish writing")
     try:
