@@ -10,7 +10,6 @@ from typing import Dict, Mapping
 
 from asmr_plugin.fitting.options import RunOptions
 from asmr_plugin.fitting.results import RESULTS, Json
-from asmr_plugin.io.files import content_hash
 
 RUN_ONLY_OPTIONS = ("out", "overwrite", "resume", "progress", "device", "checkpoint_every", "graph")
 """Options that do not change what a fit computes: a resumed run may change them."""
@@ -93,17 +92,14 @@ def read_results(path: Path) -> Dict[str, Json]:
     return results
 
 
-def finished_results(
-    options: RunOptions, out: Path, data: Path | None = None, run: Path | None = None
-) -> Dict[str, Json] | None:
+def finished_results(options: RunOptions, out: Path, data_hash: str | None = None) -> Dict[str, Json] | None:
     """With ``--resume``, the results.json of a fit in ``out`` that already finished (written last), else None; a
-    ValueError when that fit had other options or data (``data``: what this run fits, None for a generated signal;
-    the files of the ``run`` folder inside it are not data)."""
+    ValueError when that fit had other options or data (``data_hash``: the ``content_hash`` of what this run fits,
+    None for a generated signal)."""
     path = Path(out) / RESULTS
     if not (getattr(options, "resume", False) and path.is_file()):
         return None
     results = read_results(path)
     saved = {key: value for key, value in results["config"].items() if key not in RUN_ONLY_OPTIONS}
-    data_hash = None if data is None else content_hash(data, exclude=run)
     check_same_fit(saved, results.get("data_sha256"), options, data_hash, path)
     return results

@@ -85,7 +85,7 @@ def fit_item(
     options = signal.options
     out = run if folder is None else run / folder
     data_hash = None if item.source is None else content_hash(item.source, exclude=run)
-    previous = finished_results(options, out, item.source, run)
+    previous = finished_results(options, out, data_hash)
     if previous is not None:
         missing = [name for name in signal.output_files(previous) if not (out / name).is_file()]
         if not missing:
