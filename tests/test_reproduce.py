@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from rich.console import Console
 
@@ -144,3 +145,26 @@ def test_the_item_names_of_only_are_the_items():
     from asmr_plugin.reproduce.run import ItemName
 
     assert list(get_args(ItemName)) == list(ITEMS)
+
+
+def test_items_run_in_parallel_write_what_one_at_a_time_writes(tmp_path, kodak, monkeypatch):
+    """--jobs 2: worker processes of one thread each write every item's files; Fig. 9 waits for Table 3's fits."""
+    monkeypatch.setattr(reproduce, "commit", lambda: "abc1234")
+    names = ("fig9", "table3", "fig2")
+    status = run(config(tmp_path, kodak=kodak, only=names, jobs=2))
+    assert status == {name: "written" for name in names}
+    for name in names:
+        record = json.loads((tmp_path / "results" / f"{name}.json").read_text())
+        assert record["commit"] == "abc1234"
+        if resolve_device(None) == "cpu":  # the machine's threads shared between the two workers
+            assert record["device"] == f"cpu ({max(1, torch.get_num_threads() // 2)} threads)"
+    fig9 = json.loads((tmp_path / "results" / "fig9.json").read_text())["data"]["psnr"]
+    table3 = json.loads((tmp_path / "results" / "table3.json").read_text())["data"]["models"]["asmr"]["images"]
+    assert {image: fig9[image]["asmr"] for image in fig9} == {image: table3[image]["final_psnr"] for image in fig9}
+    index = (tmp_path / "results" / "README.md").read_text()
+    assert "The last run of asmr-reproduce: 3 items" in index and "2 at a time" in index
+
+
+def test_jobs_out_of_range_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="--jobs"):
+        run(config(tmp_path, jobs=0))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import shutil
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,6 +33,8 @@ class Item:
     claim: str
     """What the paper claims with this item, and how much of it the REDUCED protocol can test."""
     needs_kodak: bool = False
+    after: tuple[str, ...] = ()
+    """Items whose fits this one reuses: with --jobs it starts once they are done (when they run too)."""
 
 
 ITEMS: dict[str, Item] = {
@@ -57,7 +61,8 @@ ITEMS: dict[str, Item] = {
     "table5": Item(
         "Table 5: a megapixel image",
         fits.table5,
-        "ASMR near Instant-NGP and above SIREN and KiloNeRF on a megapixel image. Weakly: retina (1411²), 4 epochs",
+        "ASMR near Instant-NGP and above SIREN and KiloNeRF on a megapixel image. Weakly: retina (1411²), 4 epochs of "
+        "8,192-pixel batches, ASMR and SIREN at width 128 (the paper: 512 on 8192²)",
     ),
     "table6": Item(
         "Table 6: 3-D occupancy",
@@ -68,7 +73,7 @@ ITEMS: dict[str, Item] = {
         "Table 10: video",
         fits.table10,
         "ASMR above KiloNeRF, below SIREN on video (3.1 dB). Tested on a 24-frame 128×160 pan, 10 epochs of "
-        "8,192-pixel batches, widths 128",
+        "8,192-pixel batches, every width /4 (KiloNeRF on the paper's 16×16 tiles of the frame)",
     ),
     "fig2": Item(
         "Fig. 2: MACs against parameters (Table 7 configurations, analytic)",
@@ -100,6 +105,7 @@ ITEMS: dict[str, Item] = {
         figures.fig9,
         "ASMR's errors smaller and less blocky than SIREN's and KiloNeRF's. Qualitatively, on the reduced Table 3 fits",
         needs_kodak=True,
+        after=("table3",),
     ),
     "study": Item(
         "ASMR's start: how the output layer is initialized",
@@ -143,10 +149,15 @@ class ReproduceConfig:
     """The front page whose results block (between its markers) is rewritten from --out's records after the run;
     None: none. A file without the block, or one whose folder does not hold --out, is left alone, with a note."""
     progress: bool = True
-    """Show progress bars."""
+    """Show progress bars (not with --jobs above 1)."""
+    jobs: int = 1
+    """Items run at once, each in its own process with this machine's threads shared among them (2 on 2 cores: one
+    thread per item, the longest items first). Each record names the threads its item had."""
 
     def check_options(self) -> None:
         resolve_device(self.device)
+        if not 1 <= self.jobs <= 64:
+            raise ValueError(f"--jobs must be 1 to 64 items at once, got {self.jobs}")
         if self.kodak is not None and not Path(self.kodak).is_dir():
             raise ValueError(f"--kodak {self.kodak} is not a folder")
         if self.kodak is not None:
@@ -234,7 +245,7 @@ def write_item(config: ReproduceConfig, name: str, outcome: Outcome, record: dic
         temporary.write_text("\n".join(lines) + "\n")
 
 
-def write_index(config: ReproduceConfig, skipped: dict[str, str]) -> None:
+def write_index(config: ReproduceConfig, skipped: dict[str, str], last_run: LastRun | None = None) -> None:
     """docs/results/README.md: one row per item, from the records on disk (items of earlier runs included)."""
     rows = []
     seconds: dict[str, float] = {}
@@ -295,10 +306,87 @@ def write_index(config: ReproduceConfig, skipped: dict[str, str]) -> None:
         + "\n\n"
         + "Wall time of the items, added up per protocol (each item as recorded, on its own device): "
         + ", ".join(f"{protocol} {total / 60:.0f} minutes" for protocol, total in sorted(seconds.items()))
-        + ".\n"
+        + "."
+        + ("" if last_run is None else " " + last_run.text())
+        + "\n"
     )
     with atomic_path(config.out / "README.md") as temporary:
         temporary.write_text(text)
+
+
+@dataclass(frozen=True)
+class LastRun:
+    """What this invocation ran, and its wall time (items run with --jobs overlap, so their seconds add to more)."""
+
+    items: list[str]
+    jobs: int
+    seconds: float
+
+    def text(self) -> str:
+        return (
+            f"The last run of asmr-reproduce: {len(self.items)} items ({', '.join(self.items)}), {self.jobs} at a time, "
+            f"{self.seconds / 60:.0f} minutes wall."
+        )
+
+
+def run_item(config: ReproduceConfig, name: str, revision: str, console: Console) -> dict[str, Any]:
+    """Run item ``name`` and write its files; returns its record."""
+    work = config.work / f"{revision}-{config.protocol}"
+    context = Context(config.protocol, config.device, work, config.kodak, console, config.progress)
+    start = time.perf_counter()
+    outcome = ITEMS[name].run(context)
+    record = {
+        "item": name,
+        "title": ITEMS[name].title,
+        "protocol": config.protocol,
+        "reduced": outcome.reduced,
+        "commit": revision,
+        "device": device_name(config.device),
+        "torch": torch.__version__,
+        "seconds": time.perf_counter() - start,
+        "output_init": context.init,
+        "comparison": outcome.comparison,
+    }
+    write_item(config, name, outcome, record)
+    return record
+
+
+def run_item_in_worker(config: ReproduceConfig, name: str, revision: str, threads: int) -> dict[str, Any]:
+    """``run_item`` in a worker process of ``threads`` threads, printing without progress bars."""
+    torch.set_num_threads(threads)
+    return run_item(replace(config, progress=False), name, revision, Console())
+
+
+def longest_first(config: ReproduceConfig, names: list[str]) -> list[str]:
+    """``names`` by the seconds their last records took, longest first (unrecorded items last, in order)."""
+
+    def recorded(name: str) -> float:
+        path = config.out / f"{name}.json"
+        try:
+            return float(json.loads(path.read_text())["seconds"]) if path.is_file() else 0.0
+        except (ValueError, KeyError, TypeError):
+            return 0.0
+
+    return sorted(names, key=recorded, reverse=True)
+
+
+def run_in_parallel(config: ReproduceConfig, names: list[str], revision: str, console: Console) -> None:
+    """The items in ``config.jobs`` worker processes, each starting once the items it reuses are done."""
+    threads = max(1, torch.get_num_threads() // config.jobs)
+    waiting, running = longest_first(config, names), {}
+    with ProcessPoolExecutor(config.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        while waiting or running:
+            for name in [name for name in waiting if not set(ITEMS[name].after) & {*waiting, *running.values()}]:
+                if len(running) < config.jobs:
+                    waiting.remove(name)
+                    running[pool.submit(run_item_in_worker, config, name, revision, threads)] = name
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                name = running.pop(future)
+                record = future.result()  # an item's error ends the run (the running items finish first)
+                console.print(
+                    f"{name}: {record['comparison']} ({record['seconds']:.0f} s) -> {config.out / (name + '.md')}"
+                )
 
 
 def main(config: ReproduceConfig, console: Console | None = None) -> dict[str, str]:
@@ -307,34 +395,29 @@ def main(config: ReproduceConfig, console: Console | None = None) -> dict[str, s
     console = console or Console()
     revision = commit()
     names: list[str] = list(config.only) or list(ITEMS)
-    work = config.work / f"{revision}-{config.protocol}"
     status: dict[str, str] = {}
     for name in names:
         reason = skip_reason(config, name, revision)
         if reason is not None:
             console.print(f"[yellow]{name}: skipped, {reason}")
             status[name] = reason
-            continue
-        console.rule(f"{name}: {ITEMS[name].title} ({config.protocol})")
-        context = Context(config.protocol, config.device, work, config.kodak, console, config.progress)
-        start = time.perf_counter()
-        outcome = ITEMS[name].run(context)
-        record = {
-            "item": name,
-            "title": ITEMS[name].title,
-            "protocol": config.protocol,
-            "reduced": outcome.reduced,
-            "commit": revision,
-            "device": device_name(config.device),
-            "torch": torch.__version__,
-            "seconds": time.perf_counter() - start,
-            "output_init": context.init,
-            "comparison": outcome.comparison,
-        }
-        write_item(config, name, outcome, record)
-        status[name] = "written"
-        console.print(f"{name}: {outcome.comparison} ({record['seconds']:.0f} s) -> {config.out / (name + '.md')}")
-    write_index(config, {name: reason for name, reason in status.items() if reason != "written"})
+    to_run = [name for name in names if name not in status]
+    start = time.perf_counter()
+    if config.jobs > 1 and len(to_run) > 1:
+        console.print(f"{len(to_run)} items, {config.jobs} at a time: {', '.join(longest_first(config, to_run))}")
+        run_in_parallel(config, to_run, revision, console)
+    else:
+        for name in to_run:
+            console.rule(f"{name}: {ITEMS[name].title} ({config.protocol})")
+            record = run_item(config, name, revision, console)
+            console.print(
+                f"{name}: {record['comparison']} ({record['seconds']:.0f} s) -> {config.out / (name + '.md')}"
+            )
+    status.update({name: "written" for name in to_run})
+    last_run = LastRun(to_run, config.jobs, time.perf_counter() - start) if to_run else None
+    if last_run is not None:
+        console.print(last_run.text())
+    write_index(config, {name: reason for name, reason in status.items() if reason != "written"}, last_run)
     if config.readme is not None and Path(config.readme).is_file():
         if not Path(config.out).resolve().is_relative_to(Path(config.readme).resolve().parent):
             console.print(f"[yellow]{config.readme} left alone: --out {config.out} lies outside its folder")
