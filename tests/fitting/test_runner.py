@@ -258,10 +258,12 @@ FILE_SUFFIXES = {"image": ".png", "audio": ".wav", "megapixel": ".png", "occupan
 
 
 @pytest.mark.parametrize("signal", sorted(FILE_SUFFIXES))
-@pytest.mark.parametrize("damage", ["missing", "empty", "text", "link loop", "empty folder", "out is data"])
+@pytest.mark.parametrize(
+    "damage", ["missing", "empty", "text", "link loop", "link loop in a folder", "empty folder", "out is data"]
+)
 def test_damaged_file_inputs_are_one_line_naming_them(signal, damage, tmp_path):
     """Found by sweeping every command's --data: missing, empty, truncated (the loaders' own tests), not of its type,
-    a link to itself, an empty folder, and --out naming the input itself."""
+    a link to itself (given, or inside a folder given), an empty folder, and --out naming the input itself."""
     import os
 
     from helpers import cli_error
@@ -276,6 +278,11 @@ def test_damaged_file_inputs_are_one_line_naming_them(signal, damage, tmp_path):
         path.write_text("hello\n" * 100)
     elif damage == "link loop":
         os.symlink(path, path)
+    elif damage == "link loop in a folder":
+        path = tmp_path / "folder" / f"0001{FILE_SUFFIXES[signal]}"
+        path.parent.mkdir()
+        os.symlink(path, path)
+        path = path if signal == "megapixel" else path.parent  # megapixel fits one file, never a folder
     elif damage == "empty folder":
         path = tmp_path / "folder"
         path.mkdir()
