@@ -13,28 +13,25 @@ from einops import rearrange
 from jaxtyping import Float
 from matplotlib.figure import Figure
 from rich.console import Console
-from torch import Tensor
+from torch import Tensor, nn
 
-from asmr_plugin.fields import FIELDS
+from asmr_plugin.fields import FIELDS, GridField
 from asmr_plugin.fields.latent_modulated import LatentModulatedField
-from asmr_plugin.fields.registry import LatentModelName, NetworkShape, build_field, check_positive, checking_only
+from asmr_plugin.fields.registry import LatentModelName, NetworkShape, build_field, check_positive
 from asmr_plugin.fitting.meta_learning import encode, meta_loss
 from asmr_plugin.fitting.options import RunOptions
-from asmr_plugin.fitting.results import CHECKPOINT, RESULTS, RunRecord, mean_std
-from asmr_plugin.io.checkpoint import load_checkpoint, save_checkpoint
-from asmr_plugin.io.files import (
-    check_output_dir,
-    prepare_output_dir,
-    run_folder,
-    save_figure,
-    write_json,
-)
+from asmr_plugin.fitting.results import CHECKPOINT, RESULTS, FitResult, Json, RunRecord, mean_std
+from asmr_plugin.fitting.runner import run_experiment
+from asmr_plugin.fitting.signal import Item, Signal
+from asmr_plugin.io.checkpoint import load_checkpoint
+from asmr_plugin.io.files import save_figure, write_json
 from asmr_plugin.io.image_sets import ImageSet, load_image_set
 from asmr_plugin.memory import check_memory, check_points_memory
 from asmr_plugin.paper.networks import META_LEARNING, NGP_META_DEFAULTS
-from asmr_plugin.training.distributed import resolve_device
-from asmr_plugin.training.loop import progress_bar
-from asmr_plugin.training.optimization import AdamCosine
+from asmr_plugin.training.distributed import Process
+from asmr_plugin.training.interrupts import after_each_step
+from asmr_plugin.training.loop import TrainingState, progress_bar
+from asmr_plugin.training.resume import ResumableFit
 from asmr_plugin.training.step import capture_allowed, graph_wanted, training_step
 
 META_CAPTURE_OBSTACLE = (
@@ -164,88 +161,6 @@ def latent_map_params(model: LatentModulatedField) -> int:
     return sum(parameter.numel() for parameter in model.shifts.parameters())
 
 
-def network_options(model: LatentModulatedField) -> Dict[str, Any]:
-    """What a resumed run must match: the network's arguments and the latent map's size."""
-    return {
-        "init_kwargs": model.field.init_kwargs,
-        "latent_dim": model.latent_dim,
-        "mapping": [layer.out_features for layer in model.shifts.mlp.layers],
-    }
-
-
-def save_state(path: Path, model: LatentModulatedField, optimization: AdamCosine, step: int, curve: Curve) -> None:
-    metadata = {
-        "latent_map": model.shifts.state_dict(),
-        "optimizer": optimization.state_dict()["optimizer"],
-        "curve": asdict(curve),
-        "options": network_options(model),
-    }
-    save_checkpoint(path, model.field, model.field.grid_shape, step, metadata)
-
-
-def resume_state(
-    path: Path, model: LatentModulatedField, optimization: AdamCosine, device: torch.device
-) -> Tuple[int, Curve]:
-    """Load a checkpoint written by :func:`save_state` into ``model`` and ``optimization``; the step and curve."""
-    checkpoint = load_checkpoint(path, device)
-    saved = checkpoint.metadata.get("options")
-    if saved != network_options(model):
-        raise ValueError(
-            f"--resume: {path} was trained with {saved}, but these options give {network_options(model)}; "
-            "pass the options of the original run"
-        )
-    model.field.load_state_dict(checkpoint.field.state_dict())
-    model.shifts.load_state_dict(checkpoint.metadata["latent_map"])
-    optimization.load_optimizer_state(checkpoint.metadata["optimizer"])
-    return checkpoint.step, Curve(**checkpoint.metadata["curve"])
-
-
-def train(
-    name: LatentModelName, images: ImageSet, out: Path, config: MetaLearnConfig, console: Console
-) -> Tuple[LatentModulatedField, Curve]:
-    """Meta-learn one model, checkpointing into ``out``; returns it and its learning curve."""
-    device = resolve_device(config.device)
-    torch.manual_seed(config.seed)
-    model = build_meta_model(name, images.train.shape[-1], config).to(device)
-    graph = capture_allowed(graph_wanted(config.graph, device), META_CAPTURE_OBSTACLE)
-
-    def loss(signals: Float[Tensor, "B H W C"]) -> Tuple[Tensor, Tensor]:
-        outer, errors = meta_loss(model, signals, config.inner_steps, config.inner_lr, config.second_order)
-        return outer, (-10 * torch.log10(errors)).mean()
-
-    # a constant rate (min_lr = lr), as COIN++ trains
-    step_on = training_step(loss, model.parameters(), config.outer_lr, config.steps, config.outer_lr, graph)
-    optimization, pending = step_on.optimization, []
-    checkpoint = out / CHECKPOINT
-    step, curve = resume_state(checkpoint, model, optimization, device) if config.resume else (0, Curve())
-    console.print(
-        f"[bold]{name}[/]: {model.field.num_params():,} network params + {latent_map_params(model):,} in the latent map, "
-        f"{model.field.macs().with_bias:,.1f} MACs/pixel, {f'resuming at step {step}' if step else 'from scratch'}"
-    )
-
-    start = time.perf_counter() - curve.seconds
-    with progress_bar(config.progress) as progress:
-        task = progress.add_task("meta", total=config.steps, completed=step, psnr="")
-        while step < config.steps:
-            signals = images.train[batch_indices(step, config.batch, images.train.shape[0], config.seed)].to(device)
-            pending.append(step_on(signals)[1].clone())  # read back only when logged
-            step += 1
-            curve.steps.append(step)
-            if step % config.eval_every == 0 or step % config.checkpoint_every == 0 or step == config.steps:
-                curve.train_psnr.extend(torch.stack(pending).tolist())
-                pending.clear()
-                progress.update(task, completed=step, psnr=f"train {curve.train_psnr[-1]:.2f} dB")
-            if step % config.eval_every == 0 or step == config.steps:
-                test_psnr, _ = evaluate(model, images.test[: config.eval_images], config)
-                curve.eval_steps.append(step)
-                curve.test_psnr.append(test_psnr.mean().item())
-            if step % config.checkpoint_every == 0 or step == config.steps:
-                curve.seconds = time.perf_counter() - start
-                save_state(checkpoint, model, optimization, step, curve)
-    curve.seconds = time.perf_counter() - start
-    return model, curve
-
-
 def plot_curves(path: Path, curves: Dict[str, Curve]) -> None:
     figure = Figure(figsize=(6.5, 4))
     axes = figure.subplots()
@@ -284,59 +199,182 @@ def protocol(config: MetaLearnConfig) -> str:
     )
 
 
-def run(config: MetaLearnConfig, console: Console | None = None) -> Dict[str, Any]:
-    """Meta-learn each of ``config.models``; write checkpoints, curves, reconstructions and results."""
-    config.check_options()
-    console = console or Console()
-    images = load_image_set(config.data, config.size, config.test_fraction, config.seed)
-    check_points_memory(  # after the set: a --size too large for it is named as such
-        config.batch * config.size**2,
-        config.hidden_dim or META_LEARNING["hidden_dim"],
-        f"--batch {config.batch} of {config.size}x{config.size} images: an outer step",
-    )
-    with checking_only():  # every option checked before anything is written
-        for name in config.models:
-            build_meta_model(name, images.train.shape[-1], config)
-    if config.resume:
-        missing = [name for name in config.models if not (config.out / name / "checkpoint.pt").is_file()]
-        if missing:
-            raise ValueError(f"--resume: {config.out} has no checkpoint.pt for {', '.join(missing)}")
-    out = check_output_dir(config.output_dir("meta_learn", "-".join(config.models)), config.overwrite, config.resume)
-    with run_folder(out):
-        return learn_models(config, images, prepare_output_dir(out, config.overwrite, config.resume), console)
+@dataclass
+class MetaOutputs:
+    """What the run's figures show of one model: its learning curve and its first held-out reconstructions."""
+
+    curve: Curve
+    reconstructions: Float[Tensor, "N H W C"]
 
 
-def learn_models(config: MetaLearnConfig, images: ImageSet, out: Path, console: Console) -> Dict[str, Any]:
-    """Meta-learn each model into its folder of ``out``; write the comparison figures and results."""
-    console.print(f"{images.description}: {images.train.shape[0]} train, {images.test.shape[0]} test images")
-    curves, rows, results = {}, {}, {}
-    for name in config.models:
-        model_out = out / name
-        model_out.mkdir(exist_ok=True)
-        model, curve = train(name, images, model_out, config, console)
-        test_psnr, reconstructions = evaluate(model, images.test, config)
+class MetaSignal(Signal[MetaLearnConfig, ImageSet, Curve, MetaOutputs]):
+    """A dataset of small images, one item per meta-learned model (each in its folder of the run); the run's
+    results.json, learning curves and reconstructions compare them."""
+
+    experiment = "meta_learn"
+    extendable = ("steps",)
+
+    def __init__(self, options: MetaLearnConfig, console: Console) -> None:
+        super().__init__(options, console)
+        self.images: ImageSet | None = None
+        self.outputs: Dict[str, MetaOutputs] = {}
+
+    def run_name(self) -> str:
+        return "-".join(self.options.models)
+
+    def items(self) -> List[Item]:
+        return [Item(name, self.options.data, name) for name in self.options.models]
+
+    def folder_run(self) -> bool:
+        return True
+
+    def load(self, item: Item) -> ImageSet:
+        if self.images is None:
+            config = self.options
+            self.images = load_image_set(config.data, config.size, config.test_fraction, config.seed)
+            check_points_memory(  # after the set: a --size too large for it is named as such
+                config.batch * config.size**2,
+                config.hidden_dim or META_LEARNING["hidden_dim"],
+                f"--batch {config.batch} of {config.size}x{config.size} images: an outer step",
+            )
+            images = self.images
+            self.console.print(
+                f"{images.description}: {images.train.shape[0]} train, {images.test.shape[0]} test images"
+            )
+        return self.images
+
+    def network(self, item: Item, target: ImageSet, process: Process) -> LatentModulatedField:  # type: ignore[override]
+        return build_meta_model(item.name, target.train.shape[-1], self.options).to(process.device)
+
+    def checkpointed(self, network: LatentModulatedField) -> Tuple[GridField, Dict[str, nn.Module]]:  # type: ignore[override]
+        return network.field, {"latent_map": network.shifts}
+
+    def grid_shape(self, target: ImageSet) -> Tuple[int, ...]:
+        return (self.options.size, self.options.size)
+
+    def announce(self, item: Item, target: ImageSet, network: LatentModulatedField, process: Process) -> str:  # type: ignore[override]
+        return (
+            f"[bold]{item.name}[/]: {network.field.num_params():,} network params + {latent_map_params(network):,} in "
+            f"the latent map, {network.field.macs().with_bias:,.1f} MACs/pixel"
+        )
+
+    def train(  # type: ignore[override]
+        self, item: Item, target: ImageSet, network: LatentModulatedField, resumable: ResumableFit, process: Process
+    ) -> Curve:
+        """Outer Adam steps at a constant rate (as COIN++ trains), held-out PSNR every --eval-every."""
+        config, model = self.options, network
+        graph = capture_allowed(graph_wanted(config.graph, process.device), META_CAPTURE_OBSTACLE)
+
+        def loss(signals: Float[Tensor, "B H W C"]) -> Tuple[Tensor, Tensor]:
+            outer, errors = meta_loss(model, signals, config.inner_steps, config.inner_lr, config.second_order)
+            return outer, (-10 * torch.log10(errors)).mean()
+
+        step_on = training_step(loss, model.parameters(), config.outer_lr, config.steps, config.outer_lr, graph)
+        optimization, pending, step, curve = step_on.optimization, [], 0, Curve()
+        if resumable.resumed is not None:  # Adam's moments alone: a larger --steps goes on at the same rate
+            optimization.load_optimizer_state(resumable.resumed.optimization["optimizer"])
+            step, curve = resumable.resumed.step, Curve(**resumable.resumed.history, seconds=resumable.resumed.seconds)
+            self.console.print(f"{item.name}: resuming at step {step}")
+        start = time.perf_counter() - curve.seconds
+
+        def save(finished: int) -> str:
+            curve.seconds = time.perf_counter() - start
+            history = {key: value for key, value in asdict(curve).items() if key != "seconds"}
+            state = TrainingState(
+                finished, optimization.state_dict(), torch.Generator().get_state(), history, curve.seconds
+            )
+            return resumable.save(state)
+
+        train_set = target.train
+        with (
+            progress_bar(config.progress) as progress,
+            after_each_step(save, config.checkpoint_every, config.steps) as after_step,
+        ):
+            task = progress.add_task("meta", total=config.steps, completed=step, psnr="")
+            while step < config.steps:
+                signals = train_set[batch_indices(step, config.batch, train_set.shape[0], config.seed)]
+                pending.append(step_on(signals.to(process.device))[1].clone())  # read back only when logged
+                step += 1
+                curve.steps.append(step)
+                if step % config.eval_every == 0 or step % config.checkpoint_every == 0 or step == config.steps:
+                    curve.train_psnr.extend(torch.stack(pending).tolist())
+                    pending.clear()
+                    progress.update(task, completed=step, psnr=f"train {curve.train_psnr[-1]:.2f} dB")
+                if step % config.eval_every == 0 or step == config.steps:
+                    test_psnr, _ = evaluate(model, target.test[: config.eval_images], config)
+                    curve.eval_steps.append(step)
+                    curve.test_psnr.append(test_psnr.mean().item())
+                after_step(step)
+        curve.seconds = time.perf_counter() - start
+        return curve
+
+    def evaluate(  # type: ignore[override]
+        self, item: Item, target: ImageSet, network: LatentModulatedField, history: Curve, process: Process
+    ) -> Tuple[FitResult, MetaOutputs]:
+        config = self.options
+        test_psnr, reconstructions = evaluate(network, target.test, config)
         mean, std = mean_std(test_psnr.tolist())
-        curves[name], rows[name] = curve, reconstructions[: config.grid_images]
-        results[name] = {
+        details = {
             "test_psnr_mean": mean,
             "test_psnr_std": std,
-            "test_images": images.test.shape[0],
-            "final_train_psnr": curve.train_psnr[-1],
-            "steps": curve.steps[-1],
-            "seconds": curve.seconds,
-            "latent_map_params": latent_map_params(model),
-            **asdict(RunRecord.of(model.field, model.field.grid_shape, next(model.parameters()).device, config, None)),
+            "test_images": target.test.shape[0],
+            "final_train_psnr": history.train_psnr[-1],
+            "steps": history.steps[-1],
+            "seconds": history.seconds,
+            "latent_map_params": latent_map_params(network),
         }
-        write_json(model_out / RESULTS, results[name])
-        console.print(f"{name}: held-out PSNR {mean:.2f} ± {std:.2f} dB after {config.inner_steps} inner steps")
-    plot_curves(out / "learning_curve.png", curves)
-    plot_reconstructions(
-        out / "reconstructions.png",
-        images.test[: config.grid_images],
-        rows,
-        f"{config.inner_steps} inner steps from the meta-learned start (held-out images)",
-    )
-    summary = {"data": images.description, "protocol": protocol(config), "models": results}
-    write_json(out / RESULTS, summary)
-    console.print(f"-> {out}")
-    return summary
+        shape = list(self.grid_shape(target))
+        record = RunRecord.of(network.field, shape, process.device, config, None)
+        result = FitResult(target.description, item.name, shape, {}, details, record)
+        return result, MetaOutputs(history, reconstructions[: config.grid_images])
+
+    def write_outputs(self, out: Path, item: Item, target: ImageSet, outputs: MetaOutputs, result: FitResult) -> None:
+        self.outputs[item.name] = outputs  # the run's figures compare the models (summarize)
+
+    def output_files(self, results: Dict[str, Json]) -> List[str]:
+        return []
+
+    def describe(self, result: FitResult) -> str:
+        return (
+            f"{result.model}: held-out PSNR {result.details['test_psnr_mean']:.2f} ± "
+            f"{result.details['test_psnr_std']:.2f} dB after {self.options.inner_steps} inner steps"
+        )
+
+    def finished_outputs(self, out: Path, name: str) -> MetaOutputs:
+        """The figures' view of a model fitted by an earlier run (``--resume``), from its checkpoint."""
+        checkpoint = load_checkpoint(out / name / CHECKPOINT)
+        config, training = self.options, checkpoint.metadata["training"]
+        model = LatentModulatedField(checkpoint.field, config.latent_dim, config.mapping_layers, config.mapping_hidden)
+        model.shifts.load_state_dict(checkpoint.metadata["modules"]["latent_map"])
+        _, reconstructions = evaluate(model, self.load(Item(name, config.data, name)).test, config)
+        curve = Curve(**training["history"], seconds=training["seconds"])
+        return MetaOutputs(curve, reconstructions[: config.grid_images])
+
+    def summarize(self, out: Path, runs: List[Dict[str, Json]], console: Console) -> Dict[str, Json]:
+        """Fig. 5: the learning curves and reconstructions of every model, and the run's results.json."""
+        config, images = self.options, self.images
+        assert images is not None  # every item was loaded
+        outputs = {
+            str(run["model"]): self.outputs.get(str(run["model"])) or self.finished_outputs(out, str(run["model"]))
+            for run in runs
+        }
+        plot_curves(out / "learning_curve.png", {name: output.curve for name, output in outputs.items()})
+        plot_reconstructions(
+            out / "reconstructions.png",
+            images.test[: config.grid_images],
+            {name: output.reconstructions for name, output in outputs.items()},
+            f"{config.inner_steps} inner steps from the meta-learned start (held-out images)",
+        )
+        summary = {
+            "data": images.description,
+            "protocol": protocol(config),
+            "models": {run["model"]: run for run in runs},
+        }
+        write_json(out / RESULTS, summary)
+        console.print(f"-> {out}")
+        return summary
+
+
+def run(config: MetaLearnConfig, console: Console | None = None) -> Dict[str, Any] | None:
+    """Meta-learn each of ``config.models``; write checkpoints, curves, reconstructions and results."""
+    return run_experiment(MetaSignal(config, console or Console()))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Dict, Mapping
+from typing import Dict, Mapping, Tuple
 
 from asmr_plugin.fitting.options import RunOptions
 from asmr_plugin.fitting.results import RESULTS, Json
@@ -24,11 +24,14 @@ versions recorded, and what None still resolves to for every network those versi
 
 def fit_options(options: RunOptions) -> Dict[str, Json]:
     """The options of a run that a resumed run must repeat, as plain values (paths resolved)."""
-    return {
-        key: str(Path(value).resolve()) if isinstance(value, Path) else value
-        for key, value in asdict(options).items()
-        if key not in RUN_ONLY_OPTIONS
-    }
+    return {key: plain(value) for key, value in asdict(options).items() if key not in RUN_ONLY_OPTIONS}
+
+
+def plain(value: object) -> Json:
+    """An option's value as its JSON record reads back: paths resolved, tuples as lists."""
+    if isinstance(value, Path):
+        return str(value.resolve())
+    return list(value) if isinstance(value, tuple) else value
 
 
 def same_paths(saved: Json, given: Json) -> bool:
@@ -37,10 +40,16 @@ def same_paths(saved: Json, given: Json) -> bool:
 
 
 def check_same_fit(
-    saved: Mapping[str, Json], recorded_hash: str | None, options: RunOptions, data_hash: str | None, where: Path
+    saved: Mapping[str, Json],
+    recorded_hash: str | None,
+    options: RunOptions,
+    data_hash: str | None,
+    where: Path,
+    extendable: Tuple[str, ...] = (),
 ) -> None:
     """A ValueError when the fit recorded in ``where`` (its options ``saved`` and its data's ``content_hash``) is not
-    the one ``options`` ask for on data of ``data_hash``; the same data by another path is the same fit."""
+    the one ``options`` ask for on data of ``data_hash``; the same data by another path is the same fit. The
+    ``extendable`` options may have grown (the fit goes on to the new value), not shrunk."""
     saved = {**OPTIONS_BEFORE_THEY_EXISTED, **{RENAMED_OPTIONS.get(key, key): value for key, value in saved.items()}}
     for key, former in FORMER_DEFAULTS.get(getattr(options, "signal_kind", ""), {}).items():
         if saved.get(key) == former and getattr(options, key) is None:
@@ -49,7 +58,9 @@ def check_same_fit(
     changed = {
         key: (saved.get(key), value)
         for key, value in fit_options(options).items()
-        if saved.get(key) != value and not (key in paths and same_paths(saved.get(key), value))
+        if saved.get(key) != value
+        and not (key in paths and same_paths(saved.get(key), value))
+        and not (key in extendable and grown(saved.get(key), value))
     }
     if recorded_hash is not None and data_hash is not None:
         if recorded_hash != data_hash:
@@ -61,6 +72,11 @@ def check_same_fit(
     if changed:
         details = ", ".join(f"--{key.replace('_', '-')} {old!r} -> {new!r}" for key, (old, new) in changed.items())
         raise ValueError(f"--resume: {where} was written with other options ({details}); resume with the same ones")
+
+
+def grown(saved: Json, given: Json) -> bool:
+    """Whether the number ``given`` is above the ``saved`` one."""
+    return isinstance(saved, (int, float)) and isinstance(given, (int, float)) and given > saved
 
 
 def check_resumable(options: RunOptions, out: Path, checkpoints: str) -> None:
@@ -92,14 +108,18 @@ def read_results(path: Path) -> Dict[str, Json]:
     return results
 
 
-def finished_results(options: RunOptions, out: Path, data_hash: str | None = None) -> Dict[str, Json] | None:
-    """With ``--resume``, the results.json of a fit in ``out`` that already finished (written last), else None; a
-    ValueError when that fit had other options or data (``data_hash``: the ``content_hash`` of what this run fits,
-    None for a generated signal)."""
+def finished_results(
+    options: RunOptions, out: Path, data_hash: str | None = None, extendable: Tuple[str, ...] = ()
+) -> Dict[str, Json] | None:
+    """With ``--resume``, the results.json of a fit in ``out`` that already finished (written last), else None (also
+    when ``extendable`` options grew: the fit goes on); a ValueError when that fit had other options or data
+    (``data_hash``: the ``content_hash`` of what this run fits, None for a generated signal)."""
     path = Path(out) / RESULTS
     if not (getattr(options, "resume", False) and path.is_file()):
         return None
     results = read_results(path)
     saved = {key: value for key, value in results["config"].items() if key not in RUN_ONLY_OPTIONS}
-    check_same_fit(saved, results.get("data_sha256"), options, data_hash, path)
+    check_same_fit(saved, results.get("data_sha256"), options, data_hash, path, extendable)
+    if any(saved.get(key) != getattr(options, key) for key in extendable):
+        return None
     return results

@@ -12,14 +12,14 @@ from contextlib import nullcontext
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Tuple
 
 import torch
 import torch.distributed as dist
 from rich.console import Console
 
 from asmr_plugin.fitting.options import ExperimentOptions
-from asmr_plugin.fitting.results import CHECKPOINT, RESULTS, FitResult, Json, Summary
+from asmr_plugin.fitting.results import CHECKPOINT, RESULTS, Json
 from asmr_plugin.fitting.resume import check_resumable, check_same_fit, finished_results, fit_options
 from asmr_plugin.fitting.signal import Item, Signal
 from asmr_plugin.io.files import (
@@ -68,13 +68,7 @@ def run_items(signal: Signal, process: Process, console: Console) -> Dict[str, J
             return None
         if not folder:
             return runs[0]
-        results = [FitResult.from_json(run) for run in runs if run is not None]
-        summary = Summary(
-            signal.summary_source(), options.model, signal.protocol(results), results, signal.summary_metrics()
-        )
-        written = summary.write(out)
-        console.print(f"{summary.headline()} -> {out}")
-        return written
+        return signal.summarize(out, [run for run in runs if run is not None], console)
 
 
 def fit_item(
@@ -85,7 +79,7 @@ def fit_item(
     options = signal.options
     out = run if folder is None else run / folder
     data_hash = None if item.source is None else content_hash(item.source, exclude=run)
-    previous = finished_results(options, out, data_hash)
+    previous = finished_results(options, out, data_hash, signal.extendable)
     if previous is not None:
         missing = [name for name in signal.output_files(previous) if not (out / name).is_file()]
         if not missing:
@@ -104,13 +98,15 @@ def fit_item(
             prepare_output_dir(out, options.overwrite, options.resume)
         console.print(signal.announce(item, target, network, process))
     metadata = signal.checkpoint_metadata(item)
+    field, modules = signal.checkpointed(network)
     resumable = ResumableFit(
         out / CHECKPOINT,
-        network,
+        field,
         signal.grid_shape(target),
         {**metadata, "options": fit_options(options), "data_sha256": data_hash},
         options.resume,
-        partial(same_fit, options, data_hash),
+        partial(same_fit, options, data_hash, signal.extendable),
+        modules,
     )
     with resumable.removed_if_diverged():
         history = signal.train(item, target, network, resumable, process)
@@ -127,7 +123,12 @@ def fit_item(
 
 
 def same_fit(
-    options: ExperimentOptions, data_hash: str | None, saved: Dict[str, object], recorded_hash: str | None, where: Path
+    options: ExperimentOptions,
+    data_hash: str | None,
+    extendable: Tuple[str, ...],
+    saved: Dict[str, object],
+    recorded_hash: str | None,
+    where: Path,
 ) -> None:
-    """The runner's ``SameFitCheck``: the checkpoint's options and data are this run's."""
-    check_same_fit(saved, recorded_hash, options, data_hash, where)
+    """The runner's ``SameFitCheck``: the checkpoint's options (but the ``extendable`` ones) and data are this run's."""
+    check_same_fit(saved, recorded_hash, options, data_hash, where, extendable)

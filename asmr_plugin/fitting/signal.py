@@ -11,12 +11,12 @@ from typing import ClassVar, Dict, Generic, List, Tuple, TypeVar
 
 import torch
 from rich.console import Console
-from torch import Tensor
+from torch import Tensor, nn
 
 from asmr_plugin.fields import GridField
 from asmr_plugin.fields.registry import checking_only
 from asmr_plugin.fitting.options import EpochOptions, ExperimentOptions
-from asmr_plugin.fitting.results import FitResult, Json
+from asmr_plugin.fitting.results import FitResult, Json, Summary
 from asmr_plugin.io.files import readable
 from asmr_plugin.training.distributed import Process
 from asmr_plugin.training.resume import ResumableFit
@@ -48,6 +48,9 @@ class Signal(ABC, Generic[OptionsT, TargetT, HistoryT, OutputsT]):
     """Default output folders go under outputs/<experiment>/."""
     distributed: ClassVar[bool] = False
     """Whether its runs may be launched by torchrun on several processes (data-parallel)."""
+    extendable: ClassVar[Tuple[str, ...]] = ()
+    """Options a resumed run may raise: a fit made with a smaller value goes on to the new one (meta-learning's
+    --steps, at a constant rate); every other option must be the same."""
 
     def __init__(self, options: OptionsT, console: Console) -> None:
         self.options, self.console = options, console
@@ -95,6 +98,11 @@ class Signal(ABC, Generic[OptionsT, TargetT, HistoryT, OutputsT]):
         """What its checkpoints record beside the weights."""
         return {"data": item.label}
 
+    def checkpointed(self, network: GridField) -> Tuple[GridField, Dict[str, nn.Module]]:
+        """What its checkpoints hold: the field (what ``--resume`` and ``asmr-export`` rebuild) and the modules
+        trained beside it (meta-learning's latent map), by name."""
+        return network, {}
+
     @abstractmethod
     def train(
         self, item: Item, target: TargetT, network: GridField, resumable: ResumableFit, process: Process
@@ -130,6 +138,16 @@ class Signal(ABC, Generic[OptionsT, TargetT, HistoryT, OutputsT]):
     def protocol(self, runs: List[FitResult]) -> str:
         """A folder run's training protocol, marked where it is not the paper's."""
         raise NotImplementedError(f"{type(self).__name__} has no folder runs")
+
+    def summarize(self, out: Path, runs: List[Dict[str, Json]], console: Console) -> Dict[str, Json]:
+        """A folder run's summary, written into ``out`` (inside the run's lock): by default the mean ± std of
+        ``summary_metrics`` over the items (summary.json, summary.md)."""
+        results = [FitResult.from_json(run) for run in runs]
+        options = self.options
+        summary = Summary(self.summary_source(), options.model, self.protocol(results), results, self.summary_metrics())
+        written = summary.write(out)
+        console.print(f"{summary.headline()} -> {out}")
+        return written
 
 
 class EpochSignal(Signal[EpochOptionsT, Tensor, EpochHistory, OutputsT]):

@@ -150,21 +150,32 @@ def test_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path):
         assert a["step"] == b["step"] == 4
         for name, value in a["state_dict"].items():
             assert torch.equal(value, b["state_dict"][name]), (model, name)
-        assert a["metadata"]["curve"]["train_psnr"] == b["metadata"]["curve"]["train_psnr"]
+        assert a["metadata"]["training"]["history"]["train_psnr"] == b["metadata"]["training"]["history"]["train_psnr"]
+        assert torch.equal(
+            a["metadata"]["modules"]["latent_map"]["mlp.layers.0.weight"],
+            b["metadata"]["modules"]["latent_map"]["mlp.layers.0.weight"],
+        )
         assert straight["models"][model]["test_psnr_mean"] == resumed["models"][model]["test_psnr_mean"]
     for name in ("results.json", "learning_curve.png", "reconstructions.png", "asmr/results.json"):
         assert (tmp_path / "resumed" / name).is_file()
 
 
-def test_resume_refuses_other_options_and_missing_checkpoints(tmp_path):
+def test_resume_refuses_other_options_and_goes_on_to_a_larger_steps(tmp_path):
+    """One flow with every signal (the runner's): other options are refused, --steps may grow (a constant rate: the
+    fit goes on), a model not fitted yet is fitted, and --out is never written into without --resume/--overwrite."""
     data = write_images(tmp_path / "faces", 6)
     run(tiny_config(steps=1, data=data, models=("asmr",), out=tmp_path / "run"))
-    with pytest.raises(ValueError, match="pass the options of the original run"):
+    with pytest.raises(ValueError, match="other options.*--hidden-dim"):
         run(tiny_config(steps=2, data=data, models=("asmr",), out=tmp_path / "run", resume=True, hidden_dim=16))
-    with pytest.raises(ValueError, match="no checkpoint.pt for ngp"):
-        run(tiny_config(steps=2, data=data, models=("ngp",), out=tmp_path / "run", resume=True))
+    with pytest.raises(ValueError, match="other options.*--steps 1 -> 0|--steps must be at least 1"):
+        run(tiny_config(steps=0, data=data, models=("asmr",), out=tmp_path / "run", resume=True))
+    longer = run(tiny_config(steps=3, data=data, models=("asmr",), out=tmp_path / "run", resume=True))
+    assert longer["models"]["asmr"]["steps"] == 3
+    assert torch.load(tmp_path / "run" / "asmr" / "checkpoint.pt", weights_only=True)["step"] == 3
     with pytest.raises(ValueError, match="already holds files"):
         run(tiny_config(steps=2, data=data, models=("asmr",), out=tmp_path / "run"))
+    with pytest.raises(ValueError, match="holds no"):
+        run(tiny_config(steps=2, data=data, models=("ngp",), out=tmp_path / "empty", resume=True))
 
 
 @pytest.mark.slow
@@ -177,7 +188,7 @@ def test_meta_learn_script_runs_as_documented(tmp_path, script):
     assert set(results["models"]) == {"asmr", "ngp"}
     assert results["models"]["asmr"]["test_images"] == 40
     failed = subprocess.run(command[:2] + ["--data", str(tmp_path / "missing")], capture_output=True, text=True)
-    assert failed.returncode == 1 and "is not a folder" in failed.stderr
+    assert failed.returncode == 1 and "missing does not exist" in failed.stderr
 
 
 @pytest.mark.parametrize("option", ["mapping_layers", "eval_images", "grid_images", "inner_steps"])
@@ -198,3 +209,13 @@ def test_image_sets_too_large_for_memory_or_too_small_to_split_are_one_line(tmp_
     ]:
         assert message in cli_error(meta.MetaLearnConfig, meta.run, [*args, "--out", str(tmp_path / "run")])
     assert not (tmp_path / "run").exists()
+
+
+def test_resume_of_a_finished_run_redraws_its_figures_from_the_checkpoints(tmp_path):
+    data = write_images(tmp_path / "faces", 6)
+    options = dict(steps=2, data=data, models=("asmr",), out=tmp_path / "run")
+    first = run(tiny_config(**options))
+    (tmp_path / "run" / "reconstructions.png").unlink()
+    again = run(tiny_config(resume=True, **options))
+    assert (tmp_path / "run" / "reconstructions.png").stat().st_size > 1000
+    assert again["models"]["asmr"]["test_psnr_mean"] == first["models"]["asmr"]["test_psnr_mean"]
