@@ -50,6 +50,9 @@ MEGAPIXEL_NETWORKS: Dict[str, Dict[str, Any]] = {
 
 OCCUPANCY_LR = 1e-4
 """The rate of the paper's occupancy networks."""
+OCCUPANCY_NETWORKS: Dict[str, Any] = {"num_layers": 10, "hidden_dim": 512}
+"""The paper's occupancy networks (Section 4.3, Table 6): a 10-layer SIREN of 512 units and its ASMR counterpart
+(bases of 2)."""
 OCCUPANCY_WIDTH = 256
 """ASMR's and SIREN's default width for occupancy (the paper's SIREN: 512)."""
 

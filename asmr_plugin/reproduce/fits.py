@@ -15,7 +15,7 @@ from asmr_plugin.fitting.image import PRESETS, FitImageConfig
 from asmr_plugin.fitting.image import run as run_image
 from asmr_plugin.fitting.results import mean_std
 from asmr_plugin.paper import values as paper_values
-from asmr_plugin.paper.networks import KODAK_BASES
+from asmr_plugin.paper.networks import KODAK_BASES, OCCUPANCY_NETWORKS
 from asmr_plugin.reproduce.protocol import GRID_ROW, Context, Outcome, markdown_table
 from asmr_plugin.schedule import PAPER_STEPS
 
@@ -392,7 +392,7 @@ def model_width(model: str, widths: dict[str, int]) -> dict[str, Any]:
 def table6(context: Context) -> Outcome:
     paper = paper_values.TABLE6
     options = context.pick(
-        {"num_layers": 10, "hidden_dim": 512},
+        OCCUPANCY_NETWORKS,
         {"resolution": 64, "epochs": 20, "points_per_epoch": 100_000, "hidden_dim": 128},
         {"resolution": 8, "epochs": 1, "points_per_epoch": 2048, "hidden_dim": 16},
     )
