@@ -19,7 +19,7 @@ from asmr_plugin.fitting.options import ExperimentOptions, require_positive
 from asmr_plugin.fitting.results import FitResult, Json, RunRecord
 from asmr_plugin.fitting.runner import run_experiment
 from asmr_plugin.fitting.signal import Item, Signal
-from asmr_plugin.io.audio import load_audio, save_audio, speech_like_clip
+from asmr_plugin.io.audio import GENERATED_MIN_RATE, load_audio, save_audio, speech_like_clip
 from asmr_plugin.io.files import output_names, readable, save_figure, visible_files
 from asmr_plugin.memory import check_memory
 from asmr_plugin.metrics import psnr
@@ -63,6 +63,11 @@ class FitAudioConfig(ExperimentOptions):
     def check_options(self) -> None:
         """A ValueError naming the first bad option."""
         require_positive(self, "rate", "seconds", "steps")
+        if self.data is None and self.rate < GENERATED_MIN_RATE:
+            raise ValueError(
+                f"--rate {self.rate}: the generated speech-like clip needs at least {GENERATED_MIN_RATE} Hz (its voice "
+                "and first formants); pass --data for a recording at a lower rate"
+            )
         samples = round(self.seconds * self.rate)
         if samples < 2:
             raise ValueError(

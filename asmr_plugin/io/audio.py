@@ -65,10 +65,18 @@ def load_audio(path: Path, rate: int = 16_000, seconds: float = 2.0, pad: bool =
     return torch.from_numpy(np.clip(mono[:wanted], -1.0, 1.0).copy())[:, None]
 
 
+GENERATED_MIN_RATE = 2000
+"""The lowest sample rate of the generated clip (Hz): its voice and first formants lie below 1 kHz."""
+
+
 def speech_like_clip(rate: int = 16_000, seconds: float = 2.0, seed: int = 0) -> Float[Tensor, "N 1"]:
     """A deterministic speech-like test signal: a gliding harmonic voice through moving formants,
-    in syllables, with noisy consonant bursts (peak 0.9)."""
+    in syllables, with noisy consonant bursts (peak 0.9). Below 16 kHz what lies above the Nyquist frequency is left
+    out, as a recording at that rate would (formants) or moved under it (the bursts' high-pass)."""
     from scipy import signal
+
+    if rate < GENERATED_MIN_RATE:
+        raise ValueError(f"the generated clip needs a sample rate of at least {GENERATED_MIN_RATE} Hz, got {rate}")
 
     generator = np.random.default_rng(seed)
     n = round(seconds * rate)
@@ -86,10 +94,12 @@ def speech_like_clip(rate: int = 16_000, seconds: float = 2.0, seed: int = 0) ->
     for formant in range(3):
         for index in np.unique(syllable):
             where = syllable == index
+            if chosen[where][0, formant] >= 0.45 * rate:  # above what this rate records
+                continue
             b, a = signal.iirpeak(chosen[where][0, formant], Q=8, fs=rate)
             voiced[where] += signal.lfilter(b, a, voice[where]) / (formant + 1)
     envelope = np.clip(np.sin(np.pi * (t * 4 % 1)), 0, None) ** 0.6
-    burst = signal.lfilter(*signal.butter(4, 3000, "highpass", fs=rate), generator.standard_normal(n))
+    burst = signal.lfilter(*signal.butter(4, min(3000, 0.4 * rate), "highpass", fs=rate), generator.standard_normal(n))
     consonants = burst * np.exp(-((t * 4 % 1) / 0.05)) * 0.3
     clip = voiced * envelope + consonants
     return torch.from_numpy((0.9 * clip / np.abs(clip).max()).astype(np.float32))[:, None]

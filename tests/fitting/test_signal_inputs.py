@@ -25,7 +25,19 @@ AUDIO_OPTIONS = [
     ),
     (["--hidden-dim", "0"], "--hidden-dim must be positive"),
     (["--device", "bogus"], "--device 'bogus' is not a device"),
+    (["--rate", "1000"], "--rate 1000: the generated speech-like clip needs at least 2000 Hz"),
+    (["--rate", "3000000000"], "--seconds 2 at --rate 3000000000 Hz (6,000,000,000 samples): a full-clip fit needs"),
 ]
+
+
+@pytest.mark.parametrize("rate", [2000, 6000, 8000, 16_000, 48_000])
+def test_the_generated_clip_is_speech_like_at_every_rate_it_takes(rate):
+    """Formants above the Nyquist frequency are left out (--rate 6000 was a filter-design error)."""
+    from asmr_plugin.io.audio import speech_like_clip
+
+    clip = speech_like_clip(rate, 0.5)
+    assert clip.shape == (rate // 2, 1) and clip.isfinite().all()
+    assert clip.abs().max().item() == pytest.approx(0.9) and clip.std() > 0.05
 
 
 @pytest.mark.parametrize("args, message", AUDIO_OPTIONS, ids=[" ".join(args) for args, _ in AUDIO_OPTIONS])
