@@ -168,3 +168,22 @@ def test_items_run_in_parallel_write_what_one_at_a_time_writes(tmp_path, kodak, 
 def test_jobs_out_of_range_are_refused(tmp_path):
     with pytest.raises(ValueError, match="--jobs"):
         run(config(tmp_path, jobs=0))
+
+
+def test_the_index_says_why_a_reduced_item_falls_short(tmp_path):
+    """An item whose reduced numbers contradict the claim carries the measured reason beside the verdict."""
+    results = tmp_path / "results"
+    results.mkdir()
+    models = {"asmr": {"psnr_mean": 28.0}, "siren": {"psnr_mean": 31.0}, "ffn": {"psnr_mean": 30.0}}
+    record = {
+        "protocol": "reduced",
+        "seconds": 1.0,
+        "commit": "abc1234",
+        "device": "cpu",
+        "torch": "2",
+        "comparison": "",
+    }
+    (results / "table3.json").write_text(json.dumps({**record, "data": {"models": models}}))
+    reproduce.write_index(config(tmp_path), {})
+    line = next(line for line in (results / "README.md").read_text().splitlines() if line.startswith("| [table3]"))
+    assert "**contradicts**" in line and "Why a reduced run falls short: at 128 px" in line
