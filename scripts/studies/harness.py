@@ -84,8 +84,9 @@ def done_keys(path: Path) -> set[str]:
     return {json.loads(line)["key"] for line in path.read_text().splitlines() if line.strip()}
 
 
-def run_jobs(jobs: Sequence[Job], path: Path, processes: int = 2) -> None:
-    """Run the jobs not yet in ``path`` (JSON lines), ``processes`` at a time, appending each result as it ends."""
+def run_jobs(jobs: Sequence[Job], path: Path, processes: int = int(os.environ.get("STUDY_PROCESSES", "2"))) -> None:
+    """Run the jobs not yet in ``path`` (JSON lines), ``processes`` at a time (STUDY_PROCESSES, default 2), appending
+    each result as it ends."""
     done = done_keys(path)
     todo = [job for job in jobs if job.key not in done]
     print(f"{len(todo)} of {len(jobs)} jobs to run -> {path}", flush=True)
