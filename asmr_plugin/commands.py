@@ -1,5 +1,5 @@
 """Console commands of a pip install: ``asmr-fit SIGNAL``, ``asmr-bench KIND``, ``asmr-count-macs``,
-``asmr-export``, ``asmr-reproduce`` (the scripts in ``scripts/`` are the same commands)."""
+``asmr-export``, ``asmr-reproduce``, ``asmr-scene`` (the scripts in ``scripts/`` are the same commands)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from asmr_plugin import export as export_module
 from asmr_plugin.benchmarks import gpu, latency, training
 from asmr_plugin.cli import run_cli, run_config
 from asmr_plugin.fitting import audio, image, megapixel, meta, occupancy, video
+from asmr_plugin.io import scenes
 from asmr_plugin.reproduce import paper_tables
 from asmr_plugin.reproduce import run as reproduce_run
 
@@ -67,6 +68,7 @@ BENCHMARKS: Dict[str, Entry] = {
 """``asmr-bench`` subcommands."""
 COUNT_MACS = Entry(paper_tables.CountMacsConfig, paper_tables.main, paper_tables.__doc__)
 EXPORT = Entry(export_module.ExportConfig, export_module.export, export_module.__doc__)
+SCENE = Entry(scenes.SceneConfig, scenes.run, scenes.SceneConfig.__doc__)
 REPRODUCE = Entry(reproduce_run.ReproduceConfig, reproduce_run.main, reproduce_run.__doc__)
 
 
@@ -102,6 +104,11 @@ def bench(args: Sequence[str] | None = None) -> None:
 def count_macs(args: Sequence[str] | None = None) -> None:
     """``asmr-count-macs [--json]``."""
     run_entry(COUNT_MACS, sys.argv[1:] if args is None else args, "asmr-count-macs")
+
+
+def scene(args: Sequence[str] | None = None) -> None:
+    """``asmr-scene --out DIR``."""
+    run_entry(SCENE, sys.argv[1:] if args is None else args, "asmr-scene")
 
 
 def export(args: Sequence[str] | None = None) -> None:
