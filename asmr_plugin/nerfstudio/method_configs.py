@@ -8,6 +8,7 @@ with a warning, and the reason is printed.
 try:
     from asmr_plugin.nerfstudio.methods import (
         asmr_image,
+        asmr_nerf,
         ffn_image,
         grid_image,
         kilonerf_image,
@@ -21,11 +22,12 @@ except Exception as error:  # noqa: BLE001 - any failure must stay inside this p
     from rich.console import Console
 
     Console(stderr=True).print(f"[bold yellow]asmr-plugin: methods unavailable ({type(error).__name__}: {error})")
-    asmr_image = siren_image = ffn_image = mfn_image = wire_image = None
+    asmr_image = asmr_nerf = siren_image = ffn_image = mfn_image = wire_image = None
     kilonerf_image = loe_image = ngp_image = grid_image = None
 
 __all__ = [
     "asmr_image",
+    "asmr_nerf",
     "siren_image",
     "ffn_image",
     "mfn_image",

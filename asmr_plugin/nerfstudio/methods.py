@@ -1,21 +1,25 @@
-"""nerfstudio methods that fit a single image: asmr-image, siren-image and one per baseline (ffn-image, ...,
-grid-image)."""
+"""nerfstudio methods: those that fit a single image (asmr-image, siren-image and one per baseline: ffn-image, ...,
+grid-image) and the radiance field asmr-nerf."""
 
 from __future__ import annotations
 
 from typing import Any, Dict
 
 from nerfstudio.configs.base_config import ViewerConfig
+from nerfstudio.data.datamanagers.base_datamanager import VanillaDataManagerConfig
 from nerfstudio.data.datamanagers.full_images_datamanager import FullImageDatamanager, FullImageDatamanagerConfig
+from nerfstudio.data.dataparsers.blender_dataparser import BlenderDataParserConfig
 from nerfstudio.engine.optimizers import AdamOptimizerConfig
+from nerfstudio.pipelines.base_pipeline import VanillaPipelineConfig
 from nerfstudio.plugins.types import MethodSpecification
 
 from asmr_plugin.fields import FIELDS
 from asmr_plugin.nerfstudio.dataparser import SingleImageDataParserConfig, SingleImageDataset
 from asmr_plugin.nerfstudio.model import ImageFieldModelConfig
+from asmr_plugin.nerfstudio.nerf_model import ASMRNerfModelConfig
 from asmr_plugin.nerfstudio.pipeline import ImagePipelineConfig
 from asmr_plugin.nerfstudio.schedulers import CosineAnnealingSchedulerConfig
-from asmr_plugin.nerfstudio.trainer_config import ImageTrainerConfig
+from asmr_plugin.nerfstudio.trainer_config import ImageTrainerConfig, PluginTrainerConfig
 from asmr_plugin.schedule import PAPER_STEPS
 
 
@@ -80,4 +84,38 @@ ngp_image = image_method_specification(
 )
 grid_image = image_method_specification(
     "grid", "Dense grid of values at ASMR's parameters, read bilinearly (the baseline at equal parameters)"
+)
+
+
+NERF_STEPS = 5_000
+"""asmr-nerf's iterations (rays of 512 views' pixels each): minutes on a CPU for a 64x64 asmr-scene."""
+
+
+def nerf_method() -> PluginTrainerConfig:
+    """asmr-nerf: a Blender-format scene (asmr-scene writes one offline), 512 rays a step, Adam with cosine
+    annealing, evaluated by PSNR and SSIM (no LPIPS: nothing to download)."""
+    return PluginTrainerConfig(
+        method_name="asmr-nerf",
+        max_num_iterations=NERF_STEPS,
+        steps_per_eval_batch=500,
+        steps_per_eval_image=500,
+        steps_per_eval_all_images=NERF_STEPS,
+        steps_per_save=1_000,
+        mixed_precision=False,
+        pipeline=VanillaPipelineConfig(
+            datamanager=VanillaDataManagerConfig(
+                dataparser=BlenderDataParserConfig(), train_num_rays_per_batch=512, eval_num_rays_per_batch=1024
+            ),
+            model=ASMRNerfModelConfig(eval_num_rays_per_chunk=4096),
+        ),
+        optimizers={"fields": optimizer(5e-4, 1e-5)},
+        viewer=ViewerConfig(num_rays_per_chunk=4096, quit_on_train_completion=True),
+        vis="viewer+tensorboard",
+    )
+
+
+asmr_nerf = MethodSpecification(
+    config=nerf_method(),
+    description="An ASMR radiance field over the scene box (density, features, a view-direction head) for "
+    "Blender-format scenes; offline on a CPU (asmr-scene makes a scene)",
 )

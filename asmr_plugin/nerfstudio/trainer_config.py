@@ -74,10 +74,9 @@ class ImageTrainer(Trainer):
 
 
 @dataclass
-class ImageTrainerConfig(TrainerConfig):
-    """A TrainerConfig that trains on CUDA when available and on the CPU otherwise, whose cosine
-    schedules span ``max_num_iterations`` and whose input is validated (the image reads, the
-    model's options are valid for it) before the config or any output is written."""
+class PluginTrainerConfig(TrainerConfig):
+    """A TrainerConfig that trains on CUDA when available and on the CPU otherwise, whose cosine schedules span
+    ``max_num_iterations`` and whose Ctrl-C exits non-zero."""
 
     _target: Type = field(default_factory=lambda: ImageTrainer)
 
@@ -88,6 +87,12 @@ class ImageTrainerConfig(TrainerConfig):
             scheduler = optimizer.get("scheduler")
             if isinstance(scheduler, CosineAnnealingSchedulerConfig):
                 scheduler.max_steps = self.max_num_iterations
+
+
+@dataclass
+class ImageTrainerConfig(PluginTrainerConfig):
+    """A single-image method's TrainerConfig whose input is validated (the image reads, the model's options are valid
+    for it) before the config or any output is written."""
 
     def checkpoint_to_load(self) -> Path | None:
         """The checkpoint ``--load-dir`` (with ``--load-step``) or ``--load-checkpoint`` names; a ValueError when

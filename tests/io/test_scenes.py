@@ -29,7 +29,9 @@ def test_the_scene_is_written_in_blender_format_and_the_same_every_time(tmp_path
             assert (view == np.asarray(Image.open(tmp_path / "b" / split / f"r_{index}.png"))).all()
     other = write_scene(small(tmp_path / "c", seed=1))
     assert other == {"train": 3, "val": 1, "test": 2}
-    assert (tmp_path / "c" / "transforms_train.json").read_text() != (tmp_path / "a" / "transforms_train.json").read_text()
+    assert (tmp_path / "c" / "transforms_train.json").read_text() != (
+        tmp_path / "a" / "transforms_train.json"
+    ).read_text()
 
 
 @pytest.mark.slow

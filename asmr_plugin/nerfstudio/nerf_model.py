@@ -1,0 +1,123 @@
+"""asmr-nerf's model: an ``ASMRRadianceField`` rendered by nerfstudio's own components (rays clipped to the scene box,
+uniform then PDF sampling of the same field, volume rendering, MSE), scored by PSNR and SSIM: nothing downloaded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Literal, Tuple, Type
+
+import torch
+from nerfstudio.cameras.rays import RayBundle
+from nerfstudio.field_components.field_heads import FieldHeadNames
+from nerfstudio.model_components.losses import MSELoss
+from nerfstudio.model_components.ray_samplers import PDFSampler, UniformSampler
+from nerfstudio.model_components.renderers import AccumulationRenderer, DepthRenderer, RGBRenderer
+from nerfstudio.model_components.scene_colliders import AABBBoxCollider
+from nerfstudio.models.base_model import Model, ModelConfig
+from nerfstudio.utils import colormaps
+from torch import Tensor
+from torch.nn import Parameter
+
+from asmr_plugin.fields.registry import parse_bases_option
+from asmr_plugin.metrics import psnr, ssim
+from asmr_plugin.nerfstudio.radiance_field import ASMRRadianceField
+
+
+@dataclass
+class ASMRNerfModelConfig(ModelConfig):
+    """An ASMR radiance field over the scene box, sampled coarse-to-fine."""
+
+    _target: Type = field(default_factory=lambda: ASMRNerfModel)
+    bases: Tuple[str, ...] = ("2,4,4,4",)
+    """ASMR bases per axis of the scene box (one list for every axis): their product is the grid's cells per axis."""
+    hidden_dim: int = 128
+    """ASMR's width."""
+    feature_dim: int = 15
+    """Outputs beside the density that the colour head reads."""
+    omega0: float = 30.0
+    num_coarse_samples: int = 48
+    """Uniform samples per ray (within the scene box)."""
+    num_importance_samples: int = 48
+    """Samples per ray drawn from the coarse pass's weights (the same field)."""
+    background_color: Literal["white", "black"] = "white"
+    """The colour behind the scene (the views' alpha is composited on it)."""
+
+    def __post_init__(self) -> None:
+        self.loss_coefficients = {"rgb_loss_coarse": 1.0, "rgb_loss_fine": 1.0}
+
+
+class ASMRNerfModel(Model):
+    """A radiance field model whose field is ``ASMRRadianceField``."""
+
+    config: ASMRNerfModelConfig
+
+    def populate_modules(self) -> None:
+        super().populate_modules()
+        config = self.config
+        self.field = ASMRRadianceField(
+            self.scene_box.aabb,
+            parse_bases_option(config.bases, 3, "--pipeline.model."),
+            config.hidden_dim,
+            config.feature_dim,
+            omega0=config.omega0,
+        )
+        self.collider = AABBBoxCollider(self.scene_box, near_plane=0.05)
+        self.sampler_uniform = UniformSampler(num_samples=config.num_coarse_samples)
+        self.sampler_pdf = PDFSampler(num_samples=config.num_importance_samples)
+        self.renderer_rgb = RGBRenderer(background_color=config.background_color)
+        self.renderer_accumulation = AccumulationRenderer()
+        self.renderer_depth = DepthRenderer()
+        self.rgb_loss = MSELoss()
+
+    def get_param_groups(self) -> Dict[str, List[Parameter]]:
+        return {"fields": list(self.field.parameters())}
+
+    def render(self, ray_samples, prefix: str) -> Tuple[Dict[str, Tensor], Tensor]:
+        """The field along ``ray_samples``: colour, accumulation and depth (keys with ``prefix``), and the weights."""
+        field_outputs = self.field(ray_samples)
+        weights = ray_samples.get_weights(field_outputs[FieldHeadNames.DENSITY])
+        outputs = {
+            f"rgb{prefix}": self.renderer_rgb(rgb=field_outputs[FieldHeadNames.RGB], weights=weights),
+            f"accumulation{prefix}": self.renderer_accumulation(weights),
+            f"depth{prefix}": self.renderer_depth(weights, ray_samples),
+        }
+        return outputs, weights
+
+    def get_outputs(self, ray_bundle: RayBundle) -> Dict[str, Tensor]:
+        coarse_samples = self.sampler_uniform(ray_bundle)
+        coarse, weights = self.render(coarse_samples, "_coarse")
+        fine, _ = self.render(self.sampler_pdf(ray_bundle, coarse_samples, weights), "")
+        return {**coarse, **fine}
+
+    def get_loss_dict(self, outputs, batch, metrics_dict=None) -> Dict[str, Tensor]:
+        image = batch["image"].to(outputs["rgb"].device)
+        losses = {}
+        for suffix in ("_coarse", ""):
+            prediction, target = self.renderer_rgb.blend_background_for_loss_computation(
+                pred_image=outputs[f"rgb{suffix}"], pred_accumulation=outputs[f"accumulation{suffix}"], gt_image=image
+            )
+            losses[f"rgb_loss{suffix or '_fine'}"] = self.config.loss_coefficients[
+                f"rgb_loss{suffix or '_fine'}"
+            ] * self.rgb_loss(target, prediction)
+        return losses
+
+    def get_metrics_dict(self, outputs, batch) -> Dict[str, Tensor]:
+        image = self.renderer_rgb.blend_background(batch["image"].to(outputs["rgb"].device))
+        return {"psnr": psnr(outputs["rgb"].detach(), image)}
+
+    def get_image_metrics_and_images(
+        self, outputs: Dict[str, Tensor], batch: Dict[str, Tensor]
+    ) -> Tuple[Dict[str, float], Dict[str, Tensor]]:
+        image = self.renderer_rgb.blend_background(batch["image"].to(outputs["rgb"].device))
+        rgb = outputs["rgb"].clamp(0, 1)
+        metrics = {"psnr": float(psnr(rgb, image))}
+        structural = ssim(rgb, image)
+        if structural is not None:
+            metrics["ssim"] = float(structural)
+        depth = colormaps.apply_depth_colormap(outputs["depth"], accumulation=outputs["accumulation"])
+        images = {
+            "img": torch.cat([image, rgb], dim=1),
+            "accumulation": colormaps.apply_colormap(outputs["accumulation"]),
+            "depth": depth,
+        }
+        return metrics, images

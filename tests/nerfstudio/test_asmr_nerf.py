@@ -1,0 +1,72 @@
+"""asmr-nerf: an ASMR radiance field trained by nerfstudio's own trainer on an asmr-scene, on the CPU, offline (no
+LPIPS: nothing downloaded); ns-eval and ns-render read the run; the field's density is 0 outside the scene box."""
+
+import copy
+import json
+
+import numpy as np
+import pytest
+import torch
+from nerfstudio.cameras.rays import Frustums, RaySamples
+from nerfstudio.field_components.field_heads import FieldHeadNames
+from nerfstudio.plugins.registry import discover_methods
+from nerfstudio.scripts.eval import ComputePSNR
+from nerfstudio.scripts.render import DatasetRender
+from nerfstudio.scripts.train import train_loop
+from PIL import Image
+
+from asmr_plugin.io.scenes import SceneConfig, write_scene
+from asmr_plugin.nerfstudio.radiance_field import ASMRRadianceField
+
+
+def samples_at(points: torch.Tensor) -> RaySamples:
+    ones = torch.ones(*points.shape[:-1], 1)
+    directions = torch.nn.functional.normalize(torch.ones_like(points), dim=-1)
+    frustums = Frustums(points, directions, ones * 0, ones * 1e-3, ones * 1e-3)
+    return RaySamples(frustums=frustums, deltas=ones * 1e-2)
+
+
+def test_the_field_is_asmr_over_the_scene_box_and_empty_outside_it():
+    aabb = torch.tensor([[-1.5, -1.5, -1.5], [1.5, 1.5, 1.5]])
+    field = ASMRRadianceField(aabb, [[2, 4, 4]] * 3, hidden_dim=16, feature_dim=4, head_hidden=8)
+    points = torch.tensor([[0.0, 0.0, 0.0], [1.4, -1.4, 0.3], [1.6, 0.0, 0.0], [0.0, -9.0, 0.0]])
+    outputs = field(samples_at(points[:, None, :]))
+    density, rgb = outputs[FieldHeadNames.DENSITY], outputs[FieldHeadNames.RGB]
+    assert density.shape == (4, 1, 1) and rgb.shape == (4, 1, 3)
+    assert (density[:2] > 0).all() and (density[2:] == 0).all()
+    assert ((rgb >= 0) & (rgb <= 1)).all()
+    coords, _ = field.grid_coords(points[:2])  # the box's corners are the ASMR grid's first and last cells
+    assert coords.min() >= 0 and coords.max() <= 31
+
+
+@pytest.mark.slow
+def test_ns_train_asmr_nerf_then_eval_and_render_offline(tmp_path, monkeypatch):
+    import socket
+
+    def no_network(*args, **kwargs):
+        raise OSError("the network is not reachable in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    scene = tmp_path / "scene"
+    write_scene(SceneConfig(out=scene, size=16, train=4, val=1, test=2))
+    config = copy.deepcopy(discover_methods()[0]["asmr-nerf"])
+    config.output_dir, config.vis, config.machine.device_type = tmp_path / "outputs", "tensorboard", "cpu"
+    config.max_num_iterations = config.steps_per_save = 3
+    config.steps_per_eval_image = config.steps_per_eval_all_images = 3
+    config.pipeline.datamanager.data = scene
+    config.pipeline.model.hidden_dim, config.pipeline.model.num_coarse_samples = 16, 8
+    config.pipeline.model.num_importance_samples = 8
+    config.__post_init__()
+    config.set_timestamp()
+    config.save_config()
+    train_loop(local_rank=0, world_size=1, config=config)
+    base = config.get_base_dir()
+    assert sorted((base / "nerfstudio_models").glob("step-*.ckpt"))
+
+    ComputePSNR(load_config=base / "config.yml", output_path=tmp_path / "eval.json").main()
+    results = json.loads((tmp_path / "eval.json").read_text())["results"]
+    assert {"psnr", "ssim"} <= results.keys() and np.isfinite(results["psnr"]) and "lpips" not in results
+
+    DatasetRender(load_config=base / "config.yml", output_path=tmp_path / "render", split="test").main()
+    rendered = sorted((tmp_path / "render").rglob("*.jpg")) + sorted((tmp_path / "render").rglob("*.png"))
+    assert len(rendered) >= 2 and Image.open(rendered[0]).size == (16, 16)
