@@ -1,5 +1,5 @@
 """Console commands of a pip install: ``asmr-fit SIGNAL``, ``asmr-bench KIND``, ``asmr-count-macs``,
-``asmr-export``, ``asmr-reproduce``, ``asmr-scene`` (the scripts in ``scripts/`` are the same commands)."""
+``asmr-export``, ``asmr-reproduce``, ``asmr-scene``, ``asmr-bake`` (the scripts in ``scripts/`` are the same commands)."""
 
 from __future__ import annotations
 
@@ -104,6 +104,14 @@ def bench(args: Sequence[str] | None = None) -> None:
 def count_macs(args: Sequence[str] | None = None) -> None:
     """``asmr-count-macs [--json]``."""
     run_entry(COUNT_MACS, sys.argv[1:] if args is None else args, "asmr-count-macs")
+
+
+def bake(args: Sequence[str] | None = None) -> None:
+    """``asmr-bake --load-config CONFIG --out GRID.npz``."""
+    from asmr_plugin.nerfstudio import bake as bake_module  # nerfstudio's import: only for this command
+
+    entry = Entry(bake_module.BakeConfig, bake_module.run, bake_module.BakeConfig.__doc__)
+    run_entry(entry, sys.argv[1:] if args is None else args, "asmr-bake")
 
 
 def scene(args: Sequence[str] | None = None) -> None:
