@@ -14,7 +14,7 @@ from asmr_plugin.fields.initialization import DEFAULT_INIT
 
 Protocol = Literal["paper", "reduced", "smoke"]
 """paper: the paper's protocol (GPU-hours for the ~130K-MAC baselines); reduced: every item on 2 CPU
-cores in about 30 minutes together, every network started at the signal's mean (the default ``--init``);
+cores in about an hour together (54 minutes with --jobs 2), every network started at the signal's mean (the default ``--init``);
 smoke: seconds per item, for tests (the numbers mean nothing)."""
 
 T = TypeVar("T")

@@ -143,7 +143,7 @@ class ReproduceConfig:
 
     protocol: Protocol = "reduced"
     """paper: the paper's protocols (GPU-hours for the ~130K-MAC baselines); reduced: every item on 2 CPU cores in
-    about 30 minutes, each file saying what was reduced; smoke: seconds per item, for tests (numbers meaningless)."""
+    about an hour (--jobs 2), each file saying what was reduced; smoke: seconds per item, for tests (numbers meaningless)."""
     only: tuple[ItemName, ...] = ()
     """Items to run (default: all)."""
     out: Path = Path("docs/results")
