@@ -8,7 +8,10 @@ from typing import Dict, List, Literal, Tuple, Type
 
 import torch
 from nerfstudio.cameras.rays import RayBundle
+from nerfstudio.field_components.encodings import NeRFEncoding
 from nerfstudio.field_components.field_heads import FieldHeadNames
+from nerfstudio.fields.base_field import Field
+from nerfstudio.fields.vanilla_nerf_field import NeRFField
 from nerfstudio.model_components.losses import MSELoss
 from nerfstudio.model_components.ray_samplers import PDFSampler, UniformSampler
 from nerfstudio.model_components.renderers import AccumulationRenderer, DepthRenderer, RGBRenderer
@@ -41,9 +44,29 @@ class ASMRNerfModelConfig(ModelConfig):
     """Samples per ray drawn from the coarse pass's weights (the same field)."""
     background_color: Literal["white", "black"] = "white"
     """The colour behind the scene (the views' alpha is composited on it)."""
+    field: Literal["asmr", "nerf"] = "asmr"
+    """The radiance field: ASMR, or the baseline under the same sampling, rendering, loss and schedule: nerfstudio's
+    NeRFField with positional encoding (10 frequencies of the position, 4 of the direction), a ReLU MLP of 4 layers
+    of 128 and a colour head of 64."""
 
     def __post_init__(self) -> None:
         self.loss_coefficients = {"rgb_loss_coarse": 1.0, "rgb_loss_fine": 1.0}
+
+
+def radiance_field(config: ASMRNerfModelConfig, aabb: Tensor) -> Field:
+    """The field ``config.field`` names, over the scene box ``aabb``."""
+    if config.field == "nerf":
+        return NeRFField(
+            position_encoding=NeRFEncoding(3, 10, 0.0, 8.0, include_input=True),
+            direction_encoding=NeRFEncoding(3, 4, 0.0, 4.0, include_input=True),
+            base_mlp_num_layers=4,
+            base_mlp_layer_width=128,
+            head_mlp_num_layers=1,
+            head_mlp_layer_width=64,
+            skip_connections=(2,),
+        )
+    bases = parse_bases_option(config.bases, 3, "--pipeline.model.")
+    return ASMRRadianceField(aabb, bases, config.hidden_dim, config.feature_dim, omega0=config.omega0)
 
 
 class ASMRNerfModel(Model):
@@ -54,13 +77,7 @@ class ASMRNerfModel(Model):
     def populate_modules(self) -> None:
         super().populate_modules()
         config = self.config
-        self.field = ASMRRadianceField(
-            self.scene_box.aabb,
-            parse_bases_option(config.bases, 3, "--pipeline.model."),
-            config.hidden_dim,
-            config.feature_dim,
-            omega0=config.omega0,
-        )
+        self.field = radiance_field(config, self.scene_box.aabb)
         self.collider = AABBBoxCollider(self.scene_box, near_plane=0.05)
         self.sampler_uniform = UniformSampler(num_samples=config.num_coarse_samples)
         self.sampler_pdf = PDFSampler(num_samples=config.num_importance_samples)

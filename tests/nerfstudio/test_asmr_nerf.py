@@ -83,6 +83,19 @@ def test_ns_train_asmr_nerf_then_eval_and_render_offline(tmp_path, monkeypatch):
         bake_run(BakeConfig(load_config=base / "config.yml", out=tmp_path / "grid.npz", mesh_level=None))
 
 
+def test_the_baseline_field_is_nerfstudio_s_nerf_field_in_the_same_model():
+    from nerfstudio.fields.vanilla_nerf_field import NeRFField
+
+    from asmr_plugin.nerfstudio.nerf_model import ASMRNerfModelConfig, radiance_field
+
+    aabb = torch.tensor([[-1.5, -1.5, -1.5], [1.5, 1.5, 1.5]])
+    baseline = radiance_field(ASMRNerfModelConfig(field="nerf"), aabb)
+    assert isinstance(baseline, NeRFField) and sum(p.numel() for p in baseline.parameters()) == 76_100
+    outputs = baseline(samples_at(torch.zeros(5, 2, 3)))
+    assert outputs[FieldHeadNames.RGB].shape == (5, 2, 3) and (outputs[FieldHeadNames.DENSITY] >= 0).all()
+    assert isinstance(radiance_field(ASMRNerfModelConfig(), aabb), ASMRRadianceField)
+
+
 def tiny_field(bases=((2, 2, 2),) * 3) -> ASMRRadianceField:
     torch.manual_seed(0)
     aabb = torch.tensor([[-1.5, -1.5, -1.5], [1.5, 1.5, 1.5]])
