@@ -11,6 +11,7 @@ from nerfstudio.cameras.rays import RayBundle
 from nerfstudio.field_components.encodings import NeRFEncoding
 from nerfstudio.field_components.field_heads import FieldHeadNames
 from nerfstudio.fields.base_field import Field
+from nerfstudio.fields.nerfacto_field import NerfactoField
 from nerfstudio.fields.vanilla_nerf_field import NeRFField
 from nerfstudio.model_components.losses import MSELoss
 from nerfstudio.model_components.ray_samplers import PDFSampler, UniformSampler
@@ -44,10 +45,11 @@ class ASMRNerfModelConfig(ModelConfig):
     """Samples per ray drawn from the coarse pass's weights (the same field)."""
     background_color: Literal["white", "black"] = "white"
     """The colour behind the scene (the views' alpha is composited on it)."""
-    field: Literal["asmr", "nerf"] = "asmr"
-    """The radiance field: ASMR, or the baseline under the same sampling, rendering, loss and schedule: nerfstudio's
-    NeRFField with positional encoding (10 frequencies of the position, 4 of the direction), a ReLU MLP of 4 layers
-    of 128 and a colour head of 64."""
+    field: Literal["asmr", "nerf", "nerfacto"] = "asmr"
+    """The radiance field: ASMR, or a baseline under the same sampling, rendering, loss and schedule: nerf
+    (nerfstudio's NeRFField with positional encoding: 10 frequencies of the position, 4 of the direction, a ReLU MLP
+    of 4 layers of 128, a colour head of 64) or nerfacto (nerfacto's field on nerfstudio's torch hash grid: 16 levels
+    of 2^15 entries up to 256 cells per axis, no appearance embedding)."""
 
     def __post_init__(self) -> None:
         self.loss_coefficients = {"rgb_loss_coarse": 1.0, "rgb_loss_fine": 1.0}
@@ -64,6 +66,10 @@ def radiance_field(config: ASMRNerfModelConfig, aabb: Tensor) -> Field:
             head_mlp_num_layers=1,
             head_mlp_layer_width=64,
             skip_connections=(2,),
+        )
+    if config.field == "nerfacto":
+        return NerfactoField(
+            aabb, 1, max_res=256, log2_hashmap_size=15, appearance_embedding_dim=0, implementation="torch"
         )
     bases = parse_bases_option(config.bases, 3, "--pipeline.model.")
     return ASMRRadianceField(aabb, bases, config.hidden_dim, config.feature_dim, omega0=config.omega0)

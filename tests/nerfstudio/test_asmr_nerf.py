@@ -94,6 +94,10 @@ def test_the_baseline_field_is_nerfstudio_s_nerf_field_in_the_same_model():
     outputs = baseline(samples_at(torch.zeros(5, 2, 3)))
     assert outputs[FieldHeadNames.RGB].shape == (5, 2, 3) and (outputs[FieldHeadNames.DENSITY] >= 0).all()
     assert isinstance(radiance_field(ASMRNerfModelConfig(), aabb), ASMRRadianceField)
+    hashed = radiance_field(ASMRNerfModelConfig(field="nerfacto"), aabb)
+    samples = samples_at(torch.zeros(5, 2, 3))
+    samples.camera_indices = torch.zeros(5, 2, 1, dtype=torch.long)
+    assert hashed(samples)[FieldHeadNames.RGB].shape == (5, 2, 3)
 
 
 def tiny_field(bases=((2, 2, 2),) * 3) -> ASMRRadianceField:
