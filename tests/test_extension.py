@@ -11,7 +11,7 @@ import textwrap
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Tuple, Type
 
 import numpy as np
 import pytest
@@ -24,7 +24,7 @@ from torch import Tensor
 from asmr_plugin.fields import GridField
 from asmr_plugin.fields.registry import ModelName
 from asmr_plugin.fitting.options import ExperimentOptions, require_positive
-from asmr_plugin.fitting.results import FitResult, RunRecord
+from asmr_plugin.fitting.results import FitResult, Metrics, PsnrMetrics, RunRecord
 from asmr_plugin.fitting.runner import run_experiment
 from asmr_plugin.fitting.signal import Item, Signal
 from asmr_plugin.io.files import save_figure
@@ -159,6 +159,9 @@ class FitTableConfig(ExperimentOptions):
 class TableSignal(Signal[FitTableConfig, Tensor, FitHistory, Tensor]):
     experiment = "fit_table"
 
+    def metrics_type(self) -> Type[Metrics]:
+        return PsnrMetrics
+
     def run_name(self) -> str:
         return f"{Path(self.options.data).stem}-{self.options.model}"
 
@@ -200,7 +203,7 @@ class TableSignal(Signal[FitTableConfig, Tensor, FitHistory, Tensor]):
             data=item.label,
             model=self.options.model,
             shape=list(target.shape[:1]),
-            metrics={"final_psnr": psnr(prediction, target, data_range=span).item()},
+            metrics=PsnrMetrics(psnr(prediction, target, data_range=span).item()),
             details={"steps": self.options.steps, "seconds": history.seconds, "best_psnr": history.best_psnr},
             record=RunRecord.of(network, self.grid_shape(target), process.device, self.options, None),
         )
@@ -217,7 +220,7 @@ class TableSignal(Signal[FitTableConfig, Tensor, FitHistory, Tensor]):
         return ["fit.png"]
 
     def describe(self, result: FitResult) -> str:
-        return f"PSNR {result.metrics['final_psnr']:.2f} dB"
+        return f"PSNR {result.metrics.final_psnr:.2f} dB"
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Tuple, Type
 
 import torch
 from jaxtyping import Float
@@ -16,7 +16,7 @@ from torch import Tensor
 from asmr_plugin.fields import GridField
 from asmr_plugin.fields.registry import model_choices
 from asmr_plugin.fitting.options import ExperimentOptions, require_positive
-from asmr_plugin.fitting.results import FitResult, Json, RunRecord
+from asmr_plugin.fitting.results import FitResult, Json, Metrics, PsnrMetrics, RunRecord
 from asmr_plugin.fitting.runner import run_experiment
 from asmr_plugin.fitting.signal import Item, Signal
 from asmr_plugin.io.audio import GENERATED_MIN_RATE, load_audio, save_audio, speech_like_clip
@@ -131,6 +131,9 @@ class AudioSignal(Signal[FitAudioConfig, Tensor, FitHistory, Tensor]):
 
     experiment = "fit_audio"
 
+    def metrics_type(self) -> Type[Metrics]:
+        return PsnrMetrics
+
     def run_name(self) -> str:
         return f"{'speech-like' if self.options.data is None else Path(self.options.data).stem}-{self.options.model}"
 
@@ -180,7 +183,7 @@ class AudioSignal(Signal[FitAudioConfig, Tensor, FitHistory, Tensor]):
             data=item.label,
             model=config.model,
             shape=[target.shape[0]],
-            metrics={"final_psnr": psnr(reconstruction, target, data_range=2.0).item()},
+            metrics=PsnrMetrics(psnr(reconstruction, target, data_range=2.0).item()),
             details={
                 "rate": config.rate,
                 "lr": config.learning_rate(network, AUDIO_LR),
@@ -205,7 +208,7 @@ class AudioSignal(Signal[FitAudioConfig, Tensor, FitHistory, Tensor]):
 
     def describe(self, result: FitResult) -> str:
         return (
-            f"final PSNR {result.metrics['final_psnr']:.2f} dB (best {result.details['best_psnr']:.2f} dB), "
+            f"final PSNR {result.metrics.final_psnr:.2f} dB (best {result.details['best_psnr']:.2f} dB), "
             f"{result.details['seconds']:.1f} s"
         )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Tuple, Type
 
 import torch
 from einops import reduce
@@ -18,7 +18,7 @@ from asmr_plugin.fields import ASMRField, GridField
 from asmr_plugin.fields.asmr import FAST_START
 from asmr_plugin.fields.registry import ModelName, parse_bases_option
 from asmr_plugin.fitting.options import ExperimentOptions, require_positive
-from asmr_plugin.fitting.results import FitResult, Json, RunRecord, formatted
+from asmr_plugin.fitting.results import FitResult, ImageMetrics, Json, Metrics, RunRecord, formatted
 from asmr_plugin.fitting.runner import run_experiment
 from asmr_plugin.fitting.signal import Item, Signal
 from asmr_plugin.io.files import output_names, readable, save_figure
@@ -181,6 +181,9 @@ class ImageSignal(Signal[FitImageConfig, Tensor, FitHistory, Rendered]):
             raise ValueError(f"--data {data} does not exist")
         return data
 
+    def metrics_type(self) -> Type[Metrics]:
+        return ImageMetrics
+
     def run_name(self) -> str:
         return f"{self.data().stem}-{self.options.model}"
 
@@ -234,10 +237,10 @@ class ImageSignal(Signal[FitImageConfig, Tensor, FitHistory, Rendered]):
             data=item.label,
             model=config.model,
             shape=list(shape),
-            metrics={
-                "final_psnr": psnr(reconstruction, target).item(),
-                "ssim": None if image_ssim is None else image_ssim.item(),
-            },
+            metrics=ImageMetrics(
+                final_psnr=psnr(reconstruction, target).item(),
+                ssim=None if image_ssim is None else image_ssim.item(),
+            ),
             details={
                 "channels": target.shape[-1],
                 "downscale": config.downscale,
@@ -267,9 +270,9 @@ class ImageSignal(Signal[FitImageConfig, Tensor, FitHistory, Rendered]):
         return ["reconstruction.png", "psnr.png"]
 
     def describe(self, result: FitResult) -> str:
-        ssim_text = formatted(result.metrics["ssim"], ".4f")
+        ssim_text = formatted(result.metrics.ssim, ".4f")
         return (
-            f"final PSNR {result.metrics['final_psnr']:.2f} dB (best {result.details['best_psnr']:.2f} dB at step "
+            f"final PSNR {result.metrics.final_psnr:.2f} dB (best {result.details['best_psnr']:.2f} dB at step "
             f"{result.details['best_step']}), SSIM {ssim_text}, {result.details['seconds']:.1f} s"
         )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Tuple, Type
 
 import numpy as np
 import torch
@@ -19,7 +19,7 @@ from torch import Tensor
 from asmr_plugin.fields import GridField
 from asmr_plugin.fields.registry import model_choices
 from asmr_plugin.fitting.options import EpochOptions, require_positive
-from asmr_plugin.fitting.results import FitResult, Json, RunRecord, formatted
+from asmr_plugin.fitting.results import FitResult, ImageMetrics, Json, Metrics, RunRecord, formatted
 from asmr_plugin.fitting.runner import run_experiment
 from asmr_plugin.fitting.signal import EpochSignal, Item
 from asmr_plugin.io.files import atomic_path, readable
@@ -119,6 +119,9 @@ class MegapixelSignal(EpochSignal[FitMegapixelConfig, Reconstruction]):
     def data(self) -> Path:
         return Path(self.options.data) if self.options.data is not None else default_megapixel_image()
 
+    def metrics_type(self) -> Type[Metrics]:
+        return ImageMetrics
+
     def run_name(self) -> str:
         return f"{self.data().stem}-{self.options.model}"
 
@@ -168,7 +171,7 @@ class MegapixelSignal(EpochSignal[FitMegapixelConfig, Reconstruction]):
             data=item.label,
             model=config.model,
             shape=list(shape),
-            metrics={"final_psnr": final_psnr, "ssim": final_ssim},
+            metrics=ImageMetrics(final_psnr, final_ssim),
             details={
                 "channels": target.shape[-1],
                 "lr": config.learning_rate(network),
@@ -193,7 +196,7 @@ class MegapixelSignal(EpochSignal[FitMegapixelConfig, Reconstruction]):
 
     def describe(self, result: FitResult) -> str:
         return (
-            f"final PSNR {result.metrics['final_psnr']:.2f} dB, SSIM {formatted(result.metrics['ssim'], '.4f')}, "
+            f"final PSNR {result.metrics.final_psnr:.2f} dB, SSIM {formatted(result.metrics.ssim, '.4f')}, "
             f"{result.details['seconds']:.1f} s"
         )
 

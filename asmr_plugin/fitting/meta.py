@@ -6,7 +6,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from inspect import signature
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Tuple, Type
 
 import torch
 from einops import rearrange
@@ -20,7 +20,7 @@ from asmr_plugin.fields.latent_modulated import LatentModulatedField
 from asmr_plugin.fields.registry import LatentModelName, NetworkShape, build_field, check_positive
 from asmr_plugin.fitting.meta_learning import encode, meta_loss
 from asmr_plugin.fitting.options import RunOptions
-from asmr_plugin.fitting.results import CHECKPOINT, RESULTS, FitResult, Json, RunRecord, mean_std
+from asmr_plugin.fitting.results import CHECKPOINT, RESULTS, FitResult, Json, MetaMetrics, Metrics, RunRecord, mean_std
 from asmr_plugin.fitting.runner import run_experiment
 from asmr_plugin.fitting.signal import Item, Signal
 from asmr_plugin.io.checkpoint import load_checkpoint
@@ -219,6 +219,9 @@ class MetaSignal(Signal[MetaLearnConfig, ImageSet, Curve, MetaOutputs]):
         self.images: ImageSet | None = None
         self.outputs: Dict[str, MetaOutputs] = {}
 
+    def metrics_type(self) -> Type[Metrics]:
+        return MetaMetrics
+
     def run_name(self) -> str:
         return "-".join(self.options.models)
 
@@ -315,8 +318,6 @@ class MetaSignal(Signal[MetaLearnConfig, ImageSet, Curve, MetaOutputs]):
         test_psnr, reconstructions = evaluate(network, target.test, config)
         mean, std = mean_std(test_psnr.tolist())
         details = {
-            "test_psnr_mean": mean,
-            "test_psnr_std": std,
             "test_images": target.test.shape[0],
             "final_train_psnr": history.train_psnr[-1],
             "steps": history.steps[-1],
@@ -325,7 +326,7 @@ class MetaSignal(Signal[MetaLearnConfig, ImageSet, Curve, MetaOutputs]):
         }
         shape = list(self.grid_shape(target))
         record = RunRecord.of(network.field, shape, process.device, config, None)
-        result = FitResult(target.description, item.name, shape, {}, details, record)
+        result = FitResult(target.description, item.name, shape, MetaMetrics(mean, std), details, record)
         return result, MetaOutputs(history, reconstructions[: config.grid_images])
 
     def write_outputs(self, out: Path, item: Item, target: ImageSet, outputs: MetaOutputs, result: FitResult) -> None:
@@ -336,8 +337,8 @@ class MetaSignal(Signal[MetaLearnConfig, ImageSet, Curve, MetaOutputs]):
 
     def describe(self, result: FitResult) -> str:
         return (
-            f"{result.model}: held-out PSNR {result.details['test_psnr_mean']:.2f} ± "
-            f"{result.details['test_psnr_std']:.2f} dB after {self.options.inner_steps} inner steps"
+            f"{result.model}: held-out PSNR {result.metrics.test_psnr_mean:.2f} ± "
+            f"{result.metrics.test_psnr_std:.2f} dB after {self.options.inner_steps} inner steps"
         )
 
     def finished_outputs(self, out: Path, name: str) -> MetaOutputs:

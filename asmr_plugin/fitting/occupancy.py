@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Literal, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Literal, Tuple, Type
 
 import numpy as np
 import torch
@@ -20,7 +20,7 @@ from asmr_plugin.fields import GridField
 from asmr_plugin.fields.initialization import initialize_output, logit_mean
 from asmr_plugin.fields.registry import checking_only, model_choices, parse_bases_option
 from asmr_plugin.fitting.options import ExperimentOptions, require_positive
-from asmr_plugin.fitting.results import FitResult, Json, RunRecord
+from asmr_plugin.fitting.results import FitResult, Json, Metrics, OccupancyMetrics, RunRecord, SdfMetrics
 from asmr_plugin.fitting.runner import run_experiment
 from asmr_plugin.fitting.signal import Item, Signal
 from asmr_plugin.io.files import output_names, readable, save_figure, visible_files
@@ -221,6 +221,9 @@ class OccupancySignal(Signal[FitOccupancyConfig, ShapeTarget, Dict[str, Any], Sh
 
     experiment = "fit_occupancy"
 
+    def metrics_type(self) -> Type[Metrics]:
+        return SdfMetrics if self.options.target == "sdf" else OccupancyMetrics
+
     def run_name(self) -> str:
         data = self.options.data
         return f"{'default-shapes' if data is None else Path(data).stem}-{self.options.model}"
@@ -285,9 +288,10 @@ class OccupancySignal(Signal[FitOccupancyConfig, ShapeTarget, Dict[str, Any], Sh
             prediction = network.render()[..., 0].cpu()
         inside_score = -prediction if config.target == "sdf" else prediction  # positive inside
         shape_iou = iou(inside_score > 0, target.occupancy)
-        metrics = {"iou": shape_iou}
         if config.target == "sdf":
-            metrics["sdf_mae"] = (prediction - target.values).abs().mean().item()
+            metrics: OccupancyMetrics = SdfMetrics(shape_iou, (prediction - target.values).abs().mean().item())
+        else:
+            metrics = OccupancyMetrics(shape_iou)
         surface = extract_surface(inside_score)
         result = FitResult(
             data=item.label,
@@ -320,7 +324,7 @@ class OccupancySignal(Signal[FitOccupancyConfig, ShapeTarget, Dict[str, Any], Sh
         return ["preview.png"] + (["surface.ply"] if results.get("surface_triangles") else [])
 
     def describe(self, result: FitResult) -> str:
-        metrics = ", ".join(f"{key} {value:.4f}" for key, value in result.metrics.items())
+        metrics = ", ".join(f"{key} {value:.4f}" for key, value in result.metrics.as_json().items())
         return f"{metrics}, {result.details['seconds']:.1f} s"
 
     def summary_metrics(self) -> Tuple[str, ...]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Dict, List, Mapping, Sequence, Tuple
+from typing import Dict, List, Mapping, Sequence, Tuple, Type
 
 import numpy as np
 import torch
@@ -101,6 +101,64 @@ class RunRecord:
 RECORD_KEYS = tuple(entry.name for entry in fields(RunRecord))
 
 
+@dataclass(frozen=True)
+class Metrics:
+    """A fit's final metrics, typed per signal: each field is a key of its results.json (None where a metric is not
+    defined, e.g. SSIM below 6 pixels)."""
+
+    def as_json(self) -> Dict[str, float | None]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Json]) -> "Metrics":
+        return cls(**{entry.name: data.get(entry.name) for entry in fields(cls)})
+
+
+@dataclass(frozen=True)
+class PsnrMetrics(Metrics):
+    """Audio (and any signal scored by PSNR alone)."""
+
+    final_psnr: float
+
+
+@dataclass(frozen=True)
+class ImageMetrics(Metrics):
+    """An image or a megapixel image."""
+
+    final_psnr: float
+    ssim: float | None
+
+
+@dataclass(frozen=True)
+class VideoMetrics(Metrics):
+    """Per-frame PSNR and SSIM, averaged over the frames."""
+
+    psnr_mean: float
+    ssim_mean: float | None
+
+
+@dataclass(frozen=True)
+class OccupancyMetrics(Metrics):
+    """The occupancy's intersection over union with the voxelized shape."""
+
+    iou: float
+
+
+@dataclass(frozen=True)
+class SdfMetrics(OccupancyMetrics):
+    """A signed distance field: the IoU of its inside and its mean absolute error."""
+
+    sdf_mae: float
+
+
+@dataclass(frozen=True)
+class MetaMetrics(Metrics):
+    """Held-out images' PSNR after the inner loop from the meta-learned start."""
+
+    test_psnr_mean: float | None
+    test_psnr_std: float | None
+
+
 @dataclass
 class FitResult:
     """One fit's results.json: what was fitted, its final metrics (``METRICS`` keys, None where not defined), the
@@ -109,7 +167,7 @@ class FitResult:
     data: str
     model: str
     shape: List[int]
-    metrics: Dict[str, float | None]
+    metrics: Metrics
     details: Dict[str, Json]
     record: RunRecord | None
     notes: str | None = None
@@ -121,21 +179,23 @@ class FitResult:
             "data": self.data,
             "model": self.model,
             "shape": self.shape,
-            **self.metrics,
+            **self.metrics.as_json(),
             **self.details,
             **record,
             **notes,
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Json]) -> FitResult:
-        named = {"data", "model", "shape", "notes", *METRICS, *RECORD_KEYS}
+    def from_json(cls, data: Mapping[str, Json], metrics: Type[Metrics]) -> FitResult:
+        """A results.json read back, its metrics as ``metrics``."""
+        read = metrics.from_json(data)
+        named = {"data", "model", "shape", "notes", *read.as_json(), *RECORD_KEYS}
         has_record = all(key in data for key in RECORD_KEYS)
         return cls(
             data=str(data["data"]),
             model=str(data["model"]),
             shape=list(data["shape"]),  # type: ignore[arg-type]
-            metrics={key: data[key] for key in METRICS if key in data},  # type: ignore[misc]
+            metrics=read,
             details={key: value for key, value in data.items() if key not in named},
             record=RunRecord(**{key: data[key] for key in RECORD_KEYS}) if has_record else None,  # type: ignore
             notes=data.get("notes"),  # type: ignore[arg-type]
@@ -165,7 +225,7 @@ class Summary:
     statistics: Dict[str, Tuple[float | None, float | None]] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.statistics = {key: mean_std([run.metrics[key] for run in self.runs]) for key in self.metrics}
+        self.statistics = {key: mean_std([getattr(run.metrics, key) for run in self.runs]) for key in self.metrics}
 
     def as_json(self) -> Dict[str, Json]:
         records = [run.record for run in self.runs if run.record is not None]
@@ -191,7 +251,7 @@ class Summary:
         }
 
     def line(self, run: FitResult) -> Dict[str, Json]:
-        entries = {"data": run.data, "shape": run.shape, **run.details, **run.metrics}
+        entries = {"data": run.data, "shape": run.shape, **run.details, **run.metrics.as_json()}
         return {key: entries[key] for key in ("data", "shape", "best_psnr", "seconds", *self.metrics) if key in entries}
 
     def markdown(self) -> str:
@@ -214,7 +274,7 @@ class Summary:
                 "|---|---|" + "---|" * (len(labels) + 1),
                 *(
                     f"| {Path(run.data).name} | {'x'.join(map(str, run.shape))} | "
-                    + " | ".join(formatted(run.metrics[key], METRICS[key][1]) for key in self.metrics)
+                    + " | ".join(formatted(getattr(run.metrics, key), METRICS[key][1]) for key in self.metrics)
                     + f" | {run.details['seconds']:.1f} |"
                     for run in self.runs
                 ),

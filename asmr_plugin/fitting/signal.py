@@ -7,7 +7,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Dict, Generic, List, Tuple, TypeVar
+from typing import ClassVar, Dict, Generic, List, Tuple, Type, TypeVar
 
 import torch
 from rich.console import Console
@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from asmr_plugin.fields import GridField
 from asmr_plugin.fields.registry import checking_only
 from asmr_plugin.fitting.options import EpochOptions, ExperimentOptions
-from asmr_plugin.fitting.results import FitResult, Json, Summary
+from asmr_plugin.fitting.results import FitResult, Json, Metrics, Summary
 from asmr_plugin.io.files import readable
 from asmr_plugin.training.distributed import Process
 from asmr_plugin.training.resume import ResumableFit
@@ -127,6 +127,10 @@ class Signal(ABC, Generic[OptionsT, TargetT, HistoryT, OutputsT]):
     def describe(self, result: FitResult) -> str:
         """The line printed after a fit (its final metrics)."""
 
+    @abstractmethod
+    def metrics_type(self) -> Type[Metrics]:
+        """The typed metrics of its fits (how its results.json reads back)."""
+
     def summary_metrics(self) -> Tuple[str, ...]:
         """The metrics a folder run's summary averages."""
         return ("final_psnr",)
@@ -142,7 +146,7 @@ class Signal(ABC, Generic[OptionsT, TargetT, HistoryT, OutputsT]):
     def summarize(self, out: Path, runs: List[Dict[str, Json]], console: Console) -> Dict[str, Json]:
         """A folder run's summary, written into ``out`` (inside the run's lock): by default the mean ± std of
         ``summary_metrics`` over the items (summary.json, summary.md)."""
-        results = [FitResult.from_json(run) for run in runs]
+        results = [FitResult.from_json(run, self.metrics_type()) for run in runs]
         options = self.options
         summary = Summary(self.summary_source(), options.model, self.protocol(results), results, self.summary_metrics())
         written = summary.write(out)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Tuple, Type
 
 import torch
 from einops import rearrange
@@ -16,7 +16,7 @@ from torch import Tensor
 from asmr_plugin.fields import GridField
 from asmr_plugin.fields.registry import model_choices
 from asmr_plugin.fitting.options import EpochOptions, require_positive
-from asmr_plugin.fitting.results import FitResult, Json, RunRecord, formatted, mean_std
+from asmr_plugin.fitting.results import FitResult, Json, Metrics, RunRecord, VideoMetrics, formatted, mean_std
 from asmr_plugin.fitting.runner import run_experiment
 from asmr_plugin.fitting.signal import EpochSignal, Item
 from asmr_plugin.io.files import readable
@@ -97,6 +97,9 @@ class VideoSignal(EpochSignal[FitVideoConfig, Frames]):
 
     experiment = "fit_video"
 
+    def metrics_type(self) -> Type[Metrics]:
+        return VideoMetrics
+
     def run_name(self) -> str:
         data = self.options.data
         return f"{'chelsea-pan' if data is None else Path(data).stem}-{self.options.model}"
@@ -148,7 +151,7 @@ class VideoSignal(EpochSignal[FitVideoConfig, Frames]):
             data=item.label,
             model=self.options.model,
             shape=list(shape),
-            metrics={"psnr_mean": psnr_mean, "ssim_mean": ssim_mean},
+            metrics=VideoMetrics(psnr_mean, ssim_mean),
             details={
                 "channels": target.shape[-1],
                 "psnr_std": psnr_std,
@@ -175,7 +178,7 @@ class VideoSignal(EpochSignal[FitVideoConfig, Frames]):
     def describe(self, result: FitResult) -> str:
         metrics, details = result.metrics, result.details
         return (
-            f"PSNR {metrics['psnr_mean']:.2f} ± {details['psnr_std']:.2f} dB, SSIM {formatted(metrics['ssim_mean'], '.4f')}"
+            f"PSNR {metrics.psnr_mean:.2f} ± {details['psnr_std']:.2f} dB, SSIM {formatted(metrics.ssim_mean, '.4f')}"
             f" ± {formatted(details['ssim_std'], '.4f')} over {result.shape[0]} frames"
         )
 
