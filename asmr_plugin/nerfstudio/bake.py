@@ -116,11 +116,27 @@ class BakeConfig:
     """Render the test views from the baked grid and from the field (their PSNR side by side)."""
 
 
+def check_run_config(path: Path) -> None:
+    """A ValueError unless ``path`` is the config.yml of an asmr-nerf run."""
+    import yaml
+
+    check_input(path, "--load-config")
+    if not Path(path).is_file():
+        raise ValueError(f"--load-config {path} is a folder; expected a run's config.yml")
+    try:
+        run_config = yaml.load(Path(path).read_text(), Loader=yaml.Loader)
+    except (yaml.YAMLError, UnicodeDecodeError, TypeError, AttributeError) as error:
+        raise ValueError(f"--load-config {path} is not a nerfstudio config.yml ({type(error).__name__})") from None
+    method = getattr(run_config, "method_name", None)
+    if method != "asmr-nerf":
+        raise ValueError(f"--load-config {path} is {'a run of ' + method if method else 'no run'}, not of asmr-nerf")
+
+
 def run(config: BakeConfig, console: Console | None = None) -> Dict[str, object]:
     from nerfstudio.utils.eval_utils import eval_setup
 
     console = console or Console()
-    check_input(config.load_config, "--load-config")
+    check_run_config(config.load_config)
     outputs = [
         config.out,
         config.out.with_suffix(".json"),

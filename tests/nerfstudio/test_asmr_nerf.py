@@ -139,3 +139,25 @@ def test_the_mesh_is_the_density_level_set_in_world_coordinates(tmp_path):
     with pytest.raises(ValueError, match="--mesh-level 99"):
         write_mesh(tmp_path / "none.ply", density, torch.zeros(16, 16, 16, 3), field, level=99.0)
     assert not (tmp_path / "none.ply").exists()
+
+
+def test_asmr_bake_refuses_what_is_not_an_asmr_nerf_run(tmp_path):
+    from helpers import cli_error
+
+    from asmr_plugin.nerfstudio.bake import BakeConfig
+    from asmr_plugin.nerfstudio.bake import run as bake_run
+
+    (tmp_path / "bad.yml").write_text("garbage: [\n")
+    (tmp_path / "other.yml").write_text(
+        "!!python/object:nerfstudio.engine.trainer.TrainerConfig\nmethod_name: nerfacto\n"
+    )
+    cases = {
+        str(tmp_path / "missing.yml"): "does not exist",
+        str(tmp_path): "is a folder; expected a run's config.yml",
+        str(tmp_path / "bad.yml"): "is not a nerfstudio config.yml (ParserError)",
+        str(tmp_path / "other.yml"): "is a run of nerfacto, not of asmr-nerf",
+    }
+    for path, message in cases.items():
+        args = ["--load-config", path, "--out", str(tmp_path / "grid.npz")]
+        assert message in cli_error(BakeConfig, bake_run, args)
+    assert not (tmp_path / "grid.npz").exists()
