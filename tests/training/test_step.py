@@ -168,8 +168,8 @@ def test_a_checkpoint_that_names_the_batch_batch_size_resumes(tmp_path):
     options = fit_options(config)
     options["batch_size"] = options.pop("batch")  # as versions before the rename wrote it
     save_checkpoint(tmp_path / "checkpoint.pt", field, (32, 32), 3, {"options": options, "training": state.as_dict()})
-    assert load_training_state(tmp_path / "checkpoint.pt", small_asmr(), partial(same_fit, config, None)).step == 3
+    assert load_training_state(tmp_path / "checkpoint.pt", small_asmr(), partial(same_fit, config, None, ())).step == 3
     with pytest.raises(ValueError, match="--batch 64 -> 32"):
         other = FitImageConfig(batch=32, out=tmp_path)
-        load_training_state(tmp_path / "checkpoint.pt", small_asmr(), partial(same_fit, other, None))
+        load_training_state(tmp_path / "checkpoint.pt", small_asmr(), partial(same_fit, other, None, ()))
     assert load_checkpoint(tmp_path / "checkpoint.pt").metadata["options"]["batch_size"] == 64
