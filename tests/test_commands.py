@@ -13,6 +13,8 @@ COMMANDS = {
     "asmr-count-macs": [None],
     "asmr-export": [None],
     "asmr-reproduce": [None],
+    "asmr-scene": [None],
+    "asmr-bake": [None],
 }
 
 
