@@ -140,7 +140,7 @@ def run(config: BakeConfig, console: Console | None = None) -> Dict[str, object]
     outputs = [
         config.out,
         config.out.with_suffix(".json"),
-        *([config.out.with_suffix(".ply")] if config.mesh_level else []),
+        *([config.out.with_suffix(".ply")] if config.mesh_level is not None else []),
     ]
     existing = [path for path in outputs if path.exists()]
     if existing and not config.overwrite:
@@ -171,6 +171,13 @@ def run(config: BakeConfig, console: Console | None = None) -> Dict[str, object]
         },
     }
     rgb = diffuse_colour(field, grid.features)
+    if config.test_views:
+        report["test_psnr_field"] = pipeline.get_average_eval_image_metrics()["psnr"]
+        pipeline.model.field = BakedRadianceField(field, grid)
+        report["test_psnr_baked"] = pipeline.get_average_eval_image_metrics()["psnr"]
+        pipeline.model.field = field
+    if config.mesh_level is not None:  # before any file: a level the density never crosses writes nothing
+        check_mesh_level(grid.density[..., 0], config.mesh_level)
     with atomic_path(config.out) as temporary:
         with open(temporary, "wb") as handle:
             np.savez_compressed(
@@ -181,11 +188,6 @@ def run(config: BakeConfig, console: Console | None = None) -> Dict[str, object]
             )
     if config.mesh_level is not None:
         report["mesh"] = write_mesh(config.out.with_suffix(".ply"), grid.density[..., 0], rgb, field, config.mesh_level)
-    if config.test_views:
-        report["test_psnr_field"] = pipeline.get_average_eval_image_metrics()["psnr"]
-        pipeline.model.field = BakedRadianceField(field, grid)
-        report["test_psnr_baked"] = pipeline.get_average_eval_image_metrics()["psnr"]
-        pipeline.model.field = field
     write_json(config.out.with_suffix(".json"), report)
     console.print(
         f"{'x'.join(map(str, report['grid']))} grid by activation sharing in {shared_seconds:.2f} s, point by point "
@@ -195,6 +197,15 @@ def run(config: BakeConfig, console: Console | None = None) -> Dict[str, object]
     return report
 
 
+def check_mesh_level(density: Tensor, level: float) -> None:
+    """A ValueError naming --mesh-level when the density never crosses it (marching cubes would find no surface)."""
+    low, high = float(density.min()), float(density.max())
+    if not low < level < high:
+        raise ValueError(
+            f"--mesh-level {level}: the baked density lies in [{low:.3g}, {high:.3g}]; choose a level inside it"
+        )
+
+
 def write_mesh(path: Path, density: Tensor, rgb: Tensor, field: ASMRRadianceField, level: float) -> Dict[str, int]:
     """The surface where the density crosses ``level`` (marching cubes), in world coordinates, coloured by the grid;
     a ValueError when the density never crosses it."""
@@ -202,12 +213,8 @@ def write_mesh(path: Path, density: Tensor, rgb: Tensor, field: ASMRRadianceFiel
 
     from asmr_plugin.io.open3d_loader import open3d
 
+    check_mesh_level(density, level)
     values = density.cpu().numpy()
-    if not values.min() < level < values.max():
-        raise ValueError(
-            f"--mesh-level {level}: the baked density lies in [{values.min():.3g}, {values.max():.3g}]; choose a level "
-            "inside it"
-        )
     vertices, faces, _, _ = marching_cubes(values, level)
     cells = np.clip(np.round(vertices).astype(int), 0, np.array(values.shape) - 1)
     colours = rgb.cpu().numpy()[tuple(cells.T)]

@@ -115,13 +115,11 @@ class ASMRNerfModel(Model):
     def get_loss_dict(self, outputs, batch, metrics_dict=None) -> Dict[str, Tensor]:
         image = batch["image"].to(outputs["rgb"].device)
         losses = {}
-        for suffix in ("_coarse", ""):
+        for name, suffix in (("rgb_loss_coarse", "_coarse"), ("rgb_loss_fine", "")):
             prediction, target = self.renderer_rgb.blend_background_for_loss_computation(
                 pred_image=outputs[f"rgb{suffix}"], pred_accumulation=outputs[f"accumulation{suffix}"], gt_image=image
             )
-            losses[f"rgb_loss{suffix or '_fine'}"] = self.config.loss_coefficients[
-                f"rgb_loss{suffix or '_fine'}"
-            ] * self.rgb_loss(target, prediction)
+            losses[name] = self.config.loss_coefficients[name] * self.rgb_loss(target, prediction)
         return losses
 
     def get_metrics_dict(self, outputs, batch) -> Dict[str, Tensor]:

@@ -81,6 +81,11 @@ def test_ns_train_asmr_nerf_then_eval_and_render_offline(tmp_path, monkeypatch):
     assert baked["density"].shape == tuple(report["grid"]) and baked["rgb"].shape == (*report["grid"], 3)
     with pytest.raises(ValueError, match="exists; pass --overwrite"):
         bake_run(BakeConfig(load_config=base / "config.yml", out=tmp_path / "grid.npz", mesh_level=None))
+    with pytest.raises(
+        ValueError, match="--mesh-level 1000000000.0: the baked density lies in"
+    ):  # checked before any file is written
+        bake_run(BakeConfig(load_config=base / "config.yml", out=tmp_path / "other.npz", mesh_level=1e9))
+    assert not list(tmp_path.glob("other.*"))
 
 
 def test_the_baseline_field_is_nerfstudio_s_nerf_field_in_the_same_model():
