@@ -39,6 +39,8 @@ class ASMRNerfModelConfig(ModelConfig):
     feature_dim: int = 15
     """Outputs beside the density that the colour head reads."""
     omega0: float = 30.0
+    continuous_finest: bool = False
+    """Give the finest level the position inside its cell (ASMRField's ``continuous_finest``)."""
     num_coarse_samples: int = 48
     """Uniform samples per ray (within the scene box)."""
     num_importance_samples: int = 48
@@ -72,7 +74,14 @@ def radiance_field(config: ASMRNerfModelConfig, aabb: Tensor) -> Field:
             aabb, 1, max_res=256, log2_hashmap_size=15, appearance_embedding_dim=0, implementation="torch"
         )
     bases = parse_bases_option(config.bases, 3, "--pipeline.model.")
-    return ASMRRadianceField(aabb, bases, config.hidden_dim, config.feature_dim, omega0=config.omega0)
+    return ASMRRadianceField(
+        aabb,
+        bases,
+        config.hidden_dim,
+        config.feature_dim,
+        omega0=config.omega0,
+        continuous_finest=config.continuous_finest,
+    )
 
 
 class ASMRNerfModel(Model):

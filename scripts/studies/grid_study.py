@@ -66,8 +66,8 @@ def image_job(job: Job) -> dict:
 
 @runner("grid-audio")
 def audio_job(job: Job) -> dict:
-    from asmr_plugin.paper.networks import AUDIO_NETWORKS
     from asmr_plugin.io.audio import load_audio
+    from asmr_plugin.paper.networks import AUDIO_NETWORKS
 
     target = load_audio(Path(job.settings["path"]), 16_000, 2.0)
     options = {name: {k: v for k, v in AUDIO_NETWORKS[name].items() if k != "hidden_dim"} for name in ("siren",)}

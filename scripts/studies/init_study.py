@@ -55,8 +55,8 @@ def audio_job(job: Job) -> dict:
     import torch
 
     from asmr_plugin.fields import FIELDS
-    from asmr_plugin.paper.networks import AUDIO_NETWORKS
     from asmr_plugin.io.audio import load_audio
+    from asmr_plugin.paper.networks import AUDIO_NETWORKS
 
     target = load_audio(Path(job.settings["path"]), 16_000, 2.0)
     torch.manual_seed(job.seed)

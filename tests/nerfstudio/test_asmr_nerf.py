@@ -77,6 +77,7 @@ def test_ns_train_asmr_nerf_then_eval_and_render_offline(tmp_path, monkeypatch):
     report = bake_run(BakeConfig(load_config=base / "config.yml", out=tmp_path / "grid.npz", mesh_level=None))
     assert report["test_psnr_baked"] == pytest.approx(report["test_psnr_field"], abs=1e-3)
     assert max(report["max_abs_difference"].values()) < 1e-4
+    assert report["macs_per_voxel_nerf_mlp"] > 10 * report["macs_per_voxel_shared"] and report["seconds_nerf_mlp"] > 0
     baked = np.load(tmp_path / "grid.npz")
     assert baked["density"].shape == tuple(report["grid"]) and baked["rgb"].shape == (*report["grid"], 3)
     with pytest.raises(ValueError, match="exists; pass --overwrite"):
