@@ -114,16 +114,6 @@ def to_grid_indices(coords: Float[Tensor, "*batch D"], bases: Bases) -> Int[Tens
     return torch.minimum(torch.floor(coords).long().clamp(min=0), upper)
 
 
-def continuous_finest_digit(coords: Float[Tensor, "*batch D"], bases: Bases) -> Float[Tensor, "*batch D"]:
-    """The finest level's scaled digit with the position inside the cell added: ``(x_{L-1} + frac) / (B_{L-1} - 1)``,
-    equal to the integer digit's at whole coordinates and continuous within each cell of the level above."""
-    cells = to_grid_indices(coords, bases)
-    inside = (coords - cells).clamp(0, 1)
-    finest = torch.tensor([axis_bases[-1] for axis_bases in bases], device=coords.device)
-    spacing = (finest - 1).clamp(min=1)
-    return (cells % finest) / spacing + inside / spacing  # the first term is scale_digits' own (same rounding)
-
-
 def flat_index(index: Int[Tensor, "*batch D"], sizes: Sequence[int]) -> Int[Tensor, "*batch"]:
     """Row-major index of per-axis indices into a grid of ``sizes`` (the first axis most significant)."""
     strides = [math.prod(sizes[axis + 1 :]) for axis in range(len(sizes))]

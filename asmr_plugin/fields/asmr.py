@@ -120,9 +120,6 @@ class ASMRField(GridField):
             shorter lists are padded with 1s; their products must cover ``shape``. Default:
             ``auto_bases(shape, num_layers)``.
         omega0: SIREN frequency of the sine layers and the modulators.
-        continuous_finest: give the finest level the position inside its cell too (its digit plus the fraction,
-            ``decomposition.continuous_finest_digit``): the same network on whole coordinates, continuous within
-            each cell of the level above between them (free: that level runs per point anyway).
     """
 
     paper_lr = 1e-4
@@ -143,7 +140,6 @@ class ASMRField(GridField):
         num_layers: int | None = None,
         bases: Sequence[Sequence[int]] | None = None,
         omega0: float = 30.0,
-        continuous_finest: bool = False,
     ) -> None:
         super().__init__()
         if bases is None:
@@ -161,16 +157,10 @@ class ASMRField(GridField):
                 f"num_layers {num_layers} disagrees with the bases {[list(b) for b in self.bases]}, which give "
                 f"{self.encoding.num_levels} levels (ASMR has one linear layer per level)"
             )
-        self.hidden_dim, self.omega0, self.continuous_finest = hidden_dim, omega0, continuous_finest
+        self.hidden_dim, self.omega0 = hidden_dim, omega0
         bases_lists = [list(axis_bases) for axis_bases in self.bases]
-        extra = {"continuous_finest": True} if continuous_finest else {}
         self.store_arguments(
-            decomposition.grid_shape(self.bases),
-            out_dim,
-            hidden_dim=hidden_dim,
-            bases=bases_lists,
-            omega0=omega0,
-            **extra,
+            decomposition.grid_shape(self.bases), out_dim, hidden_dim=hidden_dim, bases=bases_lists, omega0=omega0
         )
         num_axes, levels = len(self.bases), self.encoding.num_levels
         widths = [num_axes] + [hidden_dim] * (levels - 1)
@@ -196,9 +186,6 @@ class ASMRField(GridField):
     ) -> Float[Tensor, "*batch C"]:
         """Eq. 1 point by point (every layer runs once per point); with ``shifts`` phi, Eq. 3."""
         levels = self.encoding.levels(coords)
-        if self.continuous_finest:
-            finest = decomposition.continuous_finest_digit(coords, self.bases).to(levels)
-            levels = torch.cat([levels[..., :-1, :], finest.unsqueeze(-2)], dim=-2)
         z = levels[..., 0, :]
         for level, layer in enumerate(self.sine_layers, start=1):
             shift = self.modulation.level(level, levels[..., level, :])
@@ -216,8 +203,6 @@ class ASMRField(GridField):
         cells = decomposition.cell_indices(self.encoding.grid_indices(points), self.bases)  # [N, L, D]
         digits = decomposition.scale_digits(cells % torch.tensor(self.bases, device=cells.device).T, self.bases)
         digits = digits.to(points.dtype)
-        if self.continuous_finest:
-            digits[:, -1] = decomposition.continuous_finest_digit(points, self.bases)
         last = len(self.sine_layers)
         if last == 0:
             return self.output(digits[:, 0]).reshape(*coords.shape[:-1], self.out_dim)

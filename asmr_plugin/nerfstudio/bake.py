@@ -57,9 +57,8 @@ def bake_point_by_point(field: ASMRRadianceField, chunk: int = 1 << 16) -> Baked
 
 
 class BakedRadianceField(Field):
-    """A baked grid read back with the trained field's colour head: cell by cell (the trained field's own values:
-    ASMR is constant over each cell of its finest level), or trilinearly between the grid's points for a field with
-    ``continuous_finest`` (continuous between them)."""
+    """A baked grid read back cell by cell, with the trained field's colour head: the trained field's own values
+    (ASMR is constant over each cell of its finest level)."""
 
     def __init__(self, trained: ASMRRadianceField, grid: BakedGrid) -> None:
         super().__init__()
@@ -67,9 +66,6 @@ class BakedRadianceField(Field):
 
     def get_density(self, ray_samples: RaySamples) -> Tuple[Tensor, Tensor]:
         coords, inside = self.trained.grid_coords(ray_samples.frustums.get_positions())
-        if self.trained.network.continuous_finest:
-            values = trilinear(torch.cat([self.grid.density, self.grid.features], dim=-1), coords)
-            return values[..., :1] * inside, values[..., 1:]
         cells = cells_of(coords, self.grid.density.shape[:3]).unbind(-1)
         return self.grid.density[cells] * inside, self.grid.features[cells]
 
@@ -77,16 +73,6 @@ class BakedRadianceField(Field):
         assert density_embedding is not None
         directions = self.trained.direction_encoding(get_normalized_directions(ray_samples.frustums.directions))
         return {FieldHeadNames.RGB: self.trained.head(torch.cat([density_embedding, directions], dim=-1))}
-
-
-def trilinear(values: Float[Tensor, "X Y Z C"], coords: Float[Tensor, "*batch 3"]) -> Float[Tensor, "*batch C"]:
-    """``values`` at continuous grid coordinates (in [0, size - 1] per axis), interpolated trilinearly."""
-    sizes = coords.new_tensor(values.shape[:3])
-    normalized = (coords / (sizes - 1).clamp(min=1) * 2 - 1).flip(-1)  # grid_sample reads (z, y, x) in [-1, 1]
-    volume = rearrange(values, "x y z c -> 1 c x y z")
-    points = rearrange(normalized, "... d -> 1 (...) 1 1 d")
-    sampled = torch.nn.functional.grid_sample(volume, points, mode="bilinear", align_corners=True)
-    return rearrange(sampled, "1 c n 1 1 -> n c").reshape(*coords.shape[:-1], values.shape[-1])
 
 
 def diffuse_colour(field: ASMRRadianceField, features: Float[Tensor, "*grid F"], views: int = 64) -> Tensor:

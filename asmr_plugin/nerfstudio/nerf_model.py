@@ -39,8 +39,11 @@ class ASMRNerfModelConfig(ModelConfig):
     feature_dim: int = 15
     """Outputs beside the density that the colour head reads."""
     omega0: float = 30.0
-    continuous_finest: bool = False
-    """Give the finest level the position inside its cell (ASMRField's ``continuous_finest``)."""
+    smoothness: float = 0.0
+    """Weight of a smoothness prior on ASMR's finest cells: the mean squared difference of the network's outputs
+    between random neighbouring cells of the box (``ASMRRadianceField.neighbour_difference``); 0: none."""
+    smoothness_cells: int = 4096
+    """Random cells (each with one neighbour) the smoothness prior draws per iteration."""
     num_coarse_samples: int = 48
     """Uniform samples per ray (within the scene box)."""
     num_importance_samples: int = 48
@@ -74,14 +77,7 @@ def radiance_field(config: ASMRNerfModelConfig, aabb: Tensor) -> Field:
             aabb, 1, max_res=256, log2_hashmap_size=15, appearance_embedding_dim=0, implementation="torch"
         )
     bases = parse_bases_option(config.bases, 3, "--pipeline.model.")
-    return ASMRRadianceField(
-        aabb,
-        bases,
-        config.hidden_dim,
-        config.feature_dim,
-        omega0=config.omega0,
-        continuous_finest=config.continuous_finest,
-    )
+    return ASMRRadianceField(aabb, bases, config.hidden_dim, config.feature_dim, omega0=config.omega0)
 
 
 class ASMRNerfModel(Model):
@@ -129,6 +125,10 @@ class ASMRNerfModel(Model):
                 pred_image=outputs[f"rgb{suffix}"], pred_accumulation=outputs[f"accumulation{suffix}"], gt_image=image
             )
             losses[name] = self.config.loss_coefficients[name] * self.rgb_loss(target, prediction)
+        if self.training and self.config.smoothness > 0 and isinstance(self.field, ASMRRadianceField):
+            losses["smoothness"] = self.config.smoothness * self.field.neighbour_difference(
+                self.config.smoothness_cells
+            )
         return losses
 
     def get_metrics_dict(self, outputs, batch) -> Dict[str, Tensor]:

@@ -34,13 +34,10 @@ class ASMRRadianceField(Field):
         direction_levels: int = 4,
         head_hidden: int = 64,
         omega0: float = 30.0,
-        continuous_finest: bool = False,
     ) -> None:
         super().__init__()
         self.register_buffer("aabb", aabb.clone().float())
-        self.network = ASMRField(
-            None, 1 + feature_dim, hidden_dim, bases=bases, omega0=omega0, continuous_finest=continuous_finest
-        )
+        self.network = ASMRField(None, 1 + feature_dim, hidden_dim, bases=bases, omega0=omega0)
         self.register_buffer("grid", torch.tensor(decomposition.grid_shape(self.network.bases), dtype=torch.float32))
         self.direction_encoding = SHEncoding(levels=direction_levels, implementation="torch")
         self.head = MLP(
@@ -58,6 +55,16 @@ class ASMRRadianceField(Field):
         unit = SceneBox.get_normalized_positions(positions, self.aabb)
         inside = ((unit >= 0) & (unit <= 1)).all(dim=-1, keepdim=True)
         return unit.clamp(0, 1) * (self.grid - 1), inside
+
+    def neighbour_difference(self, count: int) -> Float[Tensor, ""]:
+        """Mean squared difference of the network's outputs (density logit and features) between ``count`` random
+        cells of the box and their neighbour along a random axis: a smoothness prior on the finest cells."""
+        cells = torch.rand(count, 3, device=self.grid.device) * self.grid
+        step = torch.nn.functional.one_hot(torch.randint(3, (count,), device=cells.device), 3).to(cells)
+        neighbours = torch.where(cells + step < self.grid, cells + step, cells - step)
+        outputs = self.network(torch.cat([cells, neighbours]))
+        here, there = outputs.chunk(2)
+        return (here - there).square().mean()
 
     def get_density(self, ray_samples: RaySamples) -> Tuple[Tensor, Tensor]:
         coords, inside = self.grid_coords(ray_samples.frustums.get_positions())

@@ -246,38 +246,3 @@ def per_point_with_mean_modulations(field: ASMRField, level: int):
 def test_coarse_render_refuses_levels_it_does_not_have():
     with pytest.raises(ValueError, match="level must be in 0..2"):
         ASMRField(bases=[[4, 4, 4], [4, 4, 4]], hidden_dim=8).render_coarse(3)
-
-
-@pytest.mark.parametrize(
-    "bases", [[[2, 4, 4]] * 3, [[3, 1, 2], [2, 2, 3], [1, 4, 1]], [[4, 4], [2, 3]], [[6], [5]], [[4, 4, 8]]]
-)
-def test_continuous_finest_level_is_the_network_at_whole_coordinates_and_continuous_between(bases):
-    """``continuous_finest``: the shared forward equals the per-point network (values and gradients), whole
-    coordinates give the discrete network's values (so ``render`` is unchanged), and inside a cell of the level above
-    the field no longer jumps at the finest cells' borders (uniform and non-uniform bases, bases of 1, one level)."""
-    continuous = order_one_field(bases, hidden_dim=16, out_dim=2).double()
-    continuous.continuous_finest = True
-    discrete = order_one_field(bases, hidden_dim=16, out_dim=2).double()
-    sizes = torch.tensor(continuous.grid_shape, dtype=torch.float64)
-    torch.manual_seed(2)
-    points = torch.rand(400, len(sizes), dtype=torch.float64) * (sizes - 1)
-    shared, per_point = continuous(points), continuous.forward_per_point(points)
-    assert (shared - per_point).abs().max() <= 1e-12
-    assert (shared - discrete(points)).abs().max() > 1e-3  # it is not the discrete network between whole coordinates
-    shared.square().sum().backward()
-    shared_grads = [p.grad.clone() for p in continuous.parameters() if p.grad is not None]
-    continuous.zero_grad()
-    per_point.square().sum().backward()
-    per_point_grads = [p.grad for p in continuous.parameters() if p.grad is not None]
-    assert len(shared_grads) == len(per_point_grads)
-    assert all((a - b).abs().max() <= 1e-10 * (1 + b.abs().max()) for a, b in zip(shared_grads, per_point_grads))
-    whole = points.floor()
-    torch.testing.assert_close(continuous(whole), discrete(whole), rtol=0, atol=1e-12)
-    torch.testing.assert_close(continuous.render(), discrete.render(), rtol=0, atol=0)
-    finest = torch.tensor([axis_bases[-1] for axis_bases in continuous.bases])
-    inner = (whole % finest != 0) & (finest > 1)  # axes on which a point is a finest border inside its parent cell
-    whole, step = whole[inner.any(-1)], 1e-7 * inner[inner.any(-1)]  # step back across those borders only
-    assert len(whole) and (continuous(whole - step) - continuous(whole)).abs().max() < 1e-4
-    assert (discrete(whole - step) - discrete(whole)).abs().max() > 1e-2  # the discrete network jumps there
-    assert "continuous_finest" not in discrete.init_kwargs
-    assert ASMRField(bases=bases, hidden_dim=4, continuous_finest=True).init_kwargs["continuous_finest"] is True

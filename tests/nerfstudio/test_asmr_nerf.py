@@ -19,11 +19,10 @@ from asmr_plugin.io.scenes import SceneConfig, write_scene
 from asmr_plugin.nerfstudio.radiance_field import ASMRRadianceField
 
 
-def samples_at(points: torch.Tensor, length: float = 1e-3) -> RaySamples:
-    """Samples whose frustums' centres lie ``length / 2`` from ``points`` along the diagonal."""
+def samples_at(points: torch.Tensor) -> RaySamples:
     ones = torch.ones(*points.shape[:-1], 1)
     directions = torch.nn.functional.normalize(torch.ones_like(points), dim=-1)
-    frustums = Frustums(points, directions, ones * 0, ones * length, ones * 1e-3)
+    frustums = Frustums(points, directions, ones * 0, ones * 1e-3, ones * 1e-3)
     return RaySamples(frustums=frustums, deltas=ones * 1e-2)
 
 
@@ -170,24 +169,20 @@ def test_asmr_bake_refuses_what_is_not_an_asmr_nerf_run(tmp_path):
     assert not (tmp_path / "grid.npz").exists()
 
 
-def test_a_continuous_field_bakes_to_its_grid_points_read_back_trilinearly():
-    """With ``continuous_finest`` the bake is still the network at the grid's points (activation sharing), and the
-    baked field reads them back trilinearly: the field's values at the points, their average half-way between."""
-    from asmr_plugin.nerfstudio.bake import BakedRadianceField, bake, bake_point_by_point, trilinear
+def test_the_smoothness_prior_compares_neighbouring_cells_and_joins_the_loss_when_asked():
+    from asmr_plugin.nerfstudio.nerf_model import ASMRNerfModelConfig
 
-    torch.manual_seed(0)
-    aabb = torch.tensor([[-1.5, -1.5, -1.5], [1.5, 1.5, 1.5]])
-    field = ASMRRadianceField(aabb, [[2, 2, 2]] * 3, 16, 4, head_hidden=8, continuous_finest=True)
-    grid, reference = bake(field), bake_point_by_point(field)
-    torch.testing.assert_close(grid.features, reference.features, rtol=1e-5, atol=1e-5)
-    values = torch.cat([grid.density, grid.features], dim=-1)
-    points = torch.tensor([[1.0, 1.0, 1.0], [7.0, 3.0, 5.0], [3.0, 5.0, 1.0]])  # inside cells of the level above
-    torch.testing.assert_close(trilinear(values, points), values[tuple(points.long().T)])
-    half = trilinear(values, torch.tensor([[2.5, 6.0, 1.0]]))[0]
-    torch.testing.assert_close(half, (values[2, 6, 1] + values[3, 6, 1]) / 2)
-    world = aabb[0] + points / 7 * (aabb[1] - aabb[0])
+    field = tiny_field()
+    assert field.neighbour_difference(512) > 0
     with torch.no_grad():
-        trained = field(samples_at(world[:, None], length=0))
-        baked = BakedRadianceField(field, grid)(samples_at(world[:, None], length=0))
-    for head in (FieldHeadNames.DENSITY, FieldHeadNames.RGB):
-        torch.testing.assert_close(baked[head], trained[head], rtol=1e-4, atol=1e-4)
+        field.network.output.weight.zero_()  # a constant network: no difference between any two cells
+    assert field.neighbour_difference(512) == 0
+    seen = []
+    original = field.network.forward
+    field.network.forward = lambda coords: seen.append(coords) or original(coords)
+    field.neighbour_difference(4096)
+    cells = seen[0].floor()
+    here, there = cells.chunk(2)
+    assert ((cells >= 0) & (cells < 8)).all()  # a 8^3 grid: every neighbour is a cell of it
+    assert ((here - there).abs().sum(-1) == 1).all()  # one cell apart along one axis
+    assert ASMRNerfModelConfig().smoothness == 0.0
