@@ -39,6 +39,8 @@ class ASMRNerfModelConfig(ModelConfig):
     feature_dim: int = 15
     """Outputs beside the density that the colour head reads."""
     omega0: float = 30.0
+    output_gain: float = 1.0
+    """ASMR's output weights at initialization times this (1: the SIREN bound, the paper's)."""
     smoothness: float = 0.0
     """Weight of a smoothness prior on ASMR's finest cells: the mean squared difference of the network's outputs
     between random neighbouring cells of the box (``ASMRRadianceField.neighbour_difference``); 0: none."""
@@ -77,7 +79,9 @@ def radiance_field(config: ASMRNerfModelConfig, aabb: Tensor) -> Field:
             aabb, 1, max_res=256, log2_hashmap_size=15, appearance_embedding_dim=0, implementation="torch"
         )
     bases = parse_bases_option(config.bases, 3, "--pipeline.model.")
-    return ASMRRadianceField(aabb, bases, config.hidden_dim, config.feature_dim, omega0=config.omega0)
+    return ASMRRadianceField(
+        aabb, bases, config.hidden_dim, config.feature_dim, omega0=config.omega0, output_gain=config.output_gain
+    )
 
 
 class ASMRNerfModel(Model):

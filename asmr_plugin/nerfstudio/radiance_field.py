@@ -34,10 +34,13 @@ class ASMRRadianceField(Field):
         direction_levels: int = 4,
         head_hidden: int = 64,
         omega0: float = 30.0,
+        output_gain: float = 1.0,
     ) -> None:
         super().__init__()
         self.register_buffer("aabb", aabb.clone().float())
         self.network = ASMRField(None, 1 + feature_dim, hidden_dim, bases=bases, omega0=omega0)
+        with torch.no_grad():
+            self.network.start_at_(None, output_gain)
         self.register_buffer("grid", torch.tensor(decomposition.grid_shape(self.network.bases), dtype=torch.float32))
         self.direction_encoding = SHEncoding(levels=direction_levels, implementation="torch")
         self.head = MLP(

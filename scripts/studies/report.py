@@ -5,6 +5,7 @@ python scripts/studies/report.py bases docs/studies/data/bases.jsonl docs/studie
 python scripts/studies/report.py scale docs/studies/data/scale.jsonl docs/studies/scale.png
 python scripts/studies/report.py runner docs/studies/data/video.jsonl
 python scripts/studies/report.py grid docs/studies/grid-baseline.png docs/studies/data/grid-*.jsonl
+python scripts/studies/report.py nerf docs/studies/data/nerf.jsonl docs/studies/asmr-nerf.png
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
     def cell(value: object) -> str:
         return f"{value:.2f}" if isinstance(value, float) else str(value)
 
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|"]
+    lines = [
+        "| " + " | ".join(headers) + " |",
+        "|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|",
+    ]
     return "\n".join(lines + ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows])
 
 
@@ -36,7 +40,11 @@ def seed_spread(records: list[dict]) -> float:
 
 def scale_of(record: dict) -> str:
     """'256 px' for an image study's signal 'camera@256', else the schedule's steps."""
-    return f"{record['signal'].split('@')[1]} px, {record['steps']:,}" if "@" in record["signal"] else f"{record['steps']:,}"
+    return (
+        f"{record['signal'].split('@')[1]} px, {record['steps']:,}"
+        if "@" in record["signal"]
+        else f"{record['steps']:,}"
+    )
 
 
 def summary(records: list[dict], group: str = "setting") -> str:
@@ -47,13 +55,42 @@ def summary(records: list[dict], group: str = "setting") -> str:
         groups[(scale_of(record), record[group])].append(record)
     order = lambda text: tuple(int(part.split()[0].replace(",", "")) for part in text.split(", "))
     rows = []
-    for (steps, setting), members in sorted(groups.items(), key=lambda item: (order(item[0][0]), -statistics.fmean(r["final"] for r in item[1]))):
+    for (steps, setting), members in sorted(
+        groups.items(), key=lambda item: (order(item[0][0]), -statistics.fmean(r["final"] for r in item[1]))
+    ):
         final, _ = mean_spread(record["final"] for record in members)
-        marks = [statistics.fmean(r["marks"][mark] for r in members if mark in r.get("marks", {})) if all(mark in r.get("marks", {}) for r in members) else "" for mark in ("100", "300")]
+        marks = [
+            statistics.fmean(r["marks"][mark] for r in members if mark in r.get("marks", {}))
+            if all(mark in r.get("marks", {}) for r in members)
+            else ""
+            for mark in ("100", "300")
+        ]
         signals = len({record["signal"] for record in members})
         seeds = len({record["seed"] for record in members})
-        rows.append([steps, setting, final, f"±{seed_spread(members):.2f}", *marks, f"{signals} x {seeds}", f"{statistics.fmean(r['wall'] for r in members):.0f} s"])
-    return table(["scale, steps", "setting", "final PSNR, mean", "seed spread", "step 100", "step 300", "signals x seeds", "wall per fit"], rows)
+        rows.append(
+            [
+                steps,
+                setting,
+                final,
+                f"±{seed_spread(members):.2f}",
+                *marks,
+                f"{signals} x {seeds}",
+                f"{statistics.fmean(r['wall'] for r in members):.0f} s",
+            ]
+        )
+    return table(
+        [
+            "scale, steps",
+            "setting",
+            "final PSNR, mean",
+            "seed spread",
+            "step 100",
+            "step 300",
+            "signals x seeds",
+            "wall per fit",
+        ],
+        rows,
+    )
 
 
 def per_signal(records: list[dict], steps: int, group: str = "setting") -> str:
@@ -62,13 +99,24 @@ def per_signal(records: list[dict], steps: int, group: str = "setting") -> str:
     for record in records:
         if record["steps"] == steps:
             cells[(record["signal"], record[group])].append(record["final"])
-    settings = sorted({setting for _, setting in cells}, key=lambda s: -statistics.fmean(v for (sig, st), vals in cells.items() if st == s for v in vals))
+    settings = sorted(
+        {setting for _, setting in cells},
+        key=lambda s: -statistics.fmean(v for (sig, st), vals in cells.items() if st == s for v in vals),
+    )
     signals = sorted({signal for signal, _ in cells})
     rows = []
     for signal in signals:
-        values = {setting: statistics.fmean(cells[(signal, setting)]) for setting in settings if (signal, setting) in cells}
+        values = {
+            setting: statistics.fmean(cells[(signal, setting)]) for setting in settings if (signal, setting) in cells
+        }
         best = max(values.values())
-        rows.append([signal] + [("**" + f"{values[s]:.2f}" + "**" if values[s] == best else f"{values[s]:.2f}") if s in values else "" for s in settings])
+        rows.append(
+            [signal]
+            + [
+                ("**" + f"{values[s]:.2f}" + "**" if values[s] == best else f"{values[s]:.2f}") if s in values else ""
+                for s in settings
+            ]
+        )
     return table(["signal"] + settings, rows)
 
 
@@ -84,7 +132,14 @@ def plot_lines(records: list[dict], path: Path, x_key: str, title: str) -> None:
     figure, axis = plt.subplots(figsize=(8, 4.5))
     for setting, points in sorted(groups.items()):
         xs = sorted(points)
-        axis.errorbar(xs, [statistics.fmean(points[x]) for x in xs], yerr=[statistics.stdev(points[x]) if len(points[x]) > 1 else 0 for x in xs], marker="o", capsize=3, label=setting)
+        axis.errorbar(
+            xs,
+            [statistics.fmean(points[x]) for x in xs],
+            yerr=[statistics.stdev(points[x]) if len(points[x]) > 1 else 0 for x in xs],
+            marker="o",
+            capsize=3,
+            label=setting,
+        )
     axis.set_title(title)
     axis.set_ylabel("final PSNR (dB)")
     axis.legend(fontsize=8)
@@ -107,7 +162,9 @@ def scale_plot(records: list[dict], path: Path) -> None:
         sizes = sorted({int(record["signal"].split("@")[1]) for record in members})
         images = sorted({record["signal"].split("@")[0] for record in members})
         for image in images:
-            points = [(int(r["signal"].split("@")[1]), r["final"]) for r in members if r["signal"].startswith(image + "@")]
+            points = [
+                (int(r["signal"].split("@")[1]), r["final"]) for r in members if r["signal"].startswith(image + "@")
+            ]
             points.sort()
             axis.plot(*zip(*points), color=colour, alpha=0.25, linewidth=1)
         means = [statistics.fmean(r["final"] for r in members if r["signal"].endswith(f"@{size}")) for size in sizes]
@@ -135,10 +192,20 @@ def init_plot(records: list[dict], path: Path) -> None:
         settings = sorted({record["setting"] for record in members})
         width = 0.8 / len(settings)
         for index, setting in enumerate(settings):
-            values = [[r["final"] for r in members if r["signal"] == signal and r["setting"] == setting] for signal in signals]
-            axis.bar([i + index * width for i in range(len(signals))], [statistics.fmean(v) if v else 0 for v in values], width,
-                     yerr=[statistics.stdev(v) if len(v) > 1 else 0 for v in values], label=setting, capsize=2)
-        axis.set_xticks([i + 0.4 - width / 2 for i in range(len(signals))], signals, rotation=30, ha="right", fontsize=8)
+            values = [
+                [r["final"] for r in members if r["signal"] == signal and r["setting"] == setting] for signal in signals
+            ]
+            axis.bar(
+                [i + index * width for i in range(len(signals))],
+                [statistics.fmean(v) if v else 0 for v in values],
+                width,
+                yerr=[statistics.stdev(v) if len(v) > 1 else 0 for v in values],
+                label=setting,
+                capsize=2,
+            )
+        axis.set_xticks(
+            [i + 0.4 - width / 2 for i in range(len(signals))], signals, rotation=30, ha="right", fontsize=8
+        )
         axis.set_title(f"{steps:,} steps")
         axis.set_ylabel("final PSNR (dB), mean of seeds")
         low = min(statistics.fmean(r["final"] for r in members if r["signal"] == s) for s in signals)
@@ -182,7 +249,11 @@ def grid_table(records: list[dict]) -> str:
             shown = "exact" if all(r["final"] > EXACT for r in members) else means[model]
             row += [shown, f"{statistics.fmean(r['params_per_sample'] for r in members):.3g} / {macs:,.0f}"]
         exact = means.get("grid", 0) > EXACT
-        row.append(("−∞ (the grid is exact)" if exact else means["asmr"] - means["grid"]) if {"asmr", "grid"} <= means.keys() else "")
+        row.append(
+            ("−∞ (the grid is exact)" if exact else means["asmr"] - means["grid"])
+            if {"asmr", "grid"} <= means.keys()
+            else ""
+        )
         row.append(len({r["signal"] for model in models for r in cells.get((model, ratio), [])}))
         rows.append(row)
     headers = ["params / sample"]
@@ -209,11 +280,23 @@ def grid_plot(panels: dict[str, list[dict]], path: Path) -> None:
             if not ratios:
                 continue
             for signal in sorted({r["signal"] for ratio in ratios for r in cells[(model, ratio)]}):
-                points = sorted((r["params_per_sample"], r["final"]) for ratio in ratios for r in cells[(model, ratio)] if r["signal"] == signal)
+                points = sorted(
+                    (r["params_per_sample"], r["final"])
+                    for ratio in ratios
+                    for r in cells[(model, ratio)]
+                    if r["signal"] == signal
+                )
                 axis.plot(*zip(*points), color=colour, alpha=0.2, linewidth=1)
             xs = [statistics.fmean(r["params_per_sample"] for r in cells[(model, ratio)]) for ratio in ratios]
             ys = [statistics.fmean(r["final"] for r in cells[(model, ratio)]) for ratio in ratios]
-            axis.plot(xs, ys, color=colour, marker="o", linewidth=2.2, label=model.upper() if model != "grid" else "dense grid")
+            axis.plot(
+                xs,
+                ys,
+                color=colour,
+                marker="o",
+                linewidth=2.2,
+                label=model.upper() if model != "grid" else "dense grid",
+            )
         axis.set_xscale("log", base=2)
         axis.set_xlabel("parameters per sample")
         axis.set_ylabel("IoU" if "occupancy" in title else "final PSNR (dB)")
@@ -226,7 +309,73 @@ def grid_plot(panels: dict[str, list[dict]], path: Path) -> None:
     figure.savefig(path, dpi=100)
 
 
-GRID_PANELS = {"grid-image": "images, 128 px", "grid-image512": "Cameraman, 512 px", "grid-audio": "speech, 2 s", "grid-occupancy": "occupancy, 64³"}
+GRID_PANELS = {
+    "grid-image": "images, 128 px",
+    "grid-image512": "Cameraman, 512 px",
+    "grid-audio": "speech, 2 s",
+    "grid-occupancy": "occupancy, 64³",
+}
+
+
+def nerf_table(records: list[dict]) -> str:
+    """Test PSNR of each asmr-nerf run at its checkpoints: one row per (field, schedule), seeds averaged."""
+    rows = defaultdict(lambda: defaultdict(list))
+    for record in records:
+        rows[(record["max_iterations"], record["field"])][record["iterations"]].append(record)
+    marks = sorted({record["iterations"] for record in records})
+    lines = []
+    for (schedule, field), points in sorted(rows.items()):
+        final = points[max(points)]
+        seconds = statistics.fmean(r["train_seconds"] for r in final) / schedule
+        cells = [f"{statistics.fmean(r['psnr'] for r in points[m]):.2f}" if m in points else "" for m in marks]
+        seeds = ",".join(str(r["seed"]) for r in final)
+        ssim = statistics.fmean(r["ssim"] for r in final)
+        lines.append([field, schedule, seeds, final[0]["params"], f"{seconds:.2f}", *cells, f"{ssim:.3f}"])
+    headers = [
+        "field",
+        "iterations",
+        "seeds",
+        "params",
+        "s / iteration",
+        *[f"PSNR at {m}" for m in marks],
+        "final SSIM",
+    ]
+    return table(headers, lines)
+
+
+def nerf_plot(records: list[dict], path: Path, schedule: int = 1000) -> None:
+    """Test PSNR against iterations and against training seconds for the runs of ``schedule`` iterations (a
+    checkpoint's seconds: the run's wall time times its share of the iterations)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = defaultdict(list)
+    for record in records:
+        if record["max_iterations"] == schedule:
+            runs[(record["field"], record["seed"])].append(record)
+    figure, (by_iterations, by_seconds) = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    colours = {}
+    for (field, seed), points in sorted(runs.items()):
+        points.sort(key=lambda r: r["iterations"])
+        colour = colours.setdefault(field, f"C{len(colours)}")
+        label = (
+            field if sum(f == field for f, _ in runs) == 1 or seed == min(s for f, s in runs if f == field) else None
+        )
+        xs = [r["iterations"] for r in points]
+        seconds = [r["train_seconds"] * r["iterations"] / schedule for r in points]
+        psnrs = [r["psnr"] for r in points]
+        by_iterations.plot(xs, psnrs, marker="o", color=colour, label=label)
+        by_seconds.plot(seconds, psnrs, marker="o", color=colour)
+    by_iterations.set_xlabel("iterations (512 rays each)")
+    by_seconds.set_xlabel("training seconds (one thread, shared machine)")
+    by_iterations.set_ylabel("test PSNR (dB), 10 views")
+    by_iterations.legend(fontsize=8)
+    for axis in (by_iterations, by_seconds):
+        axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
 
 
 if __name__ == "__main__":
@@ -241,6 +390,11 @@ if __name__ == "__main__":
         sys.exit()
     kind, source = sys.argv[1], Path(sys.argv[2])
     records = load(source)
+    if kind == "nerf":
+        print(nerf_table(records))
+        if len(sys.argv) > 3:
+            nerf_plot(records, Path(sys.argv[3]))
+        sys.exit()
     if kind == "init":
         print(summary(records))
         for steps in sorted({r["steps"] for r in records}):

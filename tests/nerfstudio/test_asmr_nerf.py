@@ -186,3 +186,12 @@ def test_the_smoothness_prior_compares_neighbouring_cells_and_joins_the_loss_whe
     assert ((cells >= 0) & (cells < 8)).all()  # a 8^3 grid: every neighbour is a cell of it
     assert ((here - there).abs().sum(-1) == 1).all()  # one cell apart along one axis
     assert ASMRNerfModelConfig().smoothness == 0.0
+
+
+def test_output_gain_scales_the_asmr_output_weights_at_initialization():
+    torch.manual_seed(0)
+    plain = tiny_field().network.output.weight
+    aabb = torch.tensor([[-1.5, -1.5, -1.5], [1.5, 1.5, 1.5]])
+    torch.manual_seed(0)
+    scaled = ASMRRadianceField(aabb, [[2, 2, 2]] * 3, hidden_dim=16, feature_dim=4, head_hidden=8, output_gain=10.0)
+    torch.testing.assert_close(scaled.network.output.weight, 10 * plain)
