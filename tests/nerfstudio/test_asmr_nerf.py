@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 import torch
-from nerfstudio.cameras.rays import Frustums, RaySamples
+from nerfstudio.cameras.rays import Frustums, RayBundle, RaySamples
+from nerfstudio.data.scene_box import SceneBox
 from nerfstudio.field_components.field_heads import FieldHeadNames
 from nerfstudio.plugins.registry import discover_methods
 from nerfstudio.scripts.eval import ComputePSNR
@@ -185,7 +186,23 @@ def test_the_smoothness_prior_compares_neighbouring_cells_and_joins_the_loss_whe
     here, there = cells.chunk(2)
     assert ((cells >= 0) & (cells < 8)).all()  # a 8^3 grid: every neighbour is a cell of it
     assert ((here - there).abs().sum(-1) == 1).all()  # one cell apart along one axis
-    assert ASMRNerfModelConfig().smoothness == 0.0
+    config = ASMRNerfModelConfig(hidden_dim=16, bases=("2,2,2",), num_coarse_samples=4, num_importance_samples=4)
+    model = config.setup(scene_box=SceneBox(torch.tensor([[-1.5] * 3, [1.5] * 3])), num_train_data=1)
+    rays = RayBundle(
+        origins=torch.tensor([[0.0, 0, 4]] * 8),
+        directions=torch.tensor([[0.0, 0, -1]] * 8),
+        pixel_area=torch.ones(8, 1),
+        camera_indices=torch.zeros(8, 1, dtype=torch.long),
+    )
+    batch = {"image": torch.rand(8, 3)}
+    model.train()
+    losses = model.get_loss_dict(model(rays), batch)
+    assert set(losses) == {"rgb_loss_coarse", "rgb_loss_fine", "smoothness"} and losses["smoothness"] > 0
+    model.eval()  # a prior of training only: the evaluation loss is the image's
+    assert set(model.get_loss_dict(model(rays), batch)) == {"rgb_loss_coarse", "rgb_loss_fine"}
+    model.config.smoothness = 0.0
+    model.train()
+    assert "smoothness" not in model.get_loss_dict(model(rays), batch)
 
 
 def test_output_gain_scales_the_asmr_output_weights_at_initialization():
