@@ -6,11 +6,13 @@ python scripts/studies/nerf_eval.py RUN_DIR NAME TRAIN_SECONDS RESULTS.jsonl [--
 
 import argparse
 import json
+import statistics
 from pathlib import Path
 
 import torch
 import yaml
 from nerfstudio.utils.eval_utils import eval_load_checkpoint
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("run", type=Path)
@@ -26,6 +28,9 @@ config.load_dir = arguments.run / "nerfstudio_models"
 pipeline = config.pipeline.setup(device="cpu", test_mode="test")
 pipeline.eval()
 params = sum(parameter.numel() for parameter in pipeline.model.field.parameters())
+events = EventAccumulator(str(arguments.run))
+events.Reload()
+iteration_seconds = statistics.median(event.value for event in events.Scalars("Train Iter (time)"))
 for checkpoint in sorted(config.load_dir.glob("step-*.ckpt")):
     config.load_step = int(checkpoint.stem.split("-")[1])
     eval_load_checkpoint(config, pipeline)
@@ -38,6 +43,7 @@ for checkpoint in sorted(config.load_dir.glob("step-*.ckpt")):
         "max_iterations": config.max_num_iterations,
         "params": params,
         "train_seconds": arguments.seconds,
+        "iteration_seconds": iteration_seconds,
         "psnr": metrics["psnr"],
         "ssim": metrics["ssim"],
     }
