@@ -185,12 +185,30 @@ class ASMRField(GridField):
         self, coords: Float[Tensor, "*batch D"], shifts: Float[Tensor, "*batch Lm1 H"] | None = None
     ) -> Float[Tensor, "*batch C"]:
         """Eq. 1 point by point (every layer runs once per point); with ``shifts`` phi, Eq. 3."""
-        levels = self.encoding.levels(coords)
-        z = levels[..., 0, :]
+        return self._network_of_digits(self.encoding.levels(coords), shifts)
+
+    def _network_of_digits(
+        self, digits: Float[Tensor, "*batch L D"], shifts: Float[Tensor, "*batch Lm1 H"] | None = None
+    ) -> Float[Tensor, "*batch C"]:
+        """Eq. 1 (Eq. 3 with ``shifts``) of each point's scaled digits, one row per level."""
+        z = digits[..., 0, :]
         for level, layer in enumerate(self.sine_layers, start=1):
-            shift = self.modulation.level(level, levels[..., level, :])
+            shift = self.modulation.level(level, digits[..., level, :])
             z = layer(z, shift if shifts is None else shift + shifts[..., level - 1, :])
         return self.output(z)
+
+    def forward_coarse(self, coords: Float[Tensor, "*batch D"], level: int) -> Float[Tensor, "*batch C"]:
+        """The network at any points as levels 0 .. ``level`` alone make it (``render_coarse`` point by point): the
+        modulation of every finer level held at its mean over that level's digits, which, the modulators being
+        linear, is its modulation of the mean digit."""
+        levels = self.encoding.num_levels
+        if not 0 <= level < levels:
+            raise ValueError(f"level must be in 0..{levels - 1} (this ASMR has {levels} levels), got {level}")
+        digits = self.encoding.levels(coords)
+        bases = torch.tensor(self.bases, device=digits.device).T  # [L, D]
+        mean_digit = decomposition.scale_digits((bases - 1) / 2, self.bases).to(digits)  # [L, D]
+        finer = torch.arange(levels, device=digits.device) > level
+        return self._network_of_digits(torch.where(finer[:, None], mean_digit, digits))
 
     def forward(self, coords: Float[Tensor, "*batch D"]) -> Float[Tensor, "*batch C"]:
         """Eq. 1 for any batch of points, each layer's matrix product run once per distinct cell.

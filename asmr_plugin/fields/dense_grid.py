@@ -84,7 +84,9 @@ class DenseGridField(GridField):
         resolution = tuple(int(size) for size in resolution)
         if len(resolution) != len(shape) or min(resolution) < 1:
             raise ValueError(f"resolution {resolution}: expected one positive size per axis of shape {tuple(shape)}")
-        check_memory(TRAINING_BYTES * out_dim * math.prod(resolution), f"a dense grid of {resolution} x {out_dim} values")
+        check_memory(
+            TRAINING_BYTES * out_dim * math.prod(resolution), f"a dense grid of {resolution} x {out_dim} values"
+        )
         self.store_arguments(shape, out_dim, resolution=list(resolution))
         self.resolution = resolution
         self.values = nn.Parameter(torch.zeros(1, out_dim, *resolution))

@@ -4,7 +4,7 @@ uniform then PDF sampling of the same field, volume rendering, MSE), scored by P
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Literal, Tuple, Type
+from typing import Dict, List, Literal, Optional, Tuple, Type
 
 import torch
 from nerfstudio.cameras.rays import RayBundle
@@ -19,6 +19,7 @@ from nerfstudio.model_components.renderers import AccumulationRenderer, DepthRen
 from nerfstudio.model_components.scene_colliders import AABBBoxCollider
 from nerfstudio.models.base_model import Model, ModelConfig
 from nerfstudio.utils import colormaps
+from nerfstudio.viewer.viewer_elements import ViewerSlider
 from torch import Tensor
 from torch.nn import Parameter
 
@@ -53,6 +54,9 @@ class ASMRNerfModelConfig(ModelConfig):
     """Samples per ray drawn from the coarse pass's weights (the same field)."""
     background_color: Literal["white", "black"] = "white"
     """The colour behind the scene (the views' alpha is composited on it)."""
+    viewer_level: Optional[int] = None
+    """ASMR: the viewer's initial level for the 'level' output (the scene as levels 0 .. level alone make it, the
+    finer modulations held at their mean; 0: the coarsest). Default: the finest (the 'rgb' output)."""
     field: Literal["asmr", "nerf", "nerfacto"] = "asmr"
     """The radiance field: ASMR, or a baseline under the same sampling, rendering, loss and schedule: nerf
     (nerfstudio's NeRFField with positional encoding: 10 frequencies of the position, 4 of the direction, a ReLU MLP
@@ -101,6 +105,12 @@ class ASMRNerfModel(Model):
         self.renderer_accumulation = AccumulationRenderer()
         self.renderer_depth = DepthRenderer()
         self.rgb_loss = MSELoss()
+        if isinstance(self.field, ASMRRadianceField):
+            levels = self.field.network.encoding.num_levels
+            level = levels - 1 if config.viewer_level is None else config.viewer_level
+            if not 0 <= level < levels:
+                raise ValueError(f"--pipeline.model.viewer-level {level}: this ASMR has levels 0..{levels - 1}")
+            self.gui_level = ViewerSlider("level (output 'level')", level, 0, levels - 1, 1)
 
     def get_param_groups(self) -> Dict[str, List[Parameter]]:
         return {"fields": list(self.field.parameters())}
@@ -119,8 +129,24 @@ class ASMRNerfModel(Model):
     def get_outputs(self, ray_bundle: RayBundle) -> Dict[str, Tensor]:
         coarse_samples = self.sampler_uniform(ray_bundle)
         coarse, weights = self.render(coarse_samples, "_coarse")
-        fine, _ = self.render(self.sampler_pdf(ray_bundle, coarse_samples, weights), "")
-        return {**coarse, **fine}
+        fine_samples = self.sampler_pdf(ray_bundle, coarse_samples, weights)
+        fine, _ = self.render(fine_samples, "")
+        return {**coarse, **fine, **self.level_outputs(fine_samples, fine)}
+
+    def level_outputs(self, samples, fine: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """ASMR's 'level' output (not in training): the fine samples rendered as levels 0 .. the viewer's level
+        alone make the field; at the finest level, the colour itself."""
+        if self.training or not isinstance(self.field, ASMRRadianceField):
+            return {}
+        level = int(self.gui_level.value)
+        if level == self.field.network.encoding.num_levels - 1:
+            return {"level": fine["rgb"]}
+        self.field.level = level
+        try:
+            coarse_field, _ = self.render(samples, "_level")
+        finally:
+            self.field.level = None
+        return {"level": coarse_field["rgb_level"]}
 
     def get_loss_dict(self, outputs, batch, metrics_dict=None) -> Dict[str, Tensor]:
         image = batch["image"].to(outputs["rgb"].device)

@@ -41,6 +41,8 @@ class ASMRRadianceField(Field):
         self.network = ASMRField(None, 1 + feature_dim, hidden_dim, bases=bases, omega0=omega0)
         with torch.no_grad():
             self.network.start_at_(None, output_gain)
+        self.level: int | None = None
+        """Evaluate the network as levels 0 .. ``level`` alone make it (``ASMRField.forward_coarse``); None: all."""
         self.register_buffer("grid", torch.tensor(decomposition.grid_shape(self.network.bases), dtype=torch.float32))
         self.direction_encoding = SHEncoding(levels=direction_levels, implementation="torch")
         self.head = MLP(
@@ -71,7 +73,7 @@ class ASMRRadianceField(Field):
 
     def get_density(self, ray_samples: RaySamples) -> Tuple[Tensor, Tensor]:
         coords, inside = self.grid_coords(ray_samples.frustums.get_positions())
-        raw = self.network(coords)
+        raw = self.network(coords) if self.level is None else self.network.forward_coarse(coords, self.level)
         density = trunc_exp(raw[..., :1].to(coords)) * inside
         return density, raw[..., 1:]
 

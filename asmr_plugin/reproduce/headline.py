@@ -55,7 +55,9 @@ def table3(data: dict[str, Any]) -> list[Row]:
     names = [name for name in ("asmr", "siren", "ffn", "grid") if name in models]
     what = f"Table 3, Kodak at {shape[0]}x{shape[1]} ({len(data['images'])} images), " + " / ".join(map(display, names))
     ours = " / ".join(f"{models[name]['psnr_mean']:.2f}" for name in names)
-    paper = " / ".join(f"{paper_values.TABLE3[name]['psnr']:.2f}" if name in paper_values.TABLE3 else "–" for name in names)
+    paper = " / ".join(
+        f"{paper_values.TABLE3[name]['psnr']:.2f}" if name in paper_values.TABLE3 else "–" for name in names
+    )
     return [Row(what, ours, paper + " (24)")]
 
 
@@ -69,14 +71,23 @@ def runner_rows(
         found = by_name(data["rows"])
         shown = (*names, "grid") if "grid" in found else names
         ours = " / ".join(f"{found[name][key]:.{digits}f}" for name in shown)
-        paper = " / ".join("–" if found[name]["paper"] is None else f"{found[name]['paper']:.{digits}f}" for name in shown)
+        paper = " / ".join(
+            "–" if found[name]["paper"] is None else f"{found[name]['paper']:.{digits}f}" for name in shown
+        )
         return [Row(f"{label}, {' / '.join(display(name) for name in shown)}", ours, paper)]
 
     return rows
 
 
 def display(name: str) -> str:
-    names = {"asmr": "ASMR", "siren": "SIREN", "ngp": "Instant-NGP", "kilonerf": "KiloNeRF", "ffn": "FFN", "grid": "grid"}
+    names = {
+        "asmr": "ASMR",
+        "siren": "SIREN",
+        "ngp": "Instant-NGP",
+        "kilonerf": "KiloNeRF",
+        "ffn": "FFN",
+        "grid": "grid",
+    }
     return names.get(name, name)
 
 

@@ -49,10 +49,16 @@ CANDIDATES = [
     Candidate("bias = mean, weights x30", OutputInit(True, 30.0)),
 ]
 """ASMR's candidates; the weight gains scale the SIREN bound sqrt(6/h)/omega0 of the output weights."""
-DEFAULT = next(candidate for candidate in CANDIDATES if candidate.init == OutputInit(True, ASMRField.mean_start_gain("image")))
+DEFAULT = next(
+    candidate for candidate in CANDIDATES if candidate.init == OutputInit(True, ASMRField.mean_start_gain("image"))
+)
 """ASMR's candidate that ``--init mean`` is."""
 BASELINE_CANDIDATES = {
-    "SIREN (4)": (PAPER, Candidate("--init mean", INITS["mean"]), Candidate("bias = mean, weights x10", OutputInit(True, 10.0))),
+    "SIREN (4)": (
+        PAPER,
+        Candidate("--init mean", INITS["mean"]),
+        Candidate("bias = mean, weights x10", OutputInit(True, 10.0)),
+    ),
     "KiloNeRF (3)": (PAPER, Candidate("--init mean", INITS["mean"])),
 }
 """The baselines' candidates: the paper's, the default's, and for SIREN ASMR's gain."""

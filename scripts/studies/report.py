@@ -318,7 +318,13 @@ GRID_PANELS = {
 
 
 def nerf_table(records: list[dict]) -> str:
-    """Test PSNR of each asmr-nerf run at its checkpoints: one row per (field, schedule), seeds averaged."""
+    """Test PSNR of each asmr-nerf run at its checkpoints: one table per schedule, one row per field, seeds
+    averaged."""
+    schedules = sorted({record["max_iterations"] for record in records})
+    return "\n\n".join(nerf_schedule_table([r for r in records if r["max_iterations"] == s]) for s in schedules)
+
+
+def nerf_schedule_table(records: list[dict]) -> str:
     rows = defaultdict(lambda: defaultdict(list))
     for record in records:
         rows[(record["max_iterations"], record["field"])][record["iterations"]].append(record)

@@ -243,6 +243,23 @@ def per_point_with_mean_modulations(field: ASMRField, level: int):
     return field.output(z)
 
 
+@pytest.mark.parametrize("bases", EXACTNESS_PARAMS)
+def test_coarse_forward_at_any_points_is_the_coarse_render(bases):
+    """``forward_coarse`` (the points of a radiance field's rays) equals ``render_coarse`` on the grid's points, and
+    off them is the value of the cell they lie in."""
+    field = order_one_field(bases, hidden_dim=16).double()
+    points = grid_coords(field.grid_shape).double()
+    with torch.no_grad():
+        for level in range(field.encoding.num_levels):
+            coarse = field.forward_coarse(points, level)
+            # render_coarse averages the modulations of float32 digit tables (1/3 rounded): float32 precision
+            assert (coarse - field.render_coarse(level)).abs().max() <= 1e-5, level
+            assert torch.equal(field.forward_coarse(points + 0.5, level), coarse)
+        assert (field.forward_coarse(points, field.encoding.num_levels - 1) - field.render()).abs().max() <= 1e-12
+
+
 def test_coarse_render_refuses_levels_it_does_not_have():
     with pytest.raises(ValueError, match="level must be in 0..2"):
         ASMRField(bases=[[4, 4, 4], [4, 4, 4]], hidden_dim=8).render_coarse(3)
+    with pytest.raises(ValueError, match="level must be in 0..2"):
+        ASMRField(bases=[[4, 4, 4], [4, 4, 4]], hidden_dim=8).forward_coarse(torch.zeros(1, 2), 3)

@@ -71,6 +71,7 @@ def test_ns_train_asmr_nerf_then_eval_and_render_offline(tmp_path, monkeypatch):
     DatasetRender(load_config=base / "config.yml", output_path=tmp_path / "render", split="test").main()
     rendered = sorted((tmp_path / "render").rglob("*.jpg")) + sorted((tmp_path / "render").rglob("*.png"))
     assert len(rendered) >= 2 and Image.open(rendered[0]).size == (16, 16)
+    assert any("level" in path.parts for path in rendered)  # ASMR's level output, at the finest level by default
 
     from asmr_plugin.nerfstudio.bake import BakeConfig
     from asmr_plugin.nerfstudio.bake import run as bake_run
@@ -212,3 +213,33 @@ def test_output_gain_scales_the_asmr_output_weights_at_initialization():
     torch.manual_seed(0)
     scaled = ASMRRadianceField(aabb, [[2, 2, 2]] * 3, hidden_dim=16, feature_dim=4, head_hidden=8, output_gain=10.0)
     torch.testing.assert_close(scaled.network.output.weight, 10 * plain)
+
+
+def test_the_level_output_renders_the_scene_as_the_coarser_levels_make_it():
+    from asmr_plugin.nerfstudio.nerf_model import ASMRNerfModelConfig
+
+    config = ASMRNerfModelConfig(hidden_dim=16, bases=("2,2,2",), num_coarse_samples=4, num_importance_samples=4)
+    torch.manual_seed(0)
+    model = config.setup(scene_box=SceneBox(torch.tensor([[-1.5] * 3, [1.5] * 3])), num_train_data=1)
+    rays = RayBundle(
+        origins=torch.tensor([[0.0, 0, 4]] * 8) + torch.rand(8, 3) * 0.1,
+        directions=torch.tensor([[0.0, 0, -1]] * 8),
+        pixel_area=torch.ones(8, 1),
+        camera_indices=torch.zeros(8, 1, dtype=torch.long),
+    )
+    model.train()
+    assert "level" not in model(rays)
+    model.eval()
+    assert model.gui_level.value == 2  # the finest: the colour itself
+    with torch.no_grad():
+        outputs = model(rays)
+        assert torch.equal(outputs["level"], outputs["rgb"])
+        model.gui_level.value = 0
+        torch.manual_seed(1)
+        coarse = model(rays)
+    assert model.field.level is None  # only while rendering the output
+    assert coarse["level"].shape == coarse["rgb"].shape and not torch.allclose(coarse["level"], coarse["rgb"])
+    with pytest.raises(ValueError, match="--pipeline.model.viewer-level 3: this ASMR has levels 0..2"):
+        ASMRNerfModelConfig(viewer_level=3, bases=("2,2,2",)).setup(
+            scene_box=SceneBox(torch.tensor([[-1.5] * 3, [1.5] * 3])), num_train_data=1
+        )
