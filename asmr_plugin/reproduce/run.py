@@ -55,8 +55,8 @@ ITEMS: dict[str, Item] = {
         "network at the paper's parameters per pixel, 2K steps",
         needs_kodak=True,
         short_of="at 128 px and the paper's parameters per pixel SIREN fits colour photographs better than ASMR: in the "
-        "[scale study](../studies/scale.md) ASMR is 1.8 dB under SIREN on four Kodak images at 85×128 and overtakes it "
-        "only between 128 and 512 px (the paper's 512×768: +0.7 dB); SIREN at 512×768 takes GPU-hours here. Not for "
+        "[scale study](../studies/scale.md) ASMR is 1.8 dB under SIREN on four Kodak images at 85×128, level with it "
+        "at 170×256 (+0.04 dB) and ahead at the paper's 512×768 (+0.7 dB); SIREN at 512×768 takes GPU-hours here. Not for "
         "lack of steps: at the paper's 10K steps the same kodim03 fits end at SIREN 36.80, ASMR 32.58 dB (2K: 33.50 "
         "and 30.03; one seed, scripts/studies/table3_steps.py)",
     ),
