@@ -5,7 +5,7 @@ python scripts/studies/report.py bases docs/studies/data/bases.jsonl docs/studie
 python scripts/studies/report.py scale docs/studies/data/scale.jsonl docs/studies/scale.png
 python scripts/studies/report.py runner docs/studies/data/video.jsonl
 python scripts/studies/report.py grid docs/studies/grid-baseline.png docs/studies/data/grid-*.jsonl
-python scripts/studies/report.py nerf docs/studies/data/nerf.jsonl docs/studies/asmr-nerf.png
+python scripts/studies/report.py nerf docs/studies/data/nerf.jsonl docs/studies/data/nerf-timing.jsonl docs/studies/asmr-nerf.png
 """
 
 from __future__ import annotations
@@ -349,9 +349,10 @@ def nerf_schedule_table(records: list[dict]) -> str:
     return table(headers, lines)
 
 
-def nerf_plot(records: list[dict], path: Path, schedule: int = 1000) -> None:
+def nerf_plot(records: list[dict], path: Path, timing: dict[str, float], schedule: int = 1000) -> None:
     """Test PSNR against iterations and against training seconds for the runs of ``schedule`` iterations (a
-    checkpoint's seconds: the run's wall time times its share of the iterations)."""
+    checkpoint's seconds: its iterations times the field's seconds per iteration in ``timing``, all measured under
+    the same load)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -370,7 +371,7 @@ def nerf_plot(records: list[dict], path: Path, schedule: int = 1000) -> None:
             field if sum(f == field for f, _ in runs) == 1 or seed == min(s for f, s in runs if f == field) else None
         )
         xs = [r["iterations"] for r in points]
-        seconds = [r["train_seconds"] * r["iterations"] / schedule for r in points]
+        seconds = [timing[field] * r["iterations"] for r in points]
         psnrs = [r["psnr"] for r in points]
         by_iterations.plot(xs, psnrs, marker="o", color=colour, label=label)
         by_seconds.plot(seconds, psnrs, marker="o", color=colour)
@@ -396,10 +397,11 @@ if __name__ == "__main__":
         sys.exit()
     kind, source = sys.argv[1], Path(sys.argv[2])
     records = load(source)
-    if kind == "nerf":
+    if kind == "nerf":  # report.py nerf RESULTS.jsonl [TIMING.jsonl PLOT.png]
         print(nerf_table(records))
-        if len(sys.argv) > 3:
-            nerf_plot(records, Path(sys.argv[3]))
+        if len(sys.argv) > 4:
+            timing = {record["field"]: record["iteration_seconds"] for record in load(Path(sys.argv[3]))}
+            nerf_plot([r for r in records if r["field"] in timing], Path(sys.argv[4]), timing)
         sys.exit()
     if kind == "init":
         print(summary(records))
