@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Literal, Optional, Tuple, Type
 
 import torch
-from nerfstudio.cameras.rays import RayBundle
+from nerfstudio.cameras.rays import RayBundle, RaySamples
 from nerfstudio.field_components.encodings import NeRFEncoding
 from nerfstudio.field_components.field_heads import FieldHeadNames
 from nerfstudio.fields.base_field import Field
@@ -133,7 +133,7 @@ class ASMRNerfModel(Model):
         fine, _ = self.render(fine_samples, "")
         return {**coarse, **fine, **self.level_outputs(fine_samples, fine)}
 
-    def level_outputs(self, samples, fine: Dict[str, Tensor]) -> Dict[str, Tensor]:
+    def level_outputs(self, samples: RaySamples, fine: Dict[str, Tensor]) -> Dict[str, Tensor]:
         """ASMR's 'level' output (not in training): the fine samples rendered as levels 0 .. the viewer's level
         alone make the field; at the finest level, the colour itself."""
         if self.training or not isinstance(self.field, ASMRRadianceField):
