@@ -366,10 +366,8 @@ def nerf_plot(records: list[dict], path: Path, timing: dict[str, float], schedul
     colours = {}
     for (field, seed), points in sorted(runs.items()):
         points.sort(key=lambda r: r["iterations"])
+        label = None if field in colours else field  # one legend entry per field
         colour = colours.setdefault(field, f"C{len(colours)}")
-        label = (
-            field if sum(f == field for f, _ in runs) == 1 or seed == min(s for f, s in runs if f == field) else None
-        )
         xs = [r["iterations"] for r in points]
         seconds = [timing[field] * r["iterations"] for r in points]
         psnrs = [r["psnr"] for r in points]
