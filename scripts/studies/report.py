@@ -149,31 +149,35 @@ def plot_lines(records: list[dict], path: Path, x_key: str, title: str) -> None:
 
 
 def scale_plot(records: list[dict], path: Path) -> None:
-    """Final PSNR against image size, ASMR and SIREN: the mean over images (thick) and each image (thin)."""
+    """Final PSNR against image size, ASMR and SIREN, one panel per schedule: the mean over images (thick) and each
+    image (thin)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axis = plt.subplots(figsize=(7, 4.5))
+    schedules = sorted({record["steps"] for record in records}, reverse=True)
+    figure, axes = plt.subplots(1, len(schedules), figsize=(7 * len(schedules), 4.5), squeeze=False)
     colours = {"asmr": "tab:blue", "siren": "tab:orange"}
-    for model, colour in colours.items():
-        members = [record for record in records if record["setting"] == model]
-        sizes = sorted({int(record["signal"].split("@")[1]) for record in members})
-        images = sorted({record["signal"].split("@")[0] for record in members})
-        for image in images:
-            points = [
-                (int(r["signal"].split("@")[1]), r["final"]) for r in members if r["signal"].startswith(image + "@")
-            ]
-            points.sort()
-            axis.plot(*zip(*points), color=colour, alpha=0.25, linewidth=1)
-        means = [statistics.fmean(r["final"] for r in members if r["signal"].endswith(f"@{size}")) for size in sizes]
-        axis.plot(sizes, means, color=colour, marker="o", linewidth=2.5, label=f"{model.upper()} (4), mean of images")
-    axis.set_xscale("log", base=2)
-    axis.set_xlabel("image size (longer side, px); width 256·size/512 for both")
-    axis.set_ylabel("final PSNR (dB)")
-    axis.legend()
-    axis.grid(alpha=0.3)
+    for axis, steps in zip(axes[0], schedules):
+        for model, colour in colours.items():
+            members = [r for r in records if r["setting"] == model and r["steps"] == steps]
+            sizes = sorted({int(record["signal"].split("@")[1]) for record in members})
+            images = sorted({record["signal"].split("@")[0] for record in members})
+            for image in images:
+                points = sorted(
+                    (int(r["signal"].split("@")[1]), r["final"]) for r in members if r["signal"].startswith(image + "@")
+                )
+                axis.plot(*zip(*points), color=colour, alpha=0.25, linewidth=1)
+            means = [statistics.fmean(r["final"] for r in members if r["signal"].endswith(f"@{size}")) for size in sizes]
+            label = f"{model.upper()} (4), mean of {len(images)} images"
+            axis.plot(sizes, means, color=colour, marker="o", linewidth=2.5, label=label)
+        axis.set_xscale("log", base=2)
+        axis.set_title(f"{steps:,} full-image steps")
+        axis.set_xlabel("image size (longer side, px); width 256·size/512 for both")
+        axis.set_ylabel("final PSNR (dB)")
+        axis.legend()
+        axis.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
 
@@ -185,6 +189,7 @@ def init_plot(records: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     schedules = sorted({record["steps"] for record in records})
+    colours = dict(zip(sorted({record["setting"] for record in records}), plt.get_cmap("tab10").colors))
     figure, axes = plt.subplots(1, len(schedules), figsize=(5 * len(schedules), 4.5), squeeze=False)
     for axis, steps in zip(axes[0], schedules):
         members = [record for record in records if record["steps"] == steps]
@@ -200,6 +205,7 @@ def init_plot(records: list[dict], path: Path) -> None:
                 [statistics.fmean(v) if v else 0 for v in values],
                 width,
                 yerr=[statistics.stdev(v) if len(v) > 1 else 0 for v in values],
+                color=colours[setting],
                 label=setting,
                 capsize=2,
             )
@@ -210,7 +216,7 @@ def init_plot(records: list[dict], path: Path) -> None:
         axis.set_ylabel("final PSNR (dB), mean of seeds")
         low = min(statistics.fmean(r["final"] for r in members if r["signal"] == s) for s in signals)
         axis.set_ylim(bottom=max(0, low - 15))
-    axes[0][0].legend(fontsize=8)
+        axis.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
 
@@ -410,8 +416,9 @@ if __name__ == "__main__":
             init_plot(records, Path(sys.argv[3]))
     elif kind == "scale":
         print(summary(records))
-        print()
-        print(per_signal(records, records[0]["steps"]))
+        for steps in sorted({r["steps"] for r in records}):
+            print(f"\n{steps:,} steps, final PSNR per signal:\n")
+            print(per_signal(records, steps))
         if len(sys.argv) > 3:
             scale_plot(records, Path(sys.argv[3]))
     elif kind in ("bases", "runner"):
