@@ -150,7 +150,7 @@ def plot_lines(records: list[dict], path: Path, x_key: str, title: str) -> None:
 
 def scale_plot(records: list[dict], path: Path) -> None:
     """Final PSNR against image size, ASMR and SIREN, one panel per schedule: the mean over images (thick) and each
-    image (thin)."""
+    image (thin), or each image alone (marked) where the images do not cover the same sizes."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -162,21 +162,30 @@ def scale_plot(records: list[dict], path: Path) -> None:
     for axis, steps in zip(axes[0], schedules):
         for model, colour in colours.items():
             members = [r for r in records if r["setting"] == model and r["steps"] == steps]
-            sizes = sorted({int(record["signal"].split("@")[1]) for record in members})
-            images = sorted({record["signal"].split("@")[0] for record in members})
-            for image in images:
-                points = sorted(
-                    (int(r["signal"].split("@")[1]), r["final"]) for r in members if r["signal"].startswith(image + "@")
-                )
-                axis.plot(*zip(*points), color=colour, alpha=0.25, linewidth=1)
-            means = [statistics.fmean(r["final"] for r in members if r["signal"].endswith(f"@{size}")) for size in sizes]
-            label = f"{model.upper()} (4), mean of {len(images)} images"
-            axis.plot(sizes, means, color=colour, marker="o", linewidth=2.5, label=label)
+            curves = defaultdict(list)  # image: [(size, final)]
+            for record in members:
+                image, size = record["signal"].split("@")
+                curves[image].append((int(size), record["final"]))
+            sizes = sorted({size for points in curves.values() for size, _ in points})
+            covered = all(len(points) == len(sizes) for points in curves.values())
+            for (image, points), style in zip(sorted(curves.items()), ["-", "--", ":", "-."] * len(curves)):
+                if covered:
+                    axis.plot(*zip(*sorted(points)), color=colour, alpha=0.25, linewidth=1)
+                else:
+                    label = f"{model.upper()} (4), {image}"
+                    axis.plot(*zip(*sorted(points)), color=colour, linestyle=style, marker="o", label=label)
+            if covered:
+                means = [
+                    statistics.fmean(final for points in curves.values() for s, final in points if s == size)
+                    for size in sizes
+                ]
+                label = f"{model.upper()} (4), mean of {len(curves)} images"
+                axis.plot(sizes, means, color=colour, marker="o", linewidth=2.5, label=label)
         axis.set_xscale("log", base=2)
         axis.set_title(f"{steps:,} full-image steps")
         axis.set_xlabel("image size (longer side, px); width 256·size/512 for both")
         axis.set_ylabel("final PSNR (dB)")
-        axis.legend()
+        axis.legend(fontsize=8)
         axis.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
