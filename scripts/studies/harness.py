@@ -1,5 +1,6 @@
 """What every study here shares: a job (one network, one signal, one start, one seed, one schedule) run on one
-thread, two at a time, each result appended to a JSON-lines file so that a stopped study resumes where it stopped."""
+thread, two at a time, each result appended to a JSON-lines file so that a stopped study resumes where it stopped.
+STUDY_PROCESSES sets how many jobs run at a time, STUDY_DEVICE where they fit (cpu, or cuda: gpu_unmeasured.sh)."""
 
 from __future__ import annotations
 
@@ -50,20 +51,25 @@ def fitted(
     field: Any, target: Any, job: Job, init: str, value_range: tuple[float, float] = (0.0, 1.0)
 ) -> dict[str, Any]:
     """``field`` fitted to ``target`` for the job's steps and seed (Adam at the network's rate: 1e-4 for ASMR and
-    SIREN; cosine to 1e-6): final and best PSNR, the PSNR at ``MARKS``, seconds, and the network's parameters and MACs
-    per sample."""
+    SIREN; cosine to 1e-6) on the device STUDY_DEVICE names (default cpu): final and best PSNR, the PSNR at
+    ``MARKS``, seconds, the device, and the network's parameters and MACs per sample."""
+    import torch
+
     from asmr_plugin.training.loop import FitConfig, fit
 
+    device = torch.device(os.environ.get("STUDY_DEVICE", "cpu"))
     config = FitConfig(
         steps=job.steps, lr=field.paper_lr, value_range=value_range, seed=job.seed, progress=False, init=init
     )
-    history = fit(field, target, config)
+    history = fit(field.to(device), target.to(device), config)
     by_step = dict(zip(history.steps, history.psnr))
     return {
         "final": history.psnr[-1],
         "best": max(history.psnr),
         "marks": {str(mark): by_step[mark] for mark in MARKS if mark in by_step},
         "seconds": history.seconds,
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else device.type,
+        "torch": torch.__version__,
         "params": field.num_params(),
         "macs": field.macs().with_bias,
     }
