@@ -10,6 +10,7 @@ python scripts/studies/report.py nerf docs/studies/data/nerf.jsonl docs/studies/
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import sys
 from collections import defaultdict
@@ -168,7 +169,7 @@ def scale_plot(records: list[dict], path: Path) -> None:
                 curves[image].append((int(size), record["final"]))
             sizes = sorted({size for points in curves.values() for size, _ in points})
             covered = all(len(points) == len(sizes) for points in curves.values())
-            for (image, points), style in zip(sorted(curves.items()), ["-", "--", ":", "-."] * len(curves)):
+            for (image, points), style in zip(sorted(curves.items()), itertools.cycle(["-", "--", ":", "-."])):
                 if covered:
                     axis.plot(*zip(*sorted(points)), color=colour, alpha=0.25, linewidth=1)
                 else:
