@@ -2,8 +2,7 @@
 # The study figures two CPU cores could not afford, on one GPU, most wanted first; each fit is appended to
 # OUT/<study>.jsonl as it ends, so a run stopped by its time limit keeps what it finished:
 #   1. scale: ASMR (4) and SIREN (4) at 512 px, 2K steps, Cameraman and four Kodak images (docs/studies/scale.md);
-#   2. bases: Kodak at 512x768, seeds 1-2, auto_bases against the paper's Kodak bases (docs/studies/bases.md);
-#   3. init: Kodak at 512x768, the paper's 10K steps, the image default (x3) against --init paper, seed 0
+#   2. init: Kodak at 512x768, the paper's 10K steps, the image default (x3) against --init paper, seed 0
 #      (docs/studies/init-per-signal.md).
 # From the project root, here:   bash ../shared/tools/gpu/prepare.sh
 #                                 mkdir -p .gpu/kodak && cp ../shared/data/kodak/kodim{03,05,15,23}.png .gpu/kodak/
@@ -16,6 +15,5 @@ cd "$(dirname "$0")"
 export STUDY_DEVICE=cuda STUDY_PROCESSES=1
 python3 -c "import torch; print(torch.__version__, torch.cuda.get_device_name())" | tee "$out/device.txt"
 python3 scale_study.py "$kodak" "$out/scale.jsonl" --sizes 512
-python3 bases_study.py "$kodak" "$out/bases.jsonl" --size 512 --seeds 1 2 --rules "L4 smallest third" "L4 ascending"
 python3 init_study.py image "$kodak" "$out/init-image.jsonl" --size 512 --steps 10000 --seeds 0 \
   --settings "mean, x3" paper
