@@ -52,14 +52,14 @@ INITS: Dict[str, OutputInit] = {
     "mean": OutputInit(
         True,
         description="the output bias at the signal's mean, and the output weights at the gain measured best for "
-        "the network on that kind of signal (ASMR on occupancy and megapixel images: x10; on images: x3; elsewhere x1)",
+        "the network on that kind of signal (ASMR on occupancy and megapixel images: x10; on images: x3; on audio: x0.3; elsewhere x1)",
     ),
     "paper": OutputInit(False, description="the paper's (the network's own initialization of the output layer)"),
 }
 """Initializations by ``--init`` name. The studies (docs/studies/init-per-signal.md, docs/studies/asmr-start.md)
 measured the candidates per signal: the bias at the mean starts far faster than the paper's initialization on every
 signal; ASMR's output weights x10 on top end lower on audio and video and higher on occupancy and megapixel images,
-x3 ends highest on images after the paper's 10K steps, and SIREN's x10 cost it 4 dB on images
+x3 ends highest on images after the paper's 10K steps, x0.3 on audio, and SIREN's x10 cost it 4 dB on images
 (``GridField.mean_start_gains``)."""
 DEFAULT_INIT: InitName = "mean"
 

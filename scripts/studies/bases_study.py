@@ -45,12 +45,17 @@ def bases_job(job: Job) -> dict:
     import torch
 
     from asmr_plugin.fields import FIELDS
+    from asmr_plugin.fields.initialization import OutputInit, channel_mean
 
     target = image_target(job.settings["path"], job.settings["size"])
     bases = rule_bases(tuple(target.shape[:2]), job.setting)
     torch.manual_seed(job.seed)
     field = FIELDS["asmr"](target.shape[:2], target.shape[-1], hidden_dim=job.settings["hidden"], bases=bases)
-    return {**fitted(field, target, job, job.settings["init"]), "bases": bases}
+    init = job.settings["init"]
+    if "gain" in job.settings:  # the mean start at a stated output gain (the 128-px grid: x1, the default of its day)
+        OutputInit(True, job.settings["gain"]).apply(field, channel_mean(target))
+        init = "paper"
+    return {**fitted(field, target, job, init), "bases": bases}
 
 
 @runner("bases-audio")
@@ -75,8 +80,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--rules", nargs="+", default=list(RULES))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--images", nargs="+", default=list(KODAK_STUDY), help="Kodak names (Cameraman always)")
+    parser.add_argument("--images", nargs="*", default=list(KODAK_STUDY), help="Kodak names (Cameraman always)")
     parser.add_argument("--init", default="mean")
+    parser.add_argument(
+        "--gain", type=float, help="with --init mean: ASMR's output weights times this (default: the signal's)"
+    )
     parser.add_argument("--table12", action="store_true", help="Cameraman at 512 with the paper's permutations")
     parser.add_argument("--audio", type=Path, help="a folder of clips: the rules on 2 s at 16 kHz instead of images")
     arguments = parser.parse_args()
@@ -92,6 +100,8 @@ def main() -> None:
     if arguments.table12:
         arguments.size, arguments.rules, arguments.images = 512, list(TABLE12), []
     settings = {"size": arguments.size, "hidden": 256 * arguments.size // 512, "init": arguments.init}
+    if arguments.gain is not None:
+        settings["gain"] = arguments.gain
     jobs = []
     for path in image_corpus(arguments.kodak, arguments.images):
         shape = tuple(image_target(path, arguments.size).shape[:2])

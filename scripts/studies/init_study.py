@@ -15,7 +15,9 @@ from harness import KODAK_STUDY, Job, fitted, image_corpus, image_target, run_jo
 CANDIDATES = {  # setting: (bias at the mean, output-weight gain: a number or "match")
     "paper": (False, 1.0),
     "mean": (True, 1.0),
+    "mean, x0.1": (True, 0.1),
     "mean, x0.3": (True, 0.3),
+    "mean, x0.5": (True, 0.5),
     "mean, x3": (True, 3.0),
     "mean, x10": (True, 10.0),
     "mean, matched": (True, "match"),

@@ -72,13 +72,14 @@ def test_audio_networks_match_the_papers_sizes():
 
 
 @pytest.mark.slow
-def test_init_mean_starts_audio_at_its_mean_with_the_papers_output_weights():
+def test_init_mean_starts_audio_at_its_mean_with_the_output_weights_measured_best_for_audio():
     clip = speech_like_clip(8000, 0.25)
     torch.manual_seed(0)  # as the runner seeds before it builds
     started = network(FitAudioConfig(rate=8000, seconds=0.25), clip)  # --init mean, the default
     torch.manual_seed(0)
     paper = network(FitAudioConfig(rate=8000, seconds=0.25, init="paper"), clip)
-    assert torch.equal(started.output.weight, paper.output.weight)  # x10 cost audio 10 dB (init-per-signal study)
+    # x0.3 ended highest after 2K and 10K steps on six clips; x10 cost 8 dB (init-per-signal study)
+    assert torch.allclose(started.output.weight, paper.output.weight * 0.3)
     assert torch.allclose(started.output.bias, clip.mean(0))
 
 
