@@ -161,8 +161,21 @@ def test_items_run_in_parallel_write_what_one_at_a_time_writes(tmp_path, kodak, 
     fig9 = json.loads((tmp_path / "results" / "fig9.json").read_text())["data"]["psnr"]
     table3 = json.loads((tmp_path / "results" / "table3.json").read_text())["data"]["models"]["asmr"]["images"]
     assert {image: fig9[image]["asmr"] for image in fig9} == {image: table3[image]["final_psnr"] for image in fig9}
+    (logged,) = json.loads((tmp_path / "results" / "runs.json").read_text())
+    assert (logged["commit"], logged["items"], logged["jobs"]) == ("abc1234", list(names), 2)
     index = (tmp_path / "results" / "README.md").read_text()
-    assert "The last run of asmr-reproduce: 3 items" in index and "2 at a time" in index
+    assert f"| abc1234 | smoke | {', '.join(names)} | 2 |" in index
+
+
+def test_the_index_keeps_the_wall_time_of_the_last_complete_run_after_a_partial_one(tmp_path):
+    out = tmp_path / "results"
+    reproduce.log_run(out, reproduce.Run("aaa1111", "reduced", list(ITEMS), 2, 54 * 60.0))
+    reproduce.log_run(out, reproduce.Run("bbb2222", "reduced", ["table4"], 1, 31 * 60.0))
+    reproduce.write_index(config(tmp_path), {})
+    index = (out / "README.md").read_text()
+    assert "The last run of every item, reduced: commit aaa1111, 2 at a time, 54 minutes wall." in index
+    partial, complete = (line for line in index.splitlines() if line.startswith(("| bbb2222", "| aaa1111")))
+    assert partial.startswith("| bbb2222 | reduced | table4 | 1 | 31 min") and complete.startswith("| aaa1111")
 
 
 def test_jobs_out_of_range_are_refused(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
 import shutil
@@ -258,8 +259,9 @@ def write_item(config: ReproduceConfig, name: str, outcome: Outcome, record: dic
         temporary.write_text("\n".join(lines) + "\n")
 
 
-def write_index(config: ReproduceConfig, skipped: dict[str, str], last_run: LastRun | None = None) -> None:
-    """docs/results/README.md: one row per item, from the records on disk (items of earlier runs included)."""
+def write_index(config: ReproduceConfig, skipped: dict[str, str]) -> None:
+    """docs/results/README.md: one row per item, from the records on disk (items of earlier runs included), and
+    the runs of ``runs.json``."""
     rows = []
     seconds: dict[str, float] = {}
     for name, item in ITEMS.items():
@@ -321,27 +323,69 @@ def write_index(config: ReproduceConfig, skipped: dict[str, str], last_run: Last
         + "\n\n"
         + "Wall time of the items, added up per protocol (each item as recorded, on its own device): "
         + ", ".join(f"{protocol} {total / 60:.0f} minutes" for protocol, total in sorted(seconds.items()))
-        + "."
-        + ("" if last_run is None else " " + last_run.text())
-        + "\n"
+        + ".\n"
+        + runs_section(config.out)
     )
     with atomic_path(config.out / "README.md") as temporary:
         temporary.write_text(text)
 
 
 @dataclass(frozen=True)
-class LastRun:
-    """What this invocation ran, and its wall time (items run with --jobs overlap, so their seconds add to more)."""
+class Run:
+    """One invocation of asmr-reproduce that ran items, and its wall time (items run with --jobs overlap, so their
+    seconds add to more)."""
 
+    commit: str
+    protocol: str
     items: list[str]
     jobs: int
     seconds: float
+    note: str = ""
 
     def text(self) -> str:
         return (
-            f"The last run of asmr-reproduce: {len(self.items)} items ({', '.join(self.items)}), {self.jobs} at a time, "
-            f"{self.seconds / 60:.0f} minutes wall."
+            f"asmr-reproduce --protocol {self.protocol}: {len(self.items)} items ({', '.join(self.items)}), "
+            f"{self.jobs} at a time, {self.seconds / 60:.0f} minutes wall."
         )
+
+
+RUNS = "runs.json"
+"""The log of runs in --out, newest last: a partial re-run does not hide the wall time of the last complete one."""
+
+
+def log_run(out: Path, run: Run) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / RUNS
+    runs = json.loads(path.read_text()) if path.is_file() else []
+    write_json(path, [*runs, dataclasses.asdict(run)])
+
+
+def runs_section(out: Path) -> str:
+    """The runs of ``runs.json``, newest first; the last one per protocol that ran every item is named."""
+    path = out / RUNS
+    runs = [Run(**entry) for entry in json.loads(path.read_text())] if path.is_file() else []
+    if not runs:
+        return ""
+    complete = {run.protocol: run for run in runs if set(run.items) >= set(ITEMS)}
+    lines = [
+        "",
+        "## Runs",
+        "",
+        *(
+            f"The last run of every item, {protocol}: commit {run.commit}, {run.jobs} at a time, "
+            f"{run.seconds / 60:.0f} minutes wall."
+            for protocol, run in sorted(complete.items())
+        ),
+        "",
+        markdown_table(
+            ["commit", "protocol", "items", "at a time", "wall", "note"],
+            [
+                [run.commit, run.protocol, ", ".join(run.items), run.jobs, f"{run.seconds / 60:.0f} min", run.note]
+                for run in reversed(runs)
+            ],
+        ),
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def run_item(config: ReproduceConfig, name: str, revision: str, console: Console) -> dict[str, Any]:
@@ -429,10 +473,11 @@ def main(config: ReproduceConfig, console: Console | None = None) -> dict[str, s
                 f"{name}: {record['comparison']} ({record['seconds']:.0f} s) -> {config.out / (name + '.md')}"
             )
     status.update({name: "written" for name in to_run})
-    last_run = LastRun(to_run, config.jobs, time.perf_counter() - start) if to_run else None
-    if last_run is not None:
-        console.print(last_run.text())
-    write_index(config, {name: reason for name, reason in status.items() if reason != "written"}, last_run)
+    if to_run:
+        run = Run(revision, config.protocol, to_run, config.jobs, time.perf_counter() - start)
+        log_run(config.out, run)
+        console.print(run.text())
+    write_index(config, {name: reason for name, reason in status.items() if reason != "written"})
     if config.readme is not None and Path(config.readme).is_file():
         if not Path(config.out).resolve().is_relative_to(Path(config.readme).resolve().parent):
             console.print(f"[yellow]{config.readme} left alone: --out {config.out} lies outside its folder")
