@@ -1,7 +1,7 @@
 """Studies that go through the fit commands themselves (video, megapixel, occupancy): the output layer's start per
 signal, and the video study's epochs, batches and rates (docs/studies/init-per-signal.md, docs/studies/video.md).
 
-python scripts/studies/runner_study.py init RESULTS.jsonl [--signals video megapixel occupancy]
+python scripts/studies/runner_study.py init RESULTS.jsonl [--signals video megapixel occupancy] [--epochs-factor 10]
 python scripts/studies/runner_study.py video RESULTS.jsonl
 """
 
@@ -54,10 +54,18 @@ def runner_job(job: Job) -> dict:
     options = {**REDUCED[signal], **job.settings.get("options", {})}
     options.setdefault("init", job.settings.get("init", "mean"))
     with tempfile.TemporaryDirectory() as out:
-        config = Config(model=job.settings.get("model", "asmr"), seed=job.seed, out=Path(out) / "run", progress=False, **options)
+        config = Config(
+            model=job.settings.get("model", "asmr"), seed=job.seed, out=Path(out) / "run", progress=False, **options
+        )
         result = run(config, Console(quiet=True))
     value = result[METRIC[signal]]
-    return {"final": value, "metric": METRIC[signal], "seconds": result.get("seconds"), "params": result.get("params")}
+    return {
+        "final": value,
+        "metric": METRIC[signal],
+        "seconds": result.get("seconds"),
+        "params": result.get("params"),
+        "device": result.get("device"),
+    }
 
 
 def main() -> None:
@@ -67,11 +75,26 @@ def main() -> None:
     parser.add_argument("--signals", nargs="+", default=list(REDUCED))
     parser.add_argument("--seeds", type=int, nargs="+", help="default: 0 1 2 (init), 0 (video)")
     parser.add_argument("--models", nargs="+", default=["asmr", "siren"])
+    parser.add_argument(
+        "--epochs-factor", type=float, default=1.0, help="init: the REDUCED epochs times this (signals named so)"
+    )
     arguments = parser.parse_args()
     arguments.seeds = arguments.seeds or ([0, 1, 2] if arguments.study == "init" else [0])
     if arguments.study == "init":
+        factor = arguments.epochs_factor
         jobs = [
-            Job("runner", signal, init, seed, 0, {"signal": signal, "init": init})
+            Job(
+                "runner",
+                signal if factor == 1 else f"{signal}, epochs x{factor:g}",
+                init,
+                seed,
+                0,
+                {
+                    "signal": signal,
+                    "init": init,
+                    "options": {"epochs": type(REDUCED[signal]["epochs"])(REDUCED[signal]["epochs"] * factor)},
+                },
+            )
             for seed in arguments.seeds
             for signal in arguments.signals
             for init in INIT_SETTINGS
