@@ -52,7 +52,8 @@ INITS: Dict[str, OutputInit] = {
     "mean": OutputInit(
         True,
         description="the output bias at the signal's mean, and the output weights at the gain measured best for "
-        "the network on that kind of signal (ASMR on occupancy and megapixel images: x10; on images: x3; on audio: x0.3; elsewhere x1)",
+        "the network on that kind of signal (ASMR on occupancy and megapixel images: x10; on images: x3; "
+        "on audio: x0.3; elsewhere x1)",
     ),
     "paper": OutputInit(False, description="the paper's (the network's own initialization of the output layer)"),
 }
