@@ -19,7 +19,12 @@ REDUCED = {  # the REDUCED protocol's options of Tables 10, 5 and 6 (asmr_plugin
     "occupancy": {"resolution": 64, "epochs": 20, "points_per_epoch": 100_000, "hidden_dim": 128},
 }
 METRIC = {"video": "psnr_mean", "megapixel": "final_psnr", "occupancy": "iou_mean"}
-EXTRA_INITS = {"mean, x1": (True, 1.0), "mean, x3": (True, 3.0), "mean, x10": (True, 10.0)}
+EXTRA_INITS = {
+    "mean, x0.3": (True, 0.3),
+    "mean, x1": (True, 1.0),
+    "mean, x3": (True, 3.0),
+    "mean, x10": (True, 10.0),
+}
 """Starts beyond the --init choices, registered for the study's process only."""
 INIT_SETTINGS = ("paper", "mean, x1", "mean, x3", "mean, x10")
 VIDEO_SETTINGS = {  # label: options on top of the REDUCED ones
@@ -75,6 +80,7 @@ def main() -> None:
     parser.add_argument("--signals", nargs="+", default=list(REDUCED))
     parser.add_argument("--seeds", type=int, nargs="+", help="default: 0 1 2 (init), 0 (video)")
     parser.add_argument("--models", nargs="+", default=["asmr", "siren"])
+    parser.add_argument("--settings", nargs="+", default=list(INIT_SETTINGS), help="init: the starts to fit")
     parser.add_argument(
         "--epochs-factor", type=float, default=1.0, help="init: the REDUCED epochs times this (signals named so)"
     )
@@ -97,7 +103,7 @@ def main() -> None:
             )
             for seed in arguments.seeds
             for signal in arguments.signals
-            for init in INIT_SETTINGS
+            for init in arguments.settings
         ]
     else:
         jobs = [
