@@ -167,6 +167,15 @@ def test_items_run_in_parallel_write_what_one_at_a_time_writes(tmp_path, kodak, 
     assert f"| abc1234 | smoke | {', '.join(names)} | 2 |" in index
 
 
+@pytest.mark.parametrize("text", ["{not json", '[{"commit": "abc"}]', '{"commit": "abc"}'])
+def test_a_broken_run_log_is_refused_before_any_item_runs(tmp_path, text):
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "runs.json").write_text(text)
+    with pytest.raises(ValueError, match="runs.json: expected a JSON list of runs"):
+        run(config(tmp_path, only=("fig2",)))
+    assert not (tmp_path / "results" / "fig2.json").exists()
+
+
 def test_the_index_keeps_the_wall_time_of_the_last_complete_run_after_a_partial_one(tmp_path):
     out = tmp_path / "results"
     reproduce.log_run(out, reproduce.Run("aaa1111", "reduced", list(ITEMS), 2, 54 * 60.0))

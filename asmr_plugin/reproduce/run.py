@@ -353,17 +353,25 @@ RUNS = "runs.json"
 """The log of runs in --out, newest last: a partial re-run does not hide the wall time of the last complete one."""
 
 
+def read_runs(out: Path) -> list[Run]:
+    """The runs logged in ``out``; a ValueError naming the file when it is not a list of runs."""
+    path = out / RUNS
+    if not path.is_file():
+        return []
+    try:
+        return [Run(**entry) for entry in json.loads(path.read_text())]
+    except (json.JSONDecodeError, TypeError) as error:
+        raise ValueError(f"{path}: expected a JSON list of runs as asmr-reproduce writes them ({error})") from None
+
+
 def log_run(out: Path, run: Run) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    path = out / RUNS
-    runs = json.loads(path.read_text()) if path.is_file() else []
-    write_json(path, [*runs, dataclasses.asdict(run)])
+    write_json(out / RUNS, [dataclasses.asdict(logged) for logged in [*read_runs(out), run]])
 
 
 def runs_section(out: Path) -> str:
     """The runs of ``runs.json``, newest first; the last one per protocol that ran every item is named."""
-    path = out / RUNS
-    runs = [Run(**entry) for entry in json.loads(path.read_text())] if path.is_file() else []
+    runs = read_runs(out)
     if not runs:
         return ""
     complete = {run.protocol: run for run in runs if set(run.items) >= set(ITEMS)}
@@ -451,6 +459,7 @@ def run_in_parallel(config: ReproduceConfig, names: list[str], revision: str, co
 def main(config: ReproduceConfig, console: Console | None = None) -> dict[str, str]:
     """Run the chosen items; returns each item's status ('written' or why it was skipped)."""
     config.check_options()
+    read_runs(config.out)  # a broken run log is refused before any item runs
     console = console or Console()
     revision = commit()
     names: list[str] = list(config.only) or list(ITEMS)
